@@ -1,0 +1,59 @@
+package gatehouse
+
+import (
+	"context"
+	"time"
+)
+
+// Role is a member's role in a workspace.
+type Role string
+
+// The workspace roles. Owners and admins manage members.
+const (
+	RoleOwner  Role = "owner"
+	RoleAdmin  Role = "admin"
+	RoleMember Role = "member"
+)
+
+// Valid reports whether r is one of the defined roles.
+func (r Role) Valid() bool { return r == RoleOwner || r == RoleAdmin || r == RoleMember }
+
+// CanManageMembers reports whether r may add, change and remove members.
+func (r Role) CanManageMembers() bool { return r == RoleOwner || r == RoleAdmin }
+
+// MaxNameLen bounds a workspace, token or client name.
+const MaxNameLen = 200
+
+// Workspace is a tenant: its members, tokens, clients and audit events are kept
+// apart from every other workspace's, down to PostgreSQL row-level security.
+type Workspace struct {
+	ID        string
+	Name      string
+	CreatedAt time.Time
+}
+
+// Member is a user's membership in a workspace.
+type Member struct {
+	WorkspaceID string
+	UserID      string
+	Email       string // the user's, filled on reads
+	Role        Role
+	CreatedAt   time.Time
+}
+
+// WorkspaceTx is the part of a transaction that reads and writes workspaces and
+// memberships. Under PostgreSQL these rows are visible only inside the
+// transaction's Scope.
+type WorkspaceTx interface {
+	CreateWorkspace(ctx context.Context, w *Workspace) error
+	WorkspaceByID(ctx context.Context, id string) (*Workspace, error)
+	// WorkspacesForUser lists the workspaces userID is a member of, oldest first.
+	WorkspacesForUser(ctx context.Context, userID string) ([]*Workspace, error)
+	// AddMember inserts m; ErrConflict when the user is already a member.
+	AddMember(ctx context.Context, m *Member) error
+	// Member returns ErrNotFound when userID is not a member of workspaceID.
+	Member(ctx context.Context, workspaceID, userID string) (*Member, error)
+	Members(ctx context.Context, workspaceID string) ([]*Member, error)
+	UpdateMemberRole(ctx context.Context, workspaceID, userID string, role Role) error
+	RemoveMember(ctx context.Context, workspaceID, userID string) error
+}
