@@ -60,10 +60,12 @@ func testUsers(t *testing.T, open Opener) {
 
 	t.Run("NotFound", func(t *testing.T) {
 		for name, fn := range map[string]func(tx gatehouse.Tx) error{
-			"UserByID":           func(tx gatehouse.Tx) error { _, err := tx.UserByID(ctx, gatehouse.NewID(base)); return err },
-			"UserByIDMalformed":  func(tx gatehouse.Tx) error { _, err := tx.UserByID(ctx, "not-a-uuid"); return err },
-			"UserByEmail":        func(tx gatehouse.Tx) error { _, err := tx.UserByEmail(ctx, "nobody@example.com"); return err },
-			"UpdateUserStatus":   func(tx gatehouse.Tx) error { return tx.UpdateUserStatus(ctx, gatehouse.NewID(base), gatehouse.StatusLocked, base) },
+			"UserByID":          func(tx gatehouse.Tx) error { _, err := tx.UserByID(ctx, gatehouse.NewID(base)); return err },
+			"UserByIDMalformed": func(tx gatehouse.Tx) error { _, err := tx.UserByID(ctx, "not-a-uuid"); return err },
+			"UserByEmail":       func(tx gatehouse.Tx) error { _, err := tx.UserByEmail(ctx, "nobody@example.com"); return err },
+			"UpdateUserStatus": func(tx gatehouse.Tx) error {
+				return tx.UpdateUserStatus(ctx, gatehouse.NewID(base), gatehouse.StatusLocked, base)
+			},
 			"SetUserAdmin":       func(tx gatehouse.Tx) error { return tx.SetUserAdmin(ctx, gatehouse.NewID(base), true, base) },
 			"UpdatePasswordHash": func(tx gatehouse.Tx) error { return tx.UpdatePasswordHash(ctx, gatehouse.NewID(base), "x", base) },
 		} {
