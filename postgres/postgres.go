@@ -51,8 +51,8 @@ var Dialect = sqlstore.Dialect{
 // setScope applies a scope in one statement. The settings are
 // transaction-local (is_local = true): they end with the transaction, so a
 // pooled connection never carries a previous request's scope. Policies read
-// them with nullif(current_setting(…, true), ”), so an unset scope field
-// (”) fails closed.
+// them through nullif(…, empty string), so an unset scope field (an empty
+// string) fails closed: no rows, no cast error.
 func setScope(ctx context.Context, tx *sql.Tx, s gatehouse.Scope) error {
 	all := ""
 	if s.AllAudit {
