@@ -226,7 +226,7 @@ func FromNullMicros(n sql.NullInt64) time.Time {
 }
 
 // NullString returns s, or nil (SQL NULL) when s is empty. Nullable uuid
-// columns (PostgreSQL cannot cast ” to uuid) take their value through it.
+// columns (PostgreSQL cannot cast an empty string to uuid) take their value through it.
 func NullString(s string) any {
 	if s == "" {
 		return nil
