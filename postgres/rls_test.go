@@ -365,7 +365,7 @@ func TestAppRoleCannotEscape(t *testing.T) {
 
 // TestRLSOnEveryWorkspaceTable guards future migrations: every table with a
 // workspace_id column, and workspaces itself, has RLS enabled and forced,
-// and every policy on it reads the settings through nullif(…, ”).
+// and every policy on it reads the settings through nullif with an empty string.
 func TestRLSOnEveryWorkspaceTable(t *testing.T) {
 	pg := testdb.Postgres(t)
 	owner, err := sql.Open("pgx", pg.OwnerURL)
