@@ -57,6 +57,11 @@ func grantApp(ctx context.Context, db *sql.DB, appRole string) error {
 		return err
 	}
 	defer tx.Rollback()
+	// Concurrent GRANTs on one object fail ("tuple concurrently updated"):
+	// take the migration lock.
+	if _, err := tx.ExecContext(ctx, Dialect.MigrationLock); err != nil {
+		return fmt.Errorf("postgres: grants: %w", err)
+	}
 	var exists, super, bypass bool
 	var current, schema string
 	err = tx.QueryRowContext(ctx, `select
