@@ -32,7 +32,9 @@ func memberOut(m *gatehouse.Member) memberJSON {
 	return memberJSON{WorkspaceID: m.WorkspaceID, UserID: m.UserID, Email: m.Email, Role: string(m.Role), CreatedAt: m.CreatedAt.UTC()}
 }
 
-func principal(r *http.Request) *gatehouse.Principal { return gatehouse.PrincipalFromContext(r.Context()) }
+func principal(r *http.Request) *gatehouse.Principal {
+	return gatehouse.PrincipalFromContext(r.Context())
+}
 
 func (s *Server) createWorkspace(w http.ResponseWriter, r *http.Request) error {
 	var in struct {
