@@ -9,5 +9,6 @@ import (
 )
 
 func TestConformance(t *testing.T) {
+	t.Parallel()
 	storetest.Run(t, func(tb testing.TB) gatehouse.Store { return testdb.Postgres(tb).DB })
 }
