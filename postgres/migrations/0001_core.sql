@@ -12,7 +12,7 @@
 
 create table users (
 	id            uuid primary key,
-	email         text not null unique check (email <> '' and length(email) <= 254),
+	email         text not null unique check (email <> '' and length(email) <= 254 and email = lower(btrim(email))),
 	password_hash text not null default '',
 	status        text not null default 'active' check (status in ('active', 'locked', 'disabled')),
 	admin         boolean not null default false,
