@@ -83,3 +83,54 @@ func benchWriteTx(b *testing.B, s *sqlstore.DB) {
 		})
 	})
 }
+
+// BenchmarkReadTx measures the read that guards every workspace request: a
+// scoped transaction that looks up the caller's membership (BEGIN, scope,
+// SELECT, COMMIT).
+func BenchmarkReadTx(b *testing.B) {
+	b.Run("sqlite", func(b *testing.B) { benchReadTx(b, testdb.SQLite(b)) })
+	b.Run("postgres", func(b *testing.B) { benchReadTx(b, testdb.Postgres(b).DB) })
+}
+
+func benchReadTx(b *testing.B, s *sqlstore.DB) {
+	now := time.Now()
+	ws, uid := gatehouse.NewID(now), gatehouse.NewID(now)
+	scope := gatehouse.Scope{WorkspaceID: ws, UserID: uid}
+	if err := s.Tx(ctx, scope, func(tx gatehouse.Tx) error {
+		if err := tx.CreateUser(ctx, &gatehouse.User{ID: uid, Email: "r@example.com", Status: gatehouse.StatusActive, CreatedAt: now, UpdatedAt: now}); err != nil {
+			return err
+		}
+		if err := tx.CreateWorkspace(ctx, &gatehouse.Workspace{ID: ws, Name: "bench", CreatedAt: now}); err != nil {
+			return err
+		}
+		return tx.AddMember(ctx, &gatehouse.Member{WorkspaceID: ws, UserID: uid, Role: gatehouse.RoleOwner, CreatedAt: now})
+	}); err != nil {
+		b.Fatal(err)
+	}
+	one := func() error {
+		return s.Tx(ctx, scope, func(tx gatehouse.Tx) error {
+			_, err := tx.Member(ctx, ws, uid)
+			return err
+		})
+	}
+	b.Run("serial", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if err := one(); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("parallel", func(b *testing.B) {
+		b.ReportAllocs()
+		b.SetParallelism(4)
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				if err := one(); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	})
+}
