@@ -24,6 +24,7 @@ var areas = []struct {
 	name string
 	run  func(t *testing.T, open Opener)
 }{
+	{"Tx", testTx},
 	{"Users", testUsers},
 	{"Workspaces", testWorkspaces},
 	{"Audit", testAudit},
