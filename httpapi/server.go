@@ -44,6 +44,7 @@ type Deps struct {
 
 	Workspaces *auth.Workspaces // workspaces and members
 	AuditLog   *auth.AuditLog   // audit-event listings
+	Profile    *auth.Profile    // GET /v1/me
 }
 
 // Server is gatehouse's HTTP handler.
@@ -57,6 +58,7 @@ type Server struct {
 	registry    *prometheus.Registry
 	workspaces  *auth.Workspaces
 	auditLog    *auth.AuditLog
+	profile     *auth.Profile
 	metrics     *metrics
 	clientIP    *ClientIP
 	ownOrigin   string
@@ -89,6 +91,7 @@ func New(cfg Config, d Deps) (*Server, error) {
 		registry:    d.Registry,
 		workspaces:  d.Workspaces,
 		auditLog:    d.AuditLog,
+		profile:     d.Profile,
 		clientIP:    NewClientIP(cfg.TrustedProxies),
 		ownOrigin:   own,
 		corsAllowed: map[string]bool{},
