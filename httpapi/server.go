@@ -16,6 +16,7 @@ import (
 
 	"github.com/gatehouse-auth/gatehouse"
 	"github.com/gatehouse-auth/gatehouse/auth"
+	"github.com/gatehouse-auth/gatehouse/ratelimit"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -45,6 +46,13 @@ type Deps struct {
 	Workspaces *auth.Workspaces // workspaces and members
 	AuditLog   *auth.AuditLog   // audit-event listings
 	Profile    *auth.Profile    // GET /v1/me
+
+	// RateLimits are the named rate-limit policies (docs/rate-limits.md);
+	// nil: routes are not limited (tests of other areas only; cmd always
+	// sets it). Its OnExceeded is set to record rate_limit.exceeded when nil.
+	RateLimits *ratelimit.Limits
+	// FailedAuth holds the failed-authentication ceilings; nil: none.
+	FailedAuth *ratelimit.FailedAuth
 }
 
 // Server is gatehouse's HTTP handler.
@@ -59,6 +67,8 @@ type Server struct {
 	workspaces  *auth.Workspaces
 	auditLog    *auth.AuditLog
 	profile     *auth.Profile
+	limits      *ratelimit.Limits
+	failed      *ratelimit.FailedAuth
 	metrics     *metrics
 	clientIP    *ClientIP
 	ownOrigin   string
@@ -92,6 +102,8 @@ func New(cfg Config, d Deps) (*Server, error) {
 		workspaces:  d.Workspaces,
 		auditLog:    d.AuditLog,
 		profile:     d.Profile,
+		limits:      d.RateLimits,
+		failed:      d.FailedAuth,
 		clientIP:    NewClientIP(cfg.TrustedProxies),
 		ownOrigin:   own,
 		corsAllowed: map[string]bool{},
@@ -100,6 +112,12 @@ func New(cfg Config, d Deps) (*Server, error) {
 	}
 	if s.now == nil {
 		s.now = time.Now
+	}
+	if s.limits != nil && s.limits.OnExceeded == nil && s.recorder != nil {
+		s.limits.OnExceeded = s.recordExceeded
+	}
+	if s.failed != nil && s.auth != nil {
+		s.auth = failureCounting{next: s.auth, s: s}
 	}
 	for _, o := range cfg.CORSOrigins {
 		n, err := NormalizeOrigin(o)
