@@ -77,13 +77,22 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
+	rl, err := newRateLimiting(ctx, cfg, log, reg)
+	if err != nil {
+		return err
+	}
+	defer rl.close()
+
 	srv, err := httpapi.New(httpapi.Config{
 		PublicURL:      cfg.PublicURL,
 		CORSOrigins:    cfg.CORSOrigins,
 		TrustedProxies: cfg.TrustedProxies,
 	}, httpapi.Deps{
-		Logger:   log,
-		Registry: reg,
+		Logger:     log,
+		Registry:   reg,
+		Ready:      rl.ready,
+		RateLimits: rl.limits,
+		FailedAuth: rl.failed,
 	})
 	if err != nil {
 		return err
