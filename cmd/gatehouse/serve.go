@@ -74,6 +74,24 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 			slog.String("rate_limits", "in-memory"))
 	}
 
+	db, err := openStore(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if err := prepareSchema(ctx, cfg, db, log); err != nil {
+		return err
+	}
+	checks := []httpapi.Check{{Name: "database", Check: db.Ping}}
+	if cfg.RedisURL != "" {
+		ping, c, err := redisCheck(cfg.RedisURL)
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		checks = append(checks, httpapi.Check{Name: "redis", Check: ping})
+	}
+
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
@@ -84,6 +102,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	}, httpapi.Deps{
 		Logger:   log,
 		Registry: reg,
+		Ready:    checks,
 	})
 	if err != nil {
 		return err
