@@ -11,8 +11,8 @@ import (
 
 // openAPIDoc is the part of docs/openapi.yaml the test reads.
 type openAPIDoc struct {
-	OpenAPI string                               `yaml:"openapi"`
-	Paths   map[string]map[string]map[string]any `yaml:"paths"`
+	OpenAPI string                    `yaml:"openapi"`
+	Paths   map[string]map[string]any `yaml:"paths"` // path → method or "parameters" → …
 }
 
 // TestOpenAPICoversRoutes walks the route table and fails when a registered

@@ -17,5 +17,18 @@ func (s *Server) routes() []route {
 		{"GET /healthz", s.handle(s.healthz)},
 		{"GET /readyz", s.handle(s.readyz)},
 		{"GET /metrics", metricsHandler(s.registry)},
+
+		// Workspaces, members and their audit trail (CONTRACT 8).
+		{"POST /v1/workspaces", s.requireAuth(s.handle(s.createWorkspace))},
+		{"GET /v1/workspaces", s.requireAuth(s.handle(s.listWorkspaces))},
+		{"GET /v1/workspaces/{id}", s.requireAuth(s.handle(s.getWorkspace))},
+		{"POST /v1/workspaces/{id}/members", s.requireAuth(s.handle(s.addMember))},
+		{"GET /v1/workspaces/{id}/members", s.requireAuth(s.handle(s.listMembers))},
+		{"PATCH /v1/workspaces/{id}/members/{user_id}", s.requireAuth(s.handle(s.updateMember))},
+		{"DELETE /v1/workspaces/{id}/members/{user_id}", s.requireAuth(s.handle(s.removeMember))},
+		{"GET /v1/workspaces/{id}/audit-events", s.requireAuth(s.handle(s.workspaceAuditEvents))},
+
+		// Instance administration.
+		{"GET /v1/admin/audit-events", s.requireAuth(s.handle(s.adminAuditEvents))},
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse"
+	"github.com/gatehouse-auth/gatehouse/auth"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -40,6 +41,9 @@ type Deps struct {
 	Auth     Authenticator        // nil: every authenticated route answers 401
 	Recorder Recorder             // audit events the HTTP layer records; nil: none
 	Now      func() time.Time     // nil: time.Now
+
+	Workspaces *auth.Workspaces // workspaces and members
+	AuditLog   *auth.AuditLog   // audit-event listings
 }
 
 // Server is gatehouse's HTTP handler.
@@ -51,6 +55,8 @@ type Server struct {
 	auth        Authenticator
 	recorder    Recorder
 	registry    *prometheus.Registry
+	workspaces  *auth.Workspaces
+	auditLog    *auth.AuditLog
 	metrics     *metrics
 	clientIP    *ClientIP
 	ownOrigin   string
@@ -81,6 +87,8 @@ func New(cfg Config, d Deps) (*Server, error) {
 		auth:        d.Auth,
 		recorder:    d.Recorder,
 		registry:    d.Registry,
+		workspaces:  d.Workspaces,
+		auditLog:    d.AuditLog,
 		clientIP:    NewClientIP(cfg.TrustedProxies),
 		ownOrigin:   own,
 		corsAllowed: map[string]bool{},
