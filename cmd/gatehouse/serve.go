@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/gatehouse-auth/gatehouse/auth"
 	"github.com/gatehouse-auth/gatehouse/httpapi"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -95,6 +96,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
+	core := auth.NewCore(db, log)
 	srv, err := httpapi.New(httpapi.Config{
 		PublicURL:      cfg.PublicURL,
 		CORSOrigins:    cfg.CORSOrigins,
@@ -103,6 +105,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		Logger:   log,
 		Registry: reg,
 		Ready:    checks,
+		Recorder: core,
+		// Auth stays nil until token authentication is wired: every route
+		// behind requireAuth then answers 401, so no unauthenticated path exists.
+		Workspaces: &auth.Workspaces{Core: core},
+		AuditLog:   &auth.AuditLog{Core: core},
 	})
 	if err != nil {
 		return err
