@@ -234,3 +234,22 @@ func FuzzOriginCheck(f *testing.F) {
 		}
 	})
 }
+
+func FuzzNormalizeOrigin(f *testing.F) {
+	for _, s := range []string{"https://app.example.com", "http://[::1]:80", "https://a.b:443/", "null", "https://*.x", "HTTP://A.B"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		n, err := NormalizeOrigin(s)
+		if err != nil {
+			return
+		}
+		again, err := NormalizeOrigin(n)
+		if err != nil || again != n {
+			t.Fatalf("NormalizeOrigin(%q) = %q, which normalizes to %q, %v", s, n, again, err)
+		}
+		if !strings.HasPrefix(n, "http://") && !strings.HasPrefix(n, "https://") || strings.HasSuffix(n, "/") {
+			t.Fatalf("NormalizeOrigin(%q) = %q", s, n)
+		}
+	})
+}
