@@ -165,8 +165,15 @@ func (s *Server) checkOrigin(next http.Handler) http.Handler {
 var errOriginNotAllowed = gatehouse.Errorf(gatehouse.EOriginNotAllowed, "the request's origin is not allowed")
 
 // rejectOrigin records origin.rejected and answers 403 origin_not_allowed.
+// Events are coalesced per client IP and origin: one per minute, carrying
+// the number suppressed since the previous one.
 func (s *Server) rejectOrigin(w http.ResponseWriter, r *http.Request, origin string) {
 	ri := gatehouse.RequestInfoFromContext(r.Context())
+	ok, suppressed := s.originEvents.allow(ri.IP+"\x00"+clip(origin, 200), s.now())
+	if !ok {
+		s.writeError(w, r, errOriginNotAllowed)
+		return
+	}
 	ev := &gatehouse.AuditEvent{
 		ID:        gatehouse.NewID(s.now()),
 		Time:      s.now(),
@@ -181,6 +188,9 @@ func (s *Server) rejectOrigin(w http.ResponseWriter, r *http.Request, origin str
 			"method":         clip(r.Method, 16),
 			"path":           clip(r.URL.Path, 200),
 		},
+	}
+	if suppressed > 0 {
+		ev.Details["suppressed_since_last"] = itoa(suppressed)
 	}
 	if s.recorder != nil {
 		if err := s.recorder.Record(r.Context(), ev); err != nil {
