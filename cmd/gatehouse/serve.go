@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse/auth"
@@ -68,7 +69,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		}
 		log.Info("development mode: not for production",
 			slog.String("data_dir", cfg.DataDir),
-			slog.String("database", cfg.DatabaseURL),
+			slog.String("database", redactURL(cfg.DatabaseURL)),
 			slog.String("mail_dir", cfg.MailDir),
 			slog.String("secret_file", cfg.SecretFile),
 			slog.String("secret", how),
@@ -121,6 +122,19 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	}
 	log.Info("listening", slog.String("addr", ln.Addr().String()), slog.String("public_url", cfg.PublicURL.String()))
 	return serveHTTP(ctx, ln, srv, log, shutdownGrace)
+}
+
+// redactURL returns a database URL fit for a log line: a SQLite path as is,
+// a URL without its password.
+func redactURL(s string) string {
+	if isSQLite(s) {
+		return s
+	}
+	u, err := url.Parse(s)
+	if err != nil {
+		return "(unparsable)"
+	}
+	return u.Redacted()
 }
 
 // serveHTTP serves h on ln until ctx ends, then stops accepting and drains
