@@ -65,6 +65,8 @@ type Server struct {
 	corsAllowed map[string]bool
 	hsts        bool
 
+	originEvents *coalescer // origin.rejected, one per client and origin per minute
+
 	mux     *http.ServeMux
 	handler http.Handler
 }
@@ -97,6 +99,8 @@ func New(cfg Config, d Deps) (*Server, error) {
 		corsAllowed: map[string]bool{},
 		hsts:        cfg.PublicURL.Scheme == "https",
 		mux:         http.NewServeMux(),
+
+		originEvents: newCoalescer(time.Minute, 10000),
 	}
 	if s.now == nil {
 		s.now = time.Now
