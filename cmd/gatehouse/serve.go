@@ -111,6 +111,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		// behind requireAuth then answers 401, so no unauthenticated path exists.
 		Workspaces: &auth.Workspaces{Core: core},
 		AuditLog:   &auth.AuditLog{Core: core},
+		Profile:    &auth.Profile{Core: core},
 	})
 	if err != nil {
 		return err
