@@ -44,6 +44,10 @@ type Deps struct {
 
 	Workspaces *auth.Workspaces // workspaces and members
 	AuditLog   *auth.AuditLog   // audit-event listings
+
+	Sessions *auth.Sessions // sign-up, sign-in, refresh, sessions, account status
+	Cookies  SessionCookies // cookie mode (the browser area's CookieConfig); nil: body mode only
+	CSRF     CSRFVerifier   // X-CSRF-Token on cookie-authenticated requests; required with Cookies
 }
 
 // Server is gatehouse's HTTP handler.
@@ -57,6 +61,9 @@ type Server struct {
 	registry    *prometheus.Registry
 	workspaces  *auth.Workspaces
 	auditLog    *auth.AuditLog
+	sessions    *auth.Sessions
+	cookies     SessionCookies
+	csrf        CSRFVerifier
 	metrics     *metrics
 	clientIP    *ClientIP
 	ownOrigin   string
@@ -89,6 +96,9 @@ func New(cfg Config, d Deps) (*Server, error) {
 		registry:    d.Registry,
 		workspaces:  d.Workspaces,
 		auditLog:    d.AuditLog,
+		sessions:    d.Sessions,
+		cookies:     d.Cookies,
+		csrf:        d.CSRF,
 		clientIP:    NewClientIP(cfg.TrustedProxies),
 		ownOrigin:   own,
 		corsAllowed: map[string]bool{},
@@ -97,6 +107,9 @@ func New(cfg Config, d Deps) (*Server, error) {
 	}
 	if s.now == nil {
 		s.now = time.Now
+	}
+	if d.Cookies != nil && d.CSRF == nil {
+		return nil, errors.New("httpapi: cookie mode needs a CSRF verifier")
 	}
 	for _, o := range cfg.CORSOrigins {
 		n, err := NormalizeOrigin(o)
