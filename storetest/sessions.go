@@ -14,9 +14,14 @@ func hashOf(s string) []byte { h := sha256.Sum256([]byte(s)); return h[:] }
 
 func newSession(t testing.TB, s gatehouse.Store, u *gatehouse.User, tok string) *gatehouse.Session {
 	t.Helper()
+	return newSessionAt(t, s, u, tok, base)
+}
+
+func newSessionAt(t testing.TB, s gatehouse.Store, u *gatehouse.User, tok string, created time.Time) *gatehouse.Session {
+	t.Helper()
 	sess := &gatehouse.Session{
-		ID: gatehouse.NewID(base), UserID: u.ID, Method: gatehouse.MethodPassword,
-		CreatedAt: base, LastUsedAt: base, ExpiresAt: base.Add(time.Hour),
+		ID: gatehouse.NewID(created), UserID: u.ID, Method: gatehouse.MethodPassword,
+		CreatedAt: created, LastUsedAt: base, ExpiresAt: base.Add(time.Hour),
 		IP: "198.51.100.0", UserAgent: "ua", RefreshHash: hashOf(tok),
 	}
 	tx(t, s, unscoped, func(tx gatehouse.Tx) error { return tx.CreateSession(ctx, sess) })
@@ -110,8 +115,8 @@ func testSessions(t *testing.T, open Opener) {
 	t.Run("ListAndRevoke", func(t *testing.T) {
 		u := newUser(t, s, "sess-list@example.com")
 		other := newUser(t, s, "sess-other@example.com")
-		a := newSession(t, s, u, "a")
-		b := newSession(t, s, u, "b")
+		a := newSessionAt(t, s, u, "a", base.Add(-2*time.Second))
+		b := newSessionAt(t, s, u, "b", base.Add(-time.Second))
 		c := newSession(t, s, u, "c")
 		o := newSession(t, s, other, "o")
 		tx(t, s, unscoped, func(tx gatehouse.Tx) error { return tx.RevokeSession(ctx, c.ID, base) })
