@@ -44,9 +44,23 @@ type SessionConfig struct {
 	IdleTimeout time.Duration
 	// Grace is the refresh grace window (GATEHOUSE_REFRESH_GRACE, default 10s).
 	Grace time.Duration
-	// MagicLinkTTL is a magic link's lifetime (default 10 minutes, ASVS 5
-	// V6.5.5... see docs/sessions.md).
+	// MagicLinkTTL is a magic link's lifetime (default 10 minutes; OWASP
+	// ASVS 6.5.5 asks for at most 10).
 	MagicLinkTTL time.Duration
+}
+
+// Labels of the keys Sessions derives from the master secret (HKDF, package
+// secret). Changing the secret changes both keys: every refresh token's
+// successor and every CSRF token stop matching, so every session ends.
+const (
+	RefreshKeyLabel = "gatehouse refresh successor v1"
+	CSRFKeyLabel    = "gatehouse csrf v1"
+)
+
+// SessionKeys derives RefreshKey and CSRFKey (32 bytes each) with derive,
+// e.g. secret.Secret.Derive.
+func SessionKeys(derive func(label string, n int) []byte) (refreshKey, csrfKey []byte) {
+	return derive(RefreshKeyLabel, 32), derive(CSRFKeyLabel, 32)
 }
 
 // The defaults of SessionConfig.
