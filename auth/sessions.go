@@ -16,10 +16,11 @@ import (
 	"github.com/gatehouse-auth/gatehouse/password"
 )
 
-// AccessTokenIssuer signs the access token of a person's session (a JWT with
-// sub and sid, RFC 9068). The credentials area implements it.
-type AccessTokenIssuer interface {
-	IssueAccessToken(ctx context.Context, userID, sessionID string) (token string, expiresIn time.Duration, err error)
+// SessionTokenIssuer signs the access token of a person's session (a JWT with
+// sub and sid, RFC 9068); the credentials area's Keys does, through
+// IssueSessionToken. expiresIn is the token's lifetime (expires_in).
+type SessionTokenIssuer interface {
+	IssueSessionToken(ctx context.Context, userID, sessionID string) (token string, expiresIn time.Duration, err error)
 }
 
 // SessionConfig configures Sessions. Durations left zero take the defaults.
@@ -27,7 +28,7 @@ type SessionConfig struct {
 	Hasher *password.Hasher  // required
 	Policy password.Policy   // password rules at signup
 	Mailer gatehouse.Mailer  // required for magic links
-	Tokens AccessTokenIssuer // required
+	Tokens SessionTokenIssuer // required
 	// PublicURL is GATEHOUSE_PUBLIC_URL; magic links point at
 	// {PublicURL}/magic-link?token=….
 	PublicURL string
@@ -83,7 +84,7 @@ type Sessions struct {
 func NewSessions(core *Core, cfg SessionConfig) (*Sessions, error) {
 	switch {
 	case cfg.Hasher == nil || cfg.Tokens == nil || cfg.Mailer == nil:
-		return nil, errors.New("auth: sessions need a Hasher, a Mailer and an AccessTokenIssuer")
+		return nil, errors.New("auth: sessions need a Hasher, a Mailer and a SessionTokenIssuer")
 	case len(cfg.RefreshKey) < 32 || len(cfg.CSRFKey) < 32:
 		return nil, errors.New("auth: sessions need refresh and CSRF keys of at least 32 bytes")
 	case hmac.Equal(cfg.RefreshKey, cfg.CSRFKey):
@@ -208,7 +209,7 @@ func (s *Sessions) startSession(ctx context.Context, t *Tx, u *gatehouse.User, m
 
 // respond signs the access token of a committed session.
 func (s *Sessions) respond(ctx context.Context, userID, sid, refresh string) (*TokenResponse, error) {
-	at, ttl, err := s.cfg.Tokens.IssueAccessToken(ctx, userID, sid)
+	at, ttl, err := s.cfg.Tokens.IssueSessionToken(ctx, userID, sid)
 	if err != nil {
 		return nil, err
 	}

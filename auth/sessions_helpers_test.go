@@ -34,7 +34,7 @@ func (c *clock) Advance(d time.Duration) {
 // issuer stands in for the credentials area's signer until it is wired.
 type issuer struct{}
 
-func (issuer) IssueAccessToken(ctx context.Context, userID, sessionID string) (string, time.Duration, error) {
+func (issuer) IssueSessionToken(ctx context.Context, userID, sessionID string) (string, time.Duration, error) {
 	return "at." + userID + "." + sessionID, 15 * time.Minute, nil
 }
 

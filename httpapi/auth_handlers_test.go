@@ -23,7 +23,7 @@ import (
 // in these HTTP-shape tests.
 type stubIssuer struct{}
 
-func (stubIssuer) IssueAccessToken(_ context.Context, userID, sid string) (string, time.Duration, error) {
+func (stubIssuer) IssueSessionToken(_ context.Context, userID, sid string) (string, time.Duration, error) {
 	return "at." + sid, 15 * time.Minute, nil
 }
 
