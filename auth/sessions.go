@@ -25,9 +25,9 @@ type SessionTokenIssuer interface {
 
 // SessionConfig configures Sessions. Durations left zero take the defaults.
 type SessionConfig struct {
-	Hasher *password.Hasher  // required
-	Policy password.Policy   // password rules at signup
-	Mailer gatehouse.Mailer  // required for magic links
+	Hasher *password.Hasher   // required
+	Policy password.Policy    // password rules at signup
+	Mailer gatehouse.Mailer   // required for magic links
 	Tokens SessionTokenIssuer // required
 	// PublicURL is GATEHOUSE_PUBLIC_URL; magic links point at
 	// {PublicURL}/magic-link?token=….

@@ -584,7 +584,10 @@ func TestCSRFToken(t *testing.T) {
 
 func TestSessionKeys(t *testing.T) {
 	labels := map[string]int{}
-	r, c := auth.SessionKeys(func(label string, n int) []byte { labels[label] = n; return []byte(strings.Repeat(label[:1], n) + label) })
+	r, c := auth.SessionKeys(func(label string, n int) []byte {
+		labels[label] = n
+		return []byte(strings.Repeat(label[:1], n) + label)
+	})
 	if len(labels) != 2 || labels[auth.RefreshKeyLabel] != 32 || labels[auth.CSRFKeyLabel] != 32 || string(r) == string(c) {
 		t.Fatalf("labels %v", labels)
 	}

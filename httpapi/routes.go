@@ -18,6 +18,9 @@ func (s *Server) routes() []route {
 		{"GET /readyz", s.handle(s.readyz)},
 		{"GET /metrics", metricsHandler(s.registry)},
 
+		// The caller.
+		{"GET /v1/me", s.requireAuth(s.handle(s.me))},
+
 		// Workspaces, members and their audit trail (CONTRACT 8).
 		{"POST /v1/workspaces", s.requireAuth(s.handle(s.createWorkspace))},
 		{"GET /v1/workspaces", s.requireAuth(s.handle(s.listWorkspaces))},

@@ -44,6 +44,7 @@ type Deps struct {
 
 	Workspaces *auth.Workspaces // workspaces and members
 	AuditLog   *auth.AuditLog   // audit-event listings
+	Profile    *auth.Profile    // GET /v1/me
 
 	Sessions *auth.Sessions // sign-up, sign-in, refresh, sessions, account status
 	Cookies  SessionCookies // cookie mode (the browser area's CookieConfig); nil: body mode only
@@ -61,6 +62,7 @@ type Server struct {
 	registry    *prometheus.Registry
 	workspaces  *auth.Workspaces
 	auditLog    *auth.AuditLog
+	profile     *auth.Profile
 	sessions    *auth.Sessions
 	cookies     SessionCookies
 	csrf        CSRFVerifier
@@ -96,6 +98,7 @@ func New(cfg Config, d Deps) (*Server, error) {
 		registry:    d.Registry,
 		workspaces:  d.Workspaces,
 		auditLog:    d.AuditLog,
+		profile:     d.Profile,
 		sessions:    d.Sessions,
 		cookies:     d.Cookies,
 		csrf:        d.CSRF,
