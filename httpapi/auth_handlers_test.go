@@ -3,11 +3,13 @@ package httpapi
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -230,4 +232,47 @@ func TestAuthRoutesWithoutSessions(t *testing.T) {
 	if code != http.StatusServiceUnavailable || body["error"] != "unavailable" {
 		t.Fatalf("%d %v", code, body)
 	}
+}
+
+// TestConcurrentRefreshHTTP fires 50 refreshes of one token at once through
+// the whole HTTP stack: every answer is 200 with one and the same successor,
+// never a 500.
+func TestConcurrentRefreshHTTP(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		e := newEnv(t, withSessions(t, db, t.TempDir()))
+		h := e.s
+		call(t, h, "POST", "/v1/auth/signup", "", `{"email":"jane@example.com","password":"`+httpPassword+`"}`)
+		_, body := call(t, h, "POST", "/v1/auth/token", "", `{"email":"jane@example.com","password":"`+httpPassword+`"}`)
+		refresh := body["refresh_token"].(string)
+		const n = 50
+		codes := make([]int, n)
+		toks := make([]string, n)
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		for i := 0; i < n; i++ {
+			wg.Add(1)
+			go func(i int) {
+				defer wg.Done()
+				<-start
+				r := req("POST", "/v1/auth/refresh", `{"refresh_token":"`+refresh+`"}`, "Content-Type", "application/json")
+				w := do(h, r)
+				codes[i] = w.Code
+				var out map[string]any
+				json.Unmarshal(w.Body.Bytes(), &out)
+				toks[i], _ = out["refresh_token"].(string)
+			}(i)
+		}
+		close(start)
+		wg.Wait()
+		seen := map[string]bool{}
+		for i := 0; i < n; i++ {
+			if codes[i] != 200 {
+				t.Fatalf("refresh %d: status %d", i, codes[i])
+			}
+			seen[toks[i]] = true
+		}
+		if len(seen) != 1 {
+			t.Fatalf("%d distinct successors", len(seen))
+		}
+	})
 }
