@@ -45,6 +45,10 @@ type Deps struct {
 	Workspaces *auth.Workspaces // workspaces and members
 	AuditLog   *auth.AuditLog   // audit-event listings
 	Profile    *auth.Profile    // GET /v1/me
+
+	Sessions *auth.Sessions // sign-up, sign-in, refresh, sessions, account status
+	Cookies  SessionCookies // cookie mode (the browser area's CookieConfig); nil: body mode only
+	CSRF     CSRFVerifier   // X-CSRF-Token on cookie-authenticated requests; required with Cookies
 }
 
 // Server is gatehouse's HTTP handler.
@@ -59,6 +63,9 @@ type Server struct {
 	workspaces  *auth.Workspaces
 	auditLog    *auth.AuditLog
 	profile     *auth.Profile
+	sessions    *auth.Sessions
+	cookies     SessionCookies
+	csrf        CSRFVerifier
 	metrics     *metrics
 	clientIP    *ClientIP
 	ownOrigin   string
@@ -94,6 +101,9 @@ func New(cfg Config, d Deps) (*Server, error) {
 		workspaces:  d.Workspaces,
 		auditLog:    d.AuditLog,
 		profile:     d.Profile,
+		sessions:    d.Sessions,
+		cookies:     d.Cookies,
+		csrf:        d.CSRF,
 		clientIP:    NewClientIP(cfg.TrustedProxies),
 		ownOrigin:   own,
 		corsAllowed: map[string]bool{},
@@ -104,6 +114,9 @@ func New(cfg Config, d Deps) (*Server, error) {
 	}
 	if s.now == nil {
 		s.now = time.Now
+	}
+	if d.Cookies != nil && d.CSRF == nil {
+		return nil, errors.New("httpapi: cookie mode needs a CSRF verifier")
 	}
 	for _, o := range cfg.CORSOrigins {
 		n, err := NormalizeOrigin(o)
