@@ -139,14 +139,14 @@ func (s *Server) countFailure(ctx context.Context, ip, account string) {
 		if c, ok := strings.CutPrefix(account, "client:"); ok && p.Name == ratelimit.FailedAuthAccount {
 			ev.Target = "client:" + c // never an email address in clear
 		}
-		s.record(ctx, ev)
+		s.recordEvent(ctx, ev)
 	}
 }
 
 // recordExceeded records rate_limit.exceeded; ratelimit.Limits calls it at
 // most once per key per policy window.
 func (s *Server) recordExceeded(ctx context.Context, d ratelimit.Decision) {
-	s.record(ctx, &gatehouse.AuditEvent{
+	s.recordEvent(ctx, &gatehouse.AuditEvent{
 		Type:    gatehouse.EventRateLimitExceeded,
 		Outcome: gatehouse.OutcomeFailure,
 		Details: map[string]string{
@@ -157,7 +157,7 @@ func (s *Server) recordExceeded(ctx context.Context, d ratelimit.Decision) {
 	})
 }
 
-func (s *Server) record(ctx context.Context, ev *gatehouse.AuditEvent) {
+func (s *Server) recordEvent(ctx context.Context, ev *gatehouse.AuditEvent) {
 	if err := s.recorder.Record(ctx, ev); err != nil {
 		s.log.LogAttrs(ctx, slog.LevelError, "audit event not recorded",
 			slog.String("request_id", gatehouse.RequestInfoFromContext(ctx).RequestID),

@@ -53,6 +53,9 @@ type Deps struct {
 	RateLimits *ratelimit.Limits
 	// FailedAuth holds the failed-authentication ceilings; nil: none.
 	FailedAuth *ratelimit.FailedAuth
+	Sessions   *auth.Sessions // sign-up, sign-in, refresh, sessions, account status
+	Cookies    SessionCookies // cookie mode (the browser area's CookieConfig); nil: body mode only
+	CSRF       CSRFVerifier   // X-CSRF-Token on cookie-authenticated requests; required with Cookies
 }
 
 // Server is gatehouse's HTTP handler.
@@ -69,11 +72,16 @@ type Server struct {
 	profile     *auth.Profile
 	limits      *ratelimit.Limits
 	failed      *ratelimit.FailedAuth
+	sessions    *auth.Sessions
+	cookies     SessionCookies
+	csrf        CSRFVerifier
 	metrics     *metrics
 	clientIP    *ClientIP
 	ownOrigin   string
 	corsAllowed map[string]bool
 	hsts        bool
+
+	originEvents *coalescer // origin.rejected, one per client and origin per minute
 
 	mux     *http.ServeMux
 	handler http.Handler
@@ -104,11 +112,16 @@ func New(cfg Config, d Deps) (*Server, error) {
 		profile:     d.Profile,
 		limits:      d.RateLimits,
 		failed:      d.FailedAuth,
+		sessions:    d.Sessions,
+		cookies:     d.Cookies,
+		csrf:        d.CSRF,
 		clientIP:    NewClientIP(cfg.TrustedProxies),
 		ownOrigin:   own,
 		corsAllowed: map[string]bool{},
 		hsts:        cfg.PublicURL.Scheme == "https",
 		mux:         http.NewServeMux(),
+
+		originEvents: newCoalescer(time.Minute, 10000),
 	}
 	if s.now == nil {
 		s.now = time.Now
@@ -118,6 +131,9 @@ func New(cfg Config, d Deps) (*Server, error) {
 	}
 	if s.failed != nil && s.auth != nil {
 		s.auth = failureCounting{next: s.auth, s: s}
+	}
+	if d.Cookies != nil && d.CSRF == nil {
+		return nil, errors.New("httpapi: cookie mode needs a CSRF verifier")
 	}
 	for _, o := range cfg.CORSOrigins {
 		n, err := NormalizeOrigin(o)

@@ -9,8 +9,10 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"time"
 
+	"github.com/gatehouse-auth/gatehouse/auth"
 	"github.com/gatehouse-auth/gatehouse/httpapi"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -67,12 +69,24 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		}
 		log.Info("development mode: not for production",
 			slog.String("data_dir", cfg.DataDir),
-			slog.String("database", cfg.DatabaseURL),
+			slog.String("database", redactURL(cfg.DatabaseURL)),
 			slog.String("mail_dir", cfg.MailDir),
 			slog.String("secret_file", cfg.SecretFile),
 			slog.String("secret", how),
-			slog.String("rate_limits", "in-memory"))
+			slog.String("rate_limits", map[bool]string{true: "in-memory", false: "redis"}[cfg.RedisURL == ""]))
 	}
+
+	db, err := openStore(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if err := prepareSchema(ctx, cfg, db, log); err != nil {
+		return err
+	}
+	// The "redis" check comes with the rate limiter (newRateLimiting): its
+	// ping also moves the limiter back to Redis once Redis answers again.
+	checks := []httpapi.Check{{Name: "database", Check: db.Ping}}
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -83,14 +97,21 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	}
 	defer rl.close()
 
+	core := auth.NewCore(db, log)
 	srv, err := httpapi.New(httpapi.Config{
 		PublicURL:      cfg.PublicURL,
 		CORSOrigins:    cfg.CORSOrigins,
 		TrustedProxies: cfg.TrustedProxies,
 	}, httpapi.Deps{
-		Logger:     log,
-		Registry:   reg,
-		Ready:      rl.ready,
+		Logger:   log,
+		Registry: reg,
+		Ready:    append(checks, rl.ready...),
+		Recorder: core,
+		// Auth stays nil until token authentication is wired: every route
+		// behind requireAuth then answers 401, so no unauthenticated path exists.
+		Workspaces: &auth.Workspaces{Core: core},
+		AuditLog:   &auth.AuditLog{Core: core},
+		Profile:    &auth.Profile{Core: core},
 		RateLimits: rl.limits,
 		FailedAuth: rl.failed,
 	})
@@ -104,6 +125,19 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	}
 	log.Info("listening", slog.String("addr", ln.Addr().String()), slog.String("public_url", cfg.PublicURL.String()))
 	return serveHTTP(ctx, ln, srv, log, shutdownGrace)
+}
+
+// redactURL returns a database URL fit for a log line: a SQLite path as is,
+// a URL without its password.
+func redactURL(s string) string {
+	if isSQLite(s) {
+		return s
+	}
+	u, err := url.Parse(s)
+	if err != nil {
+		return "(unparsable)"
+	}
+	return u.Redacted()
 }
 
 // serveHTTP serves h on ln until ctx ends, then stops accepting and drains
