@@ -66,6 +66,11 @@ func clientKey(ctx context.Context) string {
 	return "unknown" // a peer without an IP address (a unix socket): one shared bucket
 }
 
+// emailKey is the rate-limit identity of an email address as a caller typed
+// it: trimmed and lower-cased, as gatehouse.NormalizeEmail does, so that case
+// variants share one key; validation is left to the handler's service.
+func emailKey(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
+
 // limitAccount applies the policy named name (token.account,
 // oauth_token.client, pat_create.user, …) to identity. Call it as soon as the
 // identity is known and before any hashing, look-up or write; return its

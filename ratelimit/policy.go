@@ -13,6 +13,7 @@ import (
 // each with its default.
 const (
 	SignupIP           = "signup.ip"
+	SignupEmail        = "signup.email" // the email being signed up
 	TokenIP            = "token.ip"
 	TokenAccount       = "token.account" // the email being signed in to
 	MagicLinkIP        = "magic_link.ip"
@@ -39,6 +40,7 @@ func DefaultPolicies() Policies {
 	ps := Policies{}
 	for _, p := range []Policy{
 		{SignupIP, 10, time.Hour},
+		{SignupEmail, 5, time.Hour},
 		{TokenIP, 30, time.Minute},
 		{TokenAccount, 10, time.Minute},
 		{MagicLinkIP, 20, time.Hour},

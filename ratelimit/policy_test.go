@@ -11,7 +11,7 @@ import (
 func TestDefaultPoliciesAreValid(t *testing.T) {
 	ps := ratelimit.DefaultPolicies()
 	for _, name := range []string{
-		ratelimit.SignupIP, ratelimit.TokenIP, ratelimit.TokenAccount, ratelimit.MagicLinkIP,
+		ratelimit.SignupIP, ratelimit.SignupEmail, ratelimit.TokenIP, ratelimit.TokenAccount, ratelimit.MagicLinkIP,
 		ratelimit.MagicLinkEmail, ratelimit.MagicLinkVerifyIP, ratelimit.RefreshIP, ratelimit.RefreshToken,
 		ratelimit.OAuthTokenIP, ratelimit.OAuthTokenClient, ratelimit.IntrospectIP, ratelimit.IntrospectClient,
 		ratelimit.PATCreateIP, ratelimit.PATCreateUser, ratelimit.FailedAuthIP, ratelimit.FailedAuthAccount,
@@ -25,8 +25,8 @@ func TestDefaultPoliciesAreValid(t *testing.T) {
 			t.Errorf("%s: %+v %v", name, p, err)
 		}
 	}
-	if len(ps) != 16 {
-		t.Errorf("%d defaults, want 16", len(ps))
+	if len(ps) != 17 {
+		t.Errorf("%d defaults, want 17", len(ps))
 	}
 }
 
