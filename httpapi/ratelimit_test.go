@@ -340,6 +340,24 @@ func TestTwoInstancesShareLimits(t *testing.T) {
 	if ok != 6 || works[0].work.Load() != 3 || works[1].work.Load() != 3 {
 		t.Fatalf("%d allowed across two instances (work %d + %d), want 6 in total", ok, works[0].work.Load(), works[1].work.Load())
 	}
+
+	// The same through the real route table: two servers, one Redis, the
+	// signup route's per-IP limit is shared.
+	var servers []*Server
+	for i := 0; i < 2; i++ {
+		servers = append(servers, limitEnv(t, rlredis.New(c, rlredis.Options{Prefix: prefix}), "signup.ip=4/1h").s)
+	}
+	passed := 0
+	for i := 0; i < 20; i++ {
+		r := req("POST", "/v1/auth/signup", `{}`, "Content-Type", "application/json")
+		r.RemoteAddr = "198.51.100.8:1"
+		if w := do(servers[i%2], r); w.Code != http.StatusTooManyRequests {
+			passed++
+		}
+	}
+	if passed != 4 {
+		t.Fatalf("%d signups passed the limit across two servers, want 4", passed)
+	}
 }
 
 func testLogger() *slog.Logger { return slog.New(slog.NewJSONHandler(io.Discard, nil)) }
