@@ -1,0 +1,290 @@
+package auth
+
+import (
+	"context"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/gatehouse-auth/gatehouse"
+)
+
+// Workspaces creates workspaces and manages their members. Every method takes
+// the caller; a caller who is not a member of a workspace gets not_found for
+// anything under it, so workspace ids cannot be probed.
+type Workspaces struct{ *Core }
+
+// ValidName returns name trimmed, or invalid_request when it is empty, too long
+// or carries control characters.
+func ValidName(what, name string) (string, error) {
+	name = strings.TrimSpace(name)
+	if name == "" || len(name) > gatehouse.MaxNameLen || !utf8.ValidString(name) {
+		return "", gatehouse.Errorf(gatehouse.EInvalidRequest, "%s must be 1 to %d bytes of text", what, gatehouse.MaxNameLen)
+	}
+	for _, r := range name {
+		if r < 0x20 || r == 0x7f {
+			return "", gatehouse.Errorf(gatehouse.EInvalidRequest, "%s must not contain control characters", what)
+		}
+	}
+	return name, nil
+}
+
+// requireUser returns p when it is a person (session or PAT), else unauthorized.
+func requireUser(p *gatehouse.Principal) (*gatehouse.Principal, error) {
+	if p == nil || p.UserID == "" {
+		return nil, gatehouse.Errorf(gatehouse.EUnauthorized, "authentication required")
+	}
+	return p, nil
+}
+
+// canSee reports whether p's credential reaches workspace id: a PAT or client
+// is bound to its own workspace.
+func canSee(p *gatehouse.Principal, id string) bool {
+	return p.WorkspaceID == "" || p.WorkspaceID == id
+}
+
+func requireScope(p *gatehouse.Principal, scope string) error {
+	if !p.HasScope(scope) {
+		return gatehouse.Errorf(gatehouse.EForbidden, "this token lacks the %s scope", scope)
+	}
+	return nil
+}
+
+// Create makes a workspace with the caller as its owner. Only a person's
+// session can create one: a PAT is bound to the workspace it was made for.
+func (s *Workspaces) Create(ctx context.Context, p *gatehouse.Principal, name string) (*gatehouse.Workspace, error) {
+	if _, err := requireUser(p); err != nil {
+		return nil, err
+	}
+	if p.Kind != gatehouse.KindSession {
+		return nil, gatehouse.Errorf(gatehouse.EForbidden, "only a signed-in session can create workspaces")
+	}
+	name, err := ValidName("name", name)
+	if err != nil {
+		return nil, err
+	}
+	now := s.now()
+	w := &gatehouse.Workspace{ID: gatehouse.NewID(now), Name: name, CreatedAt: now}
+	err = s.InTx(ctx, gatehouse.Scope{WorkspaceID: w.ID, UserID: p.UserID}, func(t *Tx) error {
+		if err := t.CreateWorkspace(ctx, w); err != nil {
+			return err
+		}
+		if err := t.AddMember(ctx, &gatehouse.Member{WorkspaceID: w.ID, UserID: p.UserID, Role: gatehouse.RoleOwner, CreatedAt: now}); err != nil {
+			return err
+		}
+		return t.Audit(&gatehouse.AuditEvent{Type: gatehouse.EventWorkspaceCreated, Actor: p.UserID, Target: "workspace:" + w.ID, WorkspaceID: w.ID})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return w, nil
+}
+
+// List returns the caller's workspaces (for a PAT, only its own).
+func (s *Workspaces) List(ctx context.Context, p *gatehouse.Principal) ([]*gatehouse.Workspace, error) {
+	if _, err := requireUser(p); err != nil {
+		return nil, err
+	}
+	if err := requireScope(p, gatehouse.ScopeWorkspacesRead); err != nil {
+		return nil, err
+	}
+	var out []*gatehouse.Workspace
+	err := s.InTx(ctx, gatehouse.Scope{UserID: p.UserID}, func(t *Tx) error {
+		ws, err := t.WorkspacesForUser(ctx, p.UserID)
+		for _, w := range ws {
+			if canSee(p, w.ID) {
+				out = append(out, w)
+			}
+		}
+		return err
+	})
+	return out, err
+}
+
+// membership returns the caller's membership of id, or not_found when the
+// caller is not a member or the credential cannot reach it.
+func membership(ctx context.Context, t *Tx, p *gatehouse.Principal, id string) (*gatehouse.Member, error) {
+	if !gatehouse.ValidID(id) || !canSee(p, id) {
+		return nil, gatehouse.ErrNotFound
+	}
+	return t.Member(ctx, id, p.UserID)
+}
+
+// Get returns workspace id to a member.
+func (s *Workspaces) Get(ctx context.Context, p *gatehouse.Principal, id string) (*gatehouse.Workspace, error) {
+	if _, err := requireUser(p); err != nil {
+		return nil, err
+	}
+	var w *gatehouse.Workspace
+	err := s.InTx(ctx, gatehouse.Scope{WorkspaceID: id, UserID: p.UserID}, func(t *Tx) error {
+		if _, err := membership(ctx, t, p, id); err != nil {
+			return err
+		}
+		if err := requireScope(p, gatehouse.ScopeWorkspacesRead); err != nil {
+			return err
+		}
+		var err error
+		w, err = t.WorkspaceByID(ctx, id)
+		return err
+	})
+	return w, err
+}
+
+// Members lists a workspace's members to any of its members.
+func (s *Workspaces) Members(ctx context.Context, p *gatehouse.Principal, id string) ([]*gatehouse.Member, error) {
+	if _, err := requireUser(p); err != nil {
+		return nil, err
+	}
+	var ms []*gatehouse.Member
+	err := s.inWorkspace(ctx, p, id, gatehouse.ScopeWorkspacesRead, false, func(t *Tx, _ *gatehouse.Member) error {
+		var err error
+		ms, err = t.Members(ctx, id)
+		return err
+	})
+	return ms, err
+}
+
+// inWorkspace runs fn in a transaction scoped to workspace id after checking
+// that the caller is a member, that the credential has scope, and, when
+// manage is set, that the caller's role may manage members.
+func (s *Workspaces) inWorkspace(ctx context.Context, p *gatehouse.Principal, id, scope string, manage bool, fn func(*Tx, *gatehouse.Member) error) error {
+	return s.InTx(ctx, gatehouse.Scope{WorkspaceID: id, UserID: p.UserID}, func(t *Tx) error {
+		me, err := membership(ctx, t, p, id)
+		if err != nil {
+			return err
+		}
+		if err := requireScope(p, scope); err != nil {
+			return err
+		}
+		if manage && !me.Role.CanManageMembers() {
+			return gatehouse.Errorf(gatehouse.EForbidden, "only owners and admins manage members")
+		}
+		return fn(t, me)
+	})
+}
+
+// checkGrant enforces who may give or take which role: admins manage members
+// and admins, only owners touch owners.
+func checkGrant(me *gatehouse.Member, role gatehouse.Role) error {
+	if role == gatehouse.RoleOwner && me.Role != gatehouse.RoleOwner {
+		return gatehouse.Errorf(gatehouse.EForbidden, "only owners grant or change the owner role")
+	}
+	return nil
+}
+
+// AddMember adds the user with email to workspace id with role.
+func (s *Workspaces) AddMember(ctx context.Context, p *gatehouse.Principal, id, email string, role gatehouse.Role) (*gatehouse.Member, error) {
+	if _, err := requireUser(p); err != nil {
+		return nil, err
+	}
+	if !role.Valid() {
+		return nil, gatehouse.Errorf(gatehouse.EInvalidRequest, "role must be owner, admin or member")
+	}
+	email, err := gatehouse.NormalizeEmail(email)
+	if err != nil {
+		return nil, err
+	}
+	var m *gatehouse.Member
+	err = s.inWorkspace(ctx, p, id, gatehouse.ScopeWorkspacesWrite, true, func(t *Tx, me *gatehouse.Member) error {
+		if err := checkGrant(me, role); err != nil {
+			return err
+		}
+		u, err := t.UserByEmail(ctx, email)
+		if err != nil {
+			if gatehouse.ErrorCode(err) == gatehouse.ENotFound {
+				return gatehouse.Errorf(gatehouse.ENotFound, "no account has that email; the person must sign up first")
+			}
+			return err
+		}
+		m = &gatehouse.Member{WorkspaceID: id, UserID: u.ID, Email: u.Email, Role: role, CreatedAt: s.now()}
+		if err := t.AddMember(ctx, m); err != nil {
+			return err
+		}
+		return t.Audit(&gatehouse.AuditEvent{Type: gatehouse.EventMemberAdded, Actor: p.UserID, Target: "user:" + u.ID, WorkspaceID: id, Details: map[string]string{"role": string(role)}})
+	})
+	return m, err
+}
+
+// UpdateMember changes a member's role. The last owner cannot be demoted.
+func (s *Workspaces) UpdateMember(ctx context.Context, p *gatehouse.Principal, id, userID string, role gatehouse.Role) (*gatehouse.Member, error) {
+	if _, err := requireUser(p); err != nil {
+		return nil, err
+	}
+	if !role.Valid() {
+		return nil, gatehouse.Errorf(gatehouse.EInvalidRequest, "role must be owner, admin or member")
+	}
+	var m *gatehouse.Member
+	err := s.inWorkspace(ctx, p, id, gatehouse.ScopeWorkspacesWrite, true, func(t *Tx, me *gatehouse.Member) error {
+		target, err := s.target(ctx, t, id, userID)
+		if err != nil {
+			return err
+		}
+		if err := checkGrant(me, role); err != nil {
+			return err
+		}
+		if err := checkGrant(me, target.Role); err != nil {
+			return err
+		}
+		if target.Role == gatehouse.RoleOwner && role != gatehouse.RoleOwner {
+			if err := keepAnOwner(ctx, t, id); err != nil {
+				return err
+			}
+		}
+		if err := t.UpdateMemberRole(ctx, id, userID, role); err != nil {
+			return err
+		}
+		target.Role = role
+		m = target
+		return t.Audit(&gatehouse.AuditEvent{Type: gatehouse.EventMemberUpdated, Actor: p.UserID, Target: "user:" + userID, WorkspaceID: id, Details: map[string]string{"role": string(role)}})
+	})
+	return m, err
+}
+
+// RemoveMember removes a member. The last owner cannot be removed.
+func (s *Workspaces) RemoveMember(ctx context.Context, p *gatehouse.Principal, id, userID string) error {
+	if _, err := requireUser(p); err != nil {
+		return err
+	}
+	return s.inWorkspace(ctx, p, id, gatehouse.ScopeWorkspacesWrite, true, func(t *Tx, me *gatehouse.Member) error {
+		target, err := s.target(ctx, t, id, userID)
+		if err != nil {
+			return err
+		}
+		if err := checkGrant(me, target.Role); err != nil {
+			return err
+		}
+		if target.Role == gatehouse.RoleOwner {
+			if err := keepAnOwner(ctx, t, id); err != nil {
+				return err
+			}
+		}
+		if err := t.RemoveMember(ctx, id, userID); err != nil {
+			return err
+		}
+		return t.Audit(&gatehouse.AuditEvent{Type: gatehouse.EventMemberRemoved, Actor: p.UserID, Target: "user:" + userID, WorkspaceID: id})
+	})
+}
+
+func (s *Workspaces) target(ctx context.Context, t *Tx, id, userID string) (*gatehouse.Member, error) {
+	if !gatehouse.ValidID(userID) {
+		return nil, gatehouse.ErrNotFound
+	}
+	return t.Member(ctx, id, userID)
+}
+
+// keepAnOwner refuses a change that would leave workspace id without an owner.
+func keepAnOwner(ctx context.Context, t *Tx, id string) error {
+	ms, err := t.Members(ctx, id)
+	if err != nil {
+		return err
+	}
+	owners := 0
+	for _, m := range ms {
+		if m.Role == gatehouse.RoleOwner {
+			owners++
+		}
+	}
+	if owners <= 1 {
+		return gatehouse.Errorf(gatehouse.EConflict, "a workspace keeps at least one owner")
+	}
+	return nil
+}
