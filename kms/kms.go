@@ -1,6 +1,7 @@
 // Package kms encrypts secrets at rest (gatehouse's private signing keys)
 // under a key-encryption key (KEK) held by a provider: Local, derived from the
-// master secret, or AWS, a key in AWS KMS or anything that speaks its API.
+// master secret, or package awskms, a key in AWS KMS or anything that speaks
+// its API.
 //
 // Seal uses envelope encryption: every blob gets its own random 256-bit data
 // key (DEK); the blob is encrypted with AES-256-GCM under the DEK, and the DEK

@@ -1,4 +1,8 @@
-package kms
+// Package awskms is a kms.KEK provider backed by AWS KMS, or anything that
+// speaks its API (local-kms in tests), through aws-sdk-go-v2. It is its own
+// package so that package auth, which takes a kms.KEK, does not depend on the
+// AWS SDK (and through it on net/http).
+package awskms
 
 import (
 	"context"
@@ -10,10 +14,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	awskms "github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/kms/types"
+
+	"github.com/gatehouse-auth/gatehouse/kms"
 )
 
-// AWSConfig configures the AWS KMS provider.
-type AWSConfig struct {
+// Config configures the AWS KMS provider.
+type Config struct {
 	// KeyID is the symmetric KMS key that wraps data keys: a key id, key
 	// ARN, alias name ("alias/…") or alias ARN.
 	KeyID string
@@ -28,10 +34,10 @@ type AWSConfig struct {
 	SecretAccessKey string
 }
 
-// AWS is a KEK provider backed by AWS KMS. Data keys are wrapped with the KMS
+// Provider is a KEK provider backed by AWS KMS. Data keys are wrapped with the KMS
 // Encrypt call under a symmetric key; KMS keeps the key's versions (automatic
 // rotation) inside its ciphertext, and the envelope records the key's ARN.
-type AWS struct {
+type Provider struct {
 	client *awskms.Client
 	keyID  string
 }
@@ -40,10 +46,10 @@ type AWS struct {
 // authenticated data, and visible in CloudTrail).
 var encryptionContext = map[string]string{"purpose": "gatehouse-data-key"}
 
-// NewAWS builds a provider from cfg.
-func NewAWS(ctx context.Context, cfg AWSConfig) (*AWS, error) {
+// New builds a provider from cfg.
+func New(ctx context.Context, cfg Config) (*Provider, error) {
 	if cfg.KeyID == "" {
-		return nil, errors.New("kms: AWS provider needs a key id")
+		return nil, errors.New("awskms: provider needs a key id")
 	}
 	var opts []func(*config.LoadOptions) error
 	if cfg.Region != "" {
@@ -55,23 +61,23 @@ func NewAWS(ctx context.Context, cfg AWSConfig) (*AWS, error) {
 	}
 	awsCfg, err := config.LoadDefaultConfig(ctx, opts...)
 	if err != nil {
-		return nil, fmt.Errorf("kms: AWS configuration: %w", err)
+		return nil, fmt.Errorf("awskms: configuration: %w", err)
 	}
 	client := awskms.NewFromConfig(awsCfg, func(o *awskms.Options) {
 		if cfg.Endpoint != "" {
 			o.BaseEndpoint = aws.String(cfg.Endpoint)
 		}
 	})
-	return NewAWSFromClient(client, cfg.KeyID), nil
+	return NewFromClient(client, cfg.KeyID), nil
 }
 
-// NewAWSFromClient uses an existing KMS client.
-func NewAWSFromClient(client *awskms.Client, keyID string) *AWS {
-	return &AWS{client: client, keyID: keyID}
+// NewFromClient uses an existing KMS client.
+func NewFromClient(client *awskms.Client, keyID string) *Provider {
+	return &Provider{client: client, keyID: keyID}
 }
 
 // Wrap encrypts dek with KMS Encrypt and returns the ARN of the key used.
-func (a *AWS) Wrap(ctx context.Context, dek []byte) (string, []byte, error) {
+func (a *Provider) Wrap(ctx context.Context, dek []byte) (string, []byte, error) {
 	out, err := a.client.Encrypt(ctx, &awskms.EncryptInput{
 		KeyId:               aws.String(a.keyID),
 		Plaintext:           dek,
@@ -90,7 +96,7 @@ func (a *AWS) Wrap(ctx context.Context, dek []byte) (string, []byte, error) {
 
 // Unwrap decrypts a data key with KMS Decrypt, pinned to keyID so KMS refuses
 // a ciphertext made under any other key.
-func (a *AWS) Unwrap(ctx context.Context, keyID string, wrapped []byte) ([]byte, error) {
+func (a *Provider) Unwrap(ctx context.Context, keyID string, wrapped []byte) ([]byte, error) {
 	out, err := a.client.Decrypt(ctx, &awskms.DecryptInput{
 		KeyId:               aws.String(keyID),
 		CiphertextBlob:      wrapped,
@@ -103,11 +109,13 @@ func (a *AWS) Unwrap(ctx context.Context, keyID string, wrapped []byte) ([]byte,
 		var nf *types.NotFoundException
 		switch {
 		case errors.As(err, &ic), errors.As(err, &ik):
-			return nil, fmt.Errorf("%w: %v", ErrDecrypt, err)
+			return nil, fmt.Errorf("%w: %v", kms.ErrDecrypt, err)
 		case errors.As(err, &nf):
-			return nil, fmt.Errorf("%w: %v", ErrUnknownKEK, err)
+			return nil, fmt.Errorf("%w: %v", kms.ErrUnknownKEK, err)
 		}
 		return nil, err
 	}
 	return out.Plaintext, nil
 }
+
+var _ kms.KEK = (*Provider)(nil)

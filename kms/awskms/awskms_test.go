@@ -1,4 +1,4 @@
-package kms
+package awskms
 
 import (
 	"bufio"
@@ -16,6 +16,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awskms "github.com/aws/aws-sdk-go-v2/service/kms"
+
+	"github.com/gatehouse-auth/gatehouse/kms"
 )
 
 // startLocalKMS builds local-kms (github.com/nsmithuk/local-kms, pinned in
@@ -90,8 +92,8 @@ func startLocalKMS(t *testing.T) (endpoint string) {
 func TestAWS(t *testing.T) {
 	endpoint := startLocalKMS(t)
 	ctx := context.Background()
-	cfg := AWSConfig{Region: "eu-west-2", Endpoint: endpoint, AccessKeyID: "test", SecretAccessKey: "test"}
-	admin, err := NewAWS(ctx, AWSConfig{KeyID: "unused", Region: cfg.Region, Endpoint: endpoint, AccessKeyID: "test", SecretAccessKey: "test"})
+	cfg := Config{Region: "eu-west-2", Endpoint: endpoint, AccessKeyID: "test", SecretAccessKey: "test"}
+	admin, err := New(ctx, Config{KeyID: "unused", Region: cfg.Region, Endpoint: endpoint, AccessKeyID: "test", SecretAccessKey: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,67 +109,67 @@ func TestAWS(t *testing.T) {
 		t.Fatalf("CreateAlias: %v", err)
 	}
 	cfg.KeyID = "alias/gatehouse-test"
-	p1, err := NewAWS(ctx, cfg)
+	p1, err := New(ctx, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	cfg.KeyID = arn2
-	p2, _ := NewAWS(ctx, cfg)
+	p2, _ := New(ctx, cfg)
 
 	secret := []byte("private key DER")
-	env, err := Seal(ctx, p1, secret, []byte("kid-1"))
+	env, err := kms.Seal(ctx, p1, secret, []byte("kid-1"))
 	if err != nil {
 		t.Fatalf("Seal: %v", err)
 	}
 	t.Run("round trip through an alias records the key ARN", func(t *testing.T) {
-		if id, _ := EnvelopeKeyID(env); id != arn1 {
+		if id, _ := kms.EnvelopeKeyID(env); id != arn1 {
 			t.Fatalf("envelope key id %q, want %q", id, arn1)
 		}
-		pt, err := Open(ctx, p1, env, []byte("kid-1"))
+		pt, err := kms.Open(ctx, p1, env, []byte("kid-1"))
 		if err != nil || !bytes.Equal(pt, secret) {
 			t.Fatalf("Open = %q, %v", pt, err)
 		}
 		// Any provider for the same account opens it: the envelope names the key.
-		if pt, err := Open(ctx, p2, env, []byte("kid-1")); err != nil || !bytes.Equal(pt, secret) {
+		if pt, err := kms.Open(ctx, p2, env, []byte("kid-1")); err != nil || !bytes.Equal(pt, secret) {
 			t.Fatalf("Open with another configured key = %q, %v", pt, err)
 		}
 	})
 	t.Run("wrong aad", func(t *testing.T) {
-		if _, err := Open(ctx, p1, env, []byte("kid-2")); !errors.Is(err, ErrDecrypt) {
-			t.Fatalf("err = %v, want ErrDecrypt", err)
+		if _, err := kms.Open(ctx, p1, env, []byte("kid-2")); !errors.Is(err, kms.ErrDecrypt) {
+			t.Fatalf("err = %v, want kms.ErrDecrypt", err)
 		}
 	})
 	t.Run("tampered wrapped key", func(t *testing.T) {
 		// The wrapped key's last byte: inside the KMS ciphertext's GCM tag.
 		b := bytes.Clone(env)
-		wrappedLen := int(b[len(magic)+2+len(arn1)])<<8 | int(b[len(magic)+2+len(arn1)+1])
-		b[len(magic)+2+len(arn1)+2+wrappedLen-1] ^= 1
-		if _, err := Open(ctx, p1, b, []byte("kid-1")); err == nil {
+		wrappedLen := int(b[len("GHE1")+2+len(arn1)])<<8 | int(b[len("GHE1")+2+len(arn1)+1])
+		b[len("GHE1")+2+len(arn1)+2+wrappedLen-1] ^= 1
+		if _, err := kms.Open(ctx, p1, b, []byte("kid-1")); err == nil {
 			t.Fatal("opened")
 		}
 	})
 	t.Run("envelope relabelled with another key", func(t *testing.T) {
 		b := bytes.Replace(bytes.Clone(env), []byte(arn1), []byte(arn2), 1)
-		if _, err := Open(ctx, p1, b, []byte("kid-1")); err == nil {
+		if _, err := kms.Open(ctx, p1, b, []byte("kid-1")); err == nil {
 			t.Fatal("opened")
 		}
 	})
 	t.Run("disabled key", func(t *testing.T) {
-		env2, err := Seal(ctx, p2, secret, nil)
+		env2, err := kms.Seal(ctx, p2, secret, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if _, err := admin.client.DisableKey(ctx, &awskms.DisableKeyInput{KeyId: aws.String(arn2)}); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := Open(ctx, p2, env2, nil); err == nil {
+		if _, err := kms.Open(ctx, p2, env2, nil); err == nil {
 			t.Fatal("opened under a disabled key")
 		}
 	})
 	t.Run("unknown key", func(t *testing.T) {
 		cfg.KeyID = "arn:aws:kms:eu-west-2:111122223333:key/00000000-0000-4000-8000-000000000000"
-		p3, _ := NewAWS(ctx, cfg)
-		if _, err := Seal(ctx, p3, secret, nil); err == nil {
+		p3, _ := New(ctx, cfg)
+		if _, err := kms.Seal(ctx, p3, secret, nil); err == nil {
 			t.Fatal("sealed under a key that does not exist")
 		}
 	})
