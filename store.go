@@ -35,4 +35,5 @@ type Tx interface {
 	WorkspaceTx
 	AuditTx
 	KeyTx
+	PATTx
 }
