@@ -44,6 +44,8 @@ type Deps struct {
 
 	Workspaces *auth.Workspaces // workspaces and members
 	AuditLog   *auth.AuditLog   // audit-event listings
+	Keys       *auth.Keys       // signing keys: the JWKS
+	PATs       *auth.PATs       // personal access tokens
 }
 
 // Server is gatehouse's HTTP handler.
@@ -57,6 +59,8 @@ type Server struct {
 	registry    *prometheus.Registry
 	workspaces  *auth.Workspaces
 	auditLog    *auth.AuditLog
+	keys        *auth.Keys
+	pats        *auth.PATs
 	metrics     *metrics
 	clientIP    *ClientIP
 	ownOrigin   string
@@ -89,6 +93,8 @@ func New(cfg Config, d Deps) (*Server, error) {
 		registry:    d.Registry,
 		workspaces:  d.Workspaces,
 		auditLog:    d.AuditLog,
+		keys:        d.Keys,
+		pats:        d.PATs,
 		clientIP:    NewClientIP(cfg.TrustedProxies),
 		ownOrigin:   own,
 		corsAllowed: map[string]bool{},
