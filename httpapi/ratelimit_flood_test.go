@@ -16,6 +16,8 @@ import (
 	"github.com/gatehouse-auth/gatehouse/password"
 	"github.com/gatehouse-auth/gatehouse/ratelimit"
 	"github.com/gatehouse-auth/gatehouse/ratelimit/memory"
+	rlredis "github.com/gatehouse-auth/gatehouse/ratelimit/redis"
+	"github.com/gatehouse-auth/gatehouse/ratelimit/redis/redistest"
 	"github.com/gatehouse-auth/gatehouse/sqlstore"
 )
 
@@ -156,4 +158,69 @@ func TestLimitedRoutesCarryHeaders(t *testing.T) {
 			t.Fatalf("%s over the limit: %d, Retry-After %q", rt.path, w.Code, w.Header().Get("Retry-After"))
 		}
 	}
+}
+
+// 1,000 successful calls with a real PAT (real store, real Redis) leave the
+// failure count at zero and meet no 429; bad PATs do count, and past the IP's
+// ceiling even the good PAT is refused before it is looked up.
+func TestSuccessfulPATCallsNeverCount(t *testing.T) {
+	c, prefix := redistest.Open(t)
+	testdb.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		b := rlredis.New(c, rlredis.Options{Prefix: prefix + t.Name() + ":"})
+		ps, err := ratelimit.ParsePolicies("failed_auth.ip=5/15m, pat_create.user=2/1h")
+		if err != nil {
+			t.Fatal(err)
+		}
+		fa := ratelimit.NewFailedAuth(b, ps)
+		ce := newCredsEnv(t, db, func(_ *Config, d *Deps) {
+			d.RateLimits, d.FailedAuth = ratelimit.NewLimits(b, ps), fa
+		})
+		alice := createUser(t, db, "alice@example.com", false)
+		as := ce.session(t, alice)
+		st, ws := ce.call(t, "POST", "/v1/workspaces", as, `{"name":"Acme"}`)
+		if st != 201 {
+			t.Fatalf("workspace: %d %v", st, ws)
+		}
+		st, created := ce.call(t, "POST", "/v1/tokens", as, `{"name":"ci","workspace_id":"`+ws["id"].(string)+`"}`)
+		if st != 201 {
+			t.Fatalf("create PAT: %d %v", st, created)
+		}
+		pat := created["token"].(string)
+		wsPath := "/v1/workspaces/" + ws["id"].(string)
+		for i := 0; i < 1000; i++ {
+			if st, body := ce.call(t, "GET", wsPath, pat, ""); st != 200 {
+				t.Fatalf("PAT call %d: %d %v", i+1, st, body)
+			}
+		}
+		const ip = "192.0.2.1" // httptest's client address
+		v, err := fa.Check(context.Background(), ip, "")
+		if err != nil || v.IP.Count != 0 || v.Blocked {
+			t.Fatalf("after 1,000 successful PAT calls: %+v %v, want a failure count of 0", v, err)
+		}
+		// PAT creation is limited per user (2/1h here): the third is refused.
+		ce.call(t, "POST", "/v1/tokens", as, `{"name":"ci2","workspace_id":"`+ws["id"].(string)+`"}`)
+		if st, body := ce.call(t, "POST", "/v1/tokens", as, `{"name":"ci3","workspace_id":"`+ws["id"].(string)+`"}`); st != 429 || body["error"] != "rate_limited" {
+			t.Fatalf("third PAT in an hour: %d %v", st, body)
+		}
+		// Bad PATs count, per IP.
+		bad := pat[:len(pat)-10] + "AAAAAAAAAA"
+		for i := 0; i < 5; i++ {
+			if st, _ := ce.call(t, "GET", wsPath, bad, ""); st != 401 {
+				t.Fatalf("bad PAT %d: %d", i+1, st)
+			}
+		}
+		if v, _ := fa.Check(context.Background(), ip, ""); v.IP.Count != 5 || !v.Blocked {
+			t.Fatalf("after 5 bad PATs: %+v", v)
+		}
+		if n := countEvents(ce.rec, gatehouse.EventFailedAuthCeiling); n != 1 {
+			t.Fatalf("%d failed_auth.ceiling_reached events, want 1", n)
+		}
+		if st, body := ce.call(t, "GET", wsPath, pat, ""); st != 429 || body["error"] != "rate_limited" {
+			t.Fatalf("good PAT from an IP past its ceiling: %d %v", st, body)
+		}
+		// A session's JWT is not a PAT: it is not refused by the PAT ceiling.
+		if st, _ := ce.call(t, "GET", wsPath, as, ""); st != 200 {
+			t.Fatalf("session JWT: %d", st)
+		}
+	})
 }

@@ -28,7 +28,7 @@ func (s *Server) routes() []route {
 		{"GET /.well-known/jwks.json", s.handle(s.jwks)},
 
 		// Personal access tokens (CONTRACT 5).
-		{"POST /v1/tokens", s.requireAuth(s.handle(s.createToken))},
+		{"POST /v1/tokens", s.limit(s.requireAuth(s.handle(s.createToken)), ratelimit.PATCreateIP)},
 		{"GET /v1/tokens", s.requireAuth(s.handle(s.listTokens))},
 		{"GET /v1/tokens/{id}", s.requireAuth(s.handle(s.getToken))},
 		{"PATCH /v1/tokens/{id}", s.requireAuth(s.handle(s.updateToken))},
