@@ -3,6 +3,8 @@ package main
 import (
 	"errors"
 	"net"
+	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -61,7 +63,7 @@ func TestServeRedisUnreachable(t *testing.T) {
 	addr := ln.Addr().String()
 	ln.Close()
 	t.Chdir(t.TempDir())
-	r := start(t, map[string]string{"GATEHOUSE_REDIS_URL": "redis://" + addr + "/0"}, "--dev")
+	r := start(t, map[string]string{"GATEHOUSE_REDIS_URL": "redis://" + addr + "/0", envRateLimits: "signup.ip=2/1h"}, "--dev")
 	for i := 0; i < 3; i++ {
 		resp, body := r.get(t, "/readyz")
 		if resp.StatusCode != 503 || !strings.Contains(body, `"redis":"failed"`) {
@@ -71,6 +73,23 @@ func TestServeRedisUnreachable(t *testing.T) {
 	_, metrics := r.get(t, "/metrics")
 	if !strings.Contains(metrics, "gatehouse_ratelimit_fallback_active 1") {
 		t.Fatal("/metrics lacks gatehouse_ratelimit_fallback_active 1")
+	}
+	// Limits still hold, per instance.
+	var codes []int
+	for i := 0; i < 4; i++ {
+		resp, err := http.Post(r.base+"/v1/auth/signup", "application/json",
+			strings.NewReader(`{"email":"u`+strconv.Itoa(i)+`@example.com","password":"a quiet otter crossing the bridge"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		codes = append(codes, resp.StatusCode)
+		if !strings.HasPrefix(resp.Header.Get("RateLimit-Policy"), `"signup.ip";q=2;w=3600`) {
+			t.Fatalf("signup %d: RateLimit-Policy %q", i+1, resp.Header.Get("RateLimit-Policy"))
+		}
+	}
+	if codes[0] != 201 || codes[1] != 201 || codes[2] != 429 || codes[3] != 429 {
+		t.Fatalf("signups with Redis down: %v, want 201 201 429 429", codes)
 	}
 	if n := strings.Count(r.stderr.String(), "Redis unreachable"); n != 1 {
 		t.Fatalf("the outage was logged %d times, want once:\n%s", n, r.stderr)
