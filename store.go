@@ -36,4 +36,5 @@ type Tx interface {
 	AuditTx
 	KeyTx
 	PATTx
+	SessionTx
 }

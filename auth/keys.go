@@ -655,3 +655,17 @@ func (k *Keys) JWKS() (*JWKS, error) {
 	k.jwksCache = c
 	return c, nil
 }
+
+// SessionClientID is the client_id of the access tokens of people's own
+// sessions (signed in at gatehouse itself, not through an OAuth client).
+const SessionClientID = "gatehouse"
+
+// IssueSessionToken signs the access token of a person's session: sub the
+// user, sid the session, client_id SessionClientID, lifetime AccessTTL. It
+// is the SessionTokenIssuer of Sessions.
+func (k *Keys) IssueSessionToken(ctx context.Context, userID, sessionID string) (string, time.Duration, error) {
+	tok, exp, err := k.IssueAccessToken(ctx, token.Claims{Subject: userID, SessionID: sessionID, ClientID: SessionClientID})
+	return tok, time.Duration(exp) * time.Second, err
+}
+
+var _ SessionTokenIssuer = (*Keys)(nil)

@@ -55,10 +55,10 @@ func (s *PATs) maxTTL() time.Duration {
 	return DefaultPATMaxTTL
 }
 
-// requireSession refuses every credential but a person's own session: a PAT
-// cannot mint, list or change PATs (nor, through the same rule elsewhere,
-// change credentials), and an OAuth client acts for no person.
-func requireSession(p *gatehouse.Principal) error {
+// requirePATManager refuses every credential but a person's own session: a
+// PAT cannot mint, list or change PATs, and an OAuth client acts for no
+// person.
+func requirePATManager(p *gatehouse.Principal) error {
 	if p == nil || p.UserID == "" {
 		return gatehouse.Errorf(gatehouse.EUnauthorized, "authentication required")
 	}
@@ -106,7 +106,7 @@ type CreatedPAT struct {
 // be a member. A zero expiresAt means now + DefaultTTL; it must lie in the
 // future and at most MaxTTL ahead.
 func (s *PATs) Create(ctx context.Context, p *gatehouse.Principal, workspaceID, name string, scopes []string, expiresAt time.Time) (*CreatedPAT, error) {
-	if err := requireSession(p); err != nil {
+	if err := requirePATManager(p); err != nil {
 		return nil, err
 	}
 	name, err := ValidName("name", name)
@@ -158,7 +158,7 @@ func (s *PATs) Create(ctx context.Context, p *gatehouse.Principal, workspaceID, 
 
 // List returns the caller's tokens in every workspace, newest first.
 func (s *PATs) List(ctx context.Context, p *gatehouse.Principal) ([]*gatehouse.PAT, error) {
-	if err := requireSession(p); err != nil {
+	if err := requirePATManager(p); err != nil {
 		return nil, err
 	}
 	var out []*gatehouse.PAT
@@ -172,7 +172,7 @@ func (s *PATs) List(ctx context.Context, p *gatehouse.Principal) ([]*gatehouse.P
 
 // Get returns the caller's token id.
 func (s *PATs) Get(ctx context.Context, p *gatehouse.Principal, id string) (*gatehouse.PAT, error) {
-	if err := requireSession(p); err != nil {
+	if err := requirePATManager(p); err != nil {
 		return nil, err
 	}
 	if !gatehouse.ValidID(id) {
@@ -208,7 +208,7 @@ type PATUpdate struct {
 // Update renames a token, replaces its scopes (within the vocabulary), or
 // moves its expiry earlier (never later, and not into the past).
 func (s *PATs) Update(ctx context.Context, p *gatehouse.Principal, id string, u PATUpdate) (*gatehouse.PAT, error) {
-	if err := requireSession(p); err != nil {
+	if err := requirePATManager(p); err != nil {
 		return nil, err
 	}
 	if !gatehouse.ValidID(id) {
@@ -257,7 +257,7 @@ func (s *PATs) Update(ctx context.Context, p *gatehouse.Principal, id string, u 
 
 // Delete removes the caller's token id; it fails at once.
 func (s *PATs) Delete(ctx context.Context, p *gatehouse.Principal, id string) error {
-	if err := requireSession(p); err != nil {
+	if err := requirePATManager(p); err != nil {
 		return err
 	}
 	if !gatehouse.ValidID(id) {

@@ -28,6 +28,9 @@ func (s *Server) routes() []route {
 		{"PATCH /v1/tokens/{id}", s.requireAuth(s.handle(s.updateToken))},
 		{"DELETE /v1/tokens/{id}", s.requireAuth(s.handle(s.deleteToken))},
 
+		// The caller.
+		{"GET /v1/me", s.requireAuth(s.handle(s.me))},
+
 		// Workspaces, members and their audit trail (CONTRACT 8).
 		{"POST /v1/workspaces", s.requireAuth(s.handle(s.createWorkspace))},
 		{"GET /v1/workspaces", s.requireAuth(s.handle(s.listWorkspaces))},
@@ -38,7 +41,18 @@ func (s *Server) routes() []route {
 		{"DELETE /v1/workspaces/{id}/members/{user_id}", s.requireAuth(s.handle(s.removeMember))},
 		{"GET /v1/workspaces/{id}/audit-events", s.requireAuth(s.handle(s.workspaceAuditEvents))},
 
+		// People's sessions (CONTRACT 3).
+		{"POST /v1/auth/signup", s.handle(s.signup)},
+		{"POST /v1/auth/token", s.handle(s.passwordToken)},
+		{"POST /v1/auth/magic-link", s.handle(s.magicLink)},
+		{"POST /v1/auth/magic-link/verify", s.handle(s.magicLinkVerify)},
+		{"POST /v1/auth/refresh", s.handle(s.refresh)},
+		{"POST /v1/auth/logout", s.handle(s.logout)},
+		{"GET /v1/auth/sessions", s.requireAuth(s.handle(s.listSessions))},
+		{"DELETE /v1/auth/sessions/{id}", s.requireAuth(s.handle(s.revokeSession))},
+
 		// Instance administration.
 		{"GET /v1/admin/audit-events", s.requireAuth(s.handle(s.adminAuditEvents))},
+		{"PATCH /v1/admin/users/{id}", s.requireAuth(s.handle(s.setUserStatus))},
 	}
 }

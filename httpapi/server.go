@@ -46,6 +46,11 @@ type Deps struct {
 	AuditLog   *auth.AuditLog   // audit-event listings
 	Keys       *auth.Keys       // signing keys: the JWKS
 	PATs       *auth.PATs       // personal access tokens
+	Profile    *auth.Profile    // GET /v1/me
+
+	Sessions *auth.Sessions // sign-up, sign-in, refresh, sessions, account status
+	Cookies  SessionCookies // cookie mode (the browser area's CookieConfig); nil: body mode only
+	CSRF     CSRFVerifier   // X-CSRF-Token on cookie-authenticated requests; required with Cookies
 }
 
 // Server is gatehouse's HTTP handler.
@@ -61,11 +66,17 @@ type Server struct {
 	auditLog    *auth.AuditLog
 	keys        *auth.Keys
 	pats        *auth.PATs
+	profile     *auth.Profile
+	sessions    *auth.Sessions
+	cookies     SessionCookies
+	csrf        CSRFVerifier
 	metrics     *metrics
 	clientIP    *ClientIP
 	ownOrigin   string
 	corsAllowed map[string]bool
 	hsts        bool
+
+	originEvents *coalescer // origin.rejected, one per client and origin per minute
 
 	mux     *http.ServeMux
 	handler http.Handler
@@ -95,14 +106,23 @@ func New(cfg Config, d Deps) (*Server, error) {
 		auditLog:    d.AuditLog,
 		keys:        d.Keys,
 		pats:        d.PATs,
+		profile:     d.Profile,
+		sessions:    d.Sessions,
+		cookies:     d.Cookies,
+		csrf:        d.CSRF,
 		clientIP:    NewClientIP(cfg.TrustedProxies),
 		ownOrigin:   own,
 		corsAllowed: map[string]bool{},
 		hsts:        cfg.PublicURL.Scheme == "https",
 		mux:         http.NewServeMux(),
+
+		originEvents: newCoalescer(time.Minute, 10000),
 	}
 	if s.now == nil {
 		s.now = time.Now
+	}
+	if d.Cookies != nil && d.CSRF == nil {
+		return nil, errors.New("httpapi: cookie mode needs a CSRF verifier")
 	}
 	for _, o := range cfg.CORSOrigins {
 		n, err := NormalizeOrigin(o)

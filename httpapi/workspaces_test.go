@@ -20,6 +20,7 @@ func withStore(s gatehouse.Store) option {
 		core := auth.NewCore(s, d.Logger)
 		d.Workspaces = &auth.Workspaces{Core: core}
 		d.AuditLog = &auth.AuditLog{Core: core}
+		d.Profile = &auth.Profile{Core: core}
 	}
 }
 
@@ -63,6 +64,12 @@ func TestWorkspaceRoutes(t *testing.T) {
 		alice, bob := createUser(t, s, "alice@example.com", false), createUser(t, s, "bob@example.com", false)
 		root := createUser(t, s, "root@example.com", true)
 
+		if code, me := call(t, e.s, "GET", "/v1/me", alice, ""); code != 200 || me["id"] != alice || me["email"] != "alice@example.com" || me["status"] != "active" {
+			t.Fatalf("me: %d %v", code, me)
+		}
+		if code, out := call(t, e.s, "GET", "/v1/me", gatehouse.NewID(time.Now()), ""); code != 401 || out["error"] != "unauthorized" {
+			t.Fatalf("me of a deleted account: %d %v", code, out)
+		}
 		if code, out := call(t, e.s, "POST", "/v1/workspaces", "", `{"name":"x"}`); code != 401 || out["error"] != "unauthorized" {
 			t.Fatalf("unauthenticated: %d %v", code, out)
 		}

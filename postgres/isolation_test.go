@@ -12,6 +12,7 @@ import (
 // server uses it: a transaction scoped to A cannot read or write B, even when
 // it names B's ids in its calls (which the auth layer should never do).
 func TestStoreScopeIsolation(t *testing.T) {
+	t.Parallel()
 	w := seed(t)
 	s := w.pg.DB
 	inA := gatehouse.Scope{WorkspaceID: w.a}

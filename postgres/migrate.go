@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"maps"
+	"strings"
 
 	"github.com/gatehouse-auth/gatehouse/sqlstore"
 	"github.com/jackc/pgx/v5"
@@ -20,11 +22,51 @@ const DefaultAppRole = "gatehouse_app"
 var ErrAppRoleMissing = errors.New("app role does not exist; create it as docs/postgres.md says, then run migrate again")
 
 // Table privileges of the app role, where they differ from
-// SELECT, INSERT, UPDATE, DELETE. Areas that add an append-only or read-only
-// table add it here.
+// defaultPrivileges, are declared in the migrations by a comment line
+//
+//	-- app-role: <table> <privilege>, <privilege>…
+//
+// (so that an area adding an append-only table says so next to its CREATE
+// TABLE, and the test template's hash covers it). schema_migrations, which the
+// runner creates, is read-only for the server.
 var tablePrivileges = map[string]string{
-	"audit_events":      "select, insert", // append-only audit trail
-	"schema_migrations": "select",         // serve checks the schema version
+	"schema_migrations": "select", // serve checks the schema version
+}
+
+const appRoleMarker = "-- app-role:"
+
+// declaredPrivileges returns tablePrivileges plus the app-role lines of the
+// embedded migrations.
+func declaredPrivileges() (map[string]string, error) {
+	ms, err := sqlstore.Migrations(Migrations)
+	if err != nil {
+		return nil, err
+	}
+	out := maps.Clone(tablePrivileges)
+	for _, m := range ms {
+		for _, line := range strings.Split(m.SQL, "\n") {
+			rest, ok := strings.CutPrefix(strings.TrimSpace(line), appRoleMarker)
+			if !ok {
+				continue
+			}
+			table, privs, _ := strings.Cut(strings.TrimSpace(rest), " ")
+			var clean []string
+			for _, p := range strings.Split(privs, ",") {
+				p = strings.ToLower(strings.TrimSpace(p))
+				switch p {
+				case "select", "insert", "update", "delete":
+					clean = append(clean, p)
+				default:
+					return nil, fmt.Errorf("postgres: migration %s: bad privilege %q in %q", m.Name, p, line)
+				}
+			}
+			if table == "" || len(clean) == 0 {
+				return nil, fmt.Errorf("postgres: migration %s: bad line %q", m.Name, line)
+			}
+			out[table] = strings.Join(clean, ", ")
+		}
+	}
+	return out, nil
 }
 
 const defaultPrivileges = "select, insert, update, delete"
@@ -80,6 +122,10 @@ func grantApp(ctx context.Context, db *sql.DB, appRole string) error {
 	case super || bypass:
 		return fmt.Errorf("postgres: the app role %q must be NOSUPERUSER NOBYPASSRLS", appRole)
 	}
+	declared, err := declaredPrivileges()
+	if err != nil {
+		return err
+	}
 	role := pgx.Identifier{appRole}.Sanitize()
 	sch := pgx.Identifier{schema}.Sanitize()
 
@@ -103,7 +149,7 @@ func grantApp(ctx context.Context, db *sql.DB, appRole string) error {
 
 	stmts := []string{`grant usage on schema ` + sch + ` to ` + role}
 	for _, t := range tables {
-		privs, ok := tablePrivileges[t]
+		privs, ok := declared[t]
 		if !ok {
 			privs = defaultPrivileges
 		}

@@ -12,6 +12,7 @@ import (
 )
 
 func TestMigrateGrants(t *testing.T) {
+	t.Parallel()
 	pg := testdb.Postgres(t)
 	// Again, twice at once: idempotent and safe to race.
 	var wg sync.WaitGroup
@@ -69,6 +70,7 @@ func TestMigrateGrants(t *testing.T) {
 }
 
 func TestMigrateRefusesBadAppRole(t *testing.T) {
+	t.Parallel()
 	pg := testdb.Postgres(t)
 	err := postgres.Migrate(ctx, pg.OwnerURL, "gatehouse_no_such_role")
 	if !errors.Is(err, postgres.ErrAppRoleMissing) {
@@ -89,6 +91,7 @@ func TestMigrateRefusesBadAppRole(t *testing.T) {
 }
 
 func TestOpenHidesPassword(t *testing.T) {
+	t.Parallel()
 	_, err := postgres.Open(ctx, "postgres://u:s3cret-pw@127.0.0.1:1/db?sslmode=disable&connect_timeout=1")
 	if err == nil || strings.Contains(err.Error(), "s3cret-pw") {
 		t.Errorf("Open with a bad address: %v (must fail without the password)", err)

@@ -119,6 +119,7 @@ func wantRefused(t *testing.T, err error, what string) {
 }
 
 func TestRLSNoSettingNoRows(t *testing.T) {
+	t.Parallel()
 	w := seed(t)
 	db := w.pg.DB.SQL()
 	for _, table := range scopedTables {
@@ -133,6 +134,7 @@ func TestRLSNoSettingNoRows(t *testing.T) {
 }
 
 func TestRLSEmptySettingFailsClosed(t *testing.T) {
+	t.Parallel()
 	w := seed(t)
 	tx := scoped(t, w.pg.DB.SQL(), "", "", "")
 	for _, table := range scopedTables {
@@ -143,6 +145,7 @@ func TestRLSEmptySettingFailsClosed(t *testing.T) {
 }
 
 func TestRLSWorkspaceSeesOnlyItsRows(t *testing.T) {
+	t.Parallel()
 	w := seed(t)
 	tx := scoped(t, w.pg.DB.SQL(), w.a, "", "")
 	if n := count(t, tx, `select count(*) from workspaces`); n != 1 {
@@ -176,6 +179,7 @@ func TestRLSWorkspaceSeesOnlyItsRows(t *testing.T) {
 }
 
 func TestRLSUserSeesOwnMemberships(t *testing.T) {
+	t.Parallel()
 	w := seed(t)
 	tx := scoped(t, w.pg.DB.SQL(), "", w.both, "")
 	if n := count(t, tx, `select count(*) from memberships`); n != 2 {
@@ -197,6 +201,7 @@ func TestRLSUserSeesOwnMemberships(t *testing.T) {
 }
 
 func TestRLSAuditAll(t *testing.T) {
+	t.Parallel()
 	w := seed(t)
 	tx := scoped(t, w.pg.DB.SQL(), "", "", "on")
 	if n := count(t, tx, `select count(*) from audit_events`); n != 3 {
@@ -213,6 +218,7 @@ func TestRLSAuditAll(t *testing.T) {
 }
 
 func TestRLSWriteOtherWorkspaceRefused(t *testing.T) {
+	t.Parallel()
 	w := seed(t)
 	db := w.pg.DB.SQL()
 	now := time.Now()
@@ -256,6 +262,7 @@ func TestRLSWriteOtherWorkspaceRefused(t *testing.T) {
 }
 
 func TestRLSPooledConnectionForgetsScope(t *testing.T) {
+	t.Parallel()
 	w := seed(t)
 	for _, end := range []string{"commit", "rollback"} {
 		t.Run(end, func(t *testing.T) {
@@ -290,6 +297,7 @@ func TestRLSPooledConnectionForgetsScope(t *testing.T) {
 }
 
 func TestAppRoleAuditAppendOnly(t *testing.T) {
+	t.Parallel()
 	w := seed(t)
 	db := w.pg.DB.SQL()
 	for _, q := range []string{
@@ -310,6 +318,7 @@ func TestAppRoleAuditAppendOnly(t *testing.T) {
 }
 
 func TestAppRoleCannotEscape(t *testing.T) {
+	t.Parallel()
 	w := seed(t)
 	db := w.pg.DB.SQL()
 	var super, bypass bool
@@ -367,6 +376,7 @@ func TestAppRoleCannotEscape(t *testing.T) {
 // workspace_id column, and workspaces itself, has RLS enabled and forced,
 // and every policy on it reads the settings through nullif with an empty string.
 func TestRLSOnEveryWorkspaceTable(t *testing.T) {
+	t.Parallel()
 	pg := testdb.Postgres(t)
 	owner, err := sql.Open("pgx", pg.OwnerURL)
 	must(t, err)

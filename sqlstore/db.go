@@ -49,6 +49,10 @@ type Dialect struct {
 	Serialize bool
 }
 
+// serializeWait bounds the wait for the in-process write lock (Serialize),
+// like SQLite's busy timeout does across processes.
+const serializeWait = 10 * time.Second
+
 // DB is a gatehouse.Store over database/sql.
 type DB struct {
 	db      *sql.DB
@@ -90,11 +94,18 @@ func (db *DB) Tx(ctx context.Context, scope gatehouse.Scope, fn func(gatehouse.T
 		return gatehouse.ErrNotFound
 	}
 	if db.sem != nil {
+		wait := time.NewTimer(serializeWait)
 		select {
 		case db.sem <- struct{}{}:
+			wait.Stop()
 			defer func() { <-db.sem }()
 		case <-ctx.Done():
+			wait.Stop()
 			return ctx.Err()
+		case <-wait.C:
+			// A transaction that runs this long is stuck; the usual cause is
+			// a Tx called inside another Tx's fn, which waits for itself.
+			return fmt.Errorf("sqlstore: waited %v for the write lock (is Tx called inside another Tx?)", serializeWait)
 		}
 	}
 	stx, err := db.db.BeginTx(ctx, nil)

@@ -24,15 +24,22 @@ var areas = []struct {
 	name string
 	run  func(t *testing.T, open Opener)
 }{
+	{"Tx", testTx},
 	{"Users", testUsers},
 	{"Workspaces", testWorkspaces},
 	{"Audit", testAudit},
+	{"Sessions", testSessions},
 }
 
-// Run runs the whole suite against the stores that open returns.
+// Run runs the whole suite against the stores that open returns. Areas run
+// in parallel, each on its own store; an area's subtests share its store and
+// run in order.
 func Run(t *testing.T, open func(testing.TB) gatehouse.Store) {
 	for _, a := range areas {
-		t.Run(a.name, func(t *testing.T) { a.run(t, open) })
+		t.Run(a.name, func(t *testing.T) {
+			t.Parallel()
+			a.run(t, open)
+		})
 	}
 }
 

@@ -29,6 +29,19 @@ func testUsers(t *testing.T, open Opener) {
 		}
 	})
 
+	t.Run("UnicodeEmail", func(t *testing.T) {
+		email, err := gatehouse.NormalizeEmail("Zoë.ÅSE@Exämple.com")
+		if err != nil {
+			t.Fatal(err)
+		}
+		u := newUser(t, s, email)
+		var got *gatehouse.User
+		tx(t, s, unscoped, func(tx gatehouse.Tx) (err error) { got, err = tx.UserByEmail(ctx, email); return })
+		if got.ID != u.ID || got.Email != "zoë.åse@exämple.com" {
+			t.Errorf("UserByEmail(%q) = %+v", email, got)
+		}
+	})
+
 	t.Run("EmailConflict", func(t *testing.T) {
 		newUser(t, s, "dup@example.com")
 		u := &gatehouse.User{ID: gatehouse.NewID(base), Email: "dup@example.com", Status: gatehouse.StatusActive, CreatedAt: base, UpdatedAt: base}

@@ -68,7 +68,7 @@ func Postgres(tb testing.TB) *PG {
 		tb.Fatalf("testdb: PostgreSQL setup: %v", setup.err)
 	}
 	ctx := context.Background()
-	name := "gh_test_" + randHex(8)
+	name := fmt.Sprintf("gh_test_%d_%s", time.Now().Unix(), randHex(6))
 	if err := createFromTemplate(ctx, name); err != nil {
 		tb.Fatalf("testdb: %v", err)
 	}
@@ -160,6 +160,10 @@ func prepare(ctx context.Context, admin *sql.DB) error {
 		}
 	}
 
+	if err := sweep(ctx, conn); err != nil {
+		return err
+	}
+
 	sum, err := migrationsHash()
 	if err != nil {
 		return err
@@ -191,8 +195,58 @@ func prepare(ctx context.Context, admin *sql.DB) error {
 		if _, err := conn.ExecContext(ctx, `alter database `+t+` is_template true allow_connections false`); err != nil {
 			return err
 		}
+		if _, err := conn.ExecContext(ctx, fmt.Sprintf(`comment on database %s is 'gatehouse test template, made %d'`, t, time.Now().Unix())); err != nil {
+			return err
+		}
 	}
 	setup.template = tmpl
+	return nil
+}
+
+// Databases left behind by test processes that were killed: test databases
+// older than staleTest, templates not made for a day (other worktrees may
+// still use newer ones).
+const (
+	staleTest     = 2 * time.Hour
+	staleTemplate = 24 * time.Hour
+)
+
+func sweep(ctx context.Context, conn *sql.Conn) error {
+	rows, err := conn.QueryContext(ctx, `select datname, coalesce(shobj_description(oid, 'pg_database'), '')
+		from pg_database where datname like 'gh\_test\_%' or datname like 'gh\_tmpl\_%'`)
+	if err != nil {
+		return err
+	}
+	var stale []string
+	now := time.Now()
+	for rows.Next() {
+		var name, comment string
+		if err := rows.Scan(&name, &comment); err != nil {
+			rows.Close()
+			return err
+		}
+		var made int64
+		if rest, ok := strings.CutPrefix(name, "gh_test_"); ok {
+			if _, err := fmt.Sscanf(rest, "%d_", &made); err == nil && now.Sub(time.Unix(made, 0)) > staleTest {
+				stale = append(stale, name)
+			}
+		} else if _, err := fmt.Sscanf(comment, "gatehouse test template, made %d", &made); err == nil &&
+			now.Sub(time.Unix(made, 0)) > staleTemplate {
+			stale = append(stale, name)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, name := range stale {
+		n := pgx.Identifier{name}.Sanitize()
+		// A template must stop being one before it can be dropped.
+		conn.ExecContext(ctx, `alter database `+n+` is_template false`)
+		if _, err := conn.ExecContext(ctx, `drop database if exists `+n+` with (force)`); err != nil {
+			return fmt.Errorf("drop stale %s: %w", name, err)
+		}
+	}
 	return nil
 }
 

@@ -12,7 +12,7 @@
 
 create table users (
 	id            uuid primary key,
-	email         text not null unique check (email <> '' and length(email) <= 254),
+	email         text not null unique check (email <> '' and length(email) <= 254 and email = lower(btrim(email))),
 	password_hash text not null default '',
 	status        text not null default 'active' check (status in ('active', 'locked', 'disabled')),
 	admin         boolean not null default false,
@@ -37,6 +37,7 @@ create table memberships (
 create index memberships_user on memberships (user_id);
 
 -- Append-only for the server's role: it is granted SELECT and INSERT only.
+-- app-role: audit_events select, insert
 -- workspace_id is NULL for events outside any workspace (failed logins,
 -- CSRF and origin rejections), which only an instance admin's transaction
 -- (app.audit_all = 'on') sees.

@@ -3,7 +3,7 @@
 
 create table users (
 	id            text primary key,
-	email         text not null unique check (email <> ''),
+	email         text not null unique check (email <> '' and email = lower(trim(email))),
 	password_hash text not null default '',
 	status        text not null default 'active' check (status in ('active', 'locked', 'disabled')),
 	admin         integer not null default 0 check (admin in (0, 1)),
