@@ -98,17 +98,26 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
 	core := auth.NewCore(db, log)
+	keys, err := newKeys(ctx, cfg, getenv, core)
+	if err != nil {
+		return err
+	}
+	if err := keys.Start(ctx); err != nil { // first key on a fresh install; poll for changes every 2 s
+		return fmt.Errorf("signing keys: %w", err)
+	}
+	pats := &auth.PATs{Core: core}
 	srv, err := httpapi.New(httpapi.Config{
 		PublicURL:      cfg.PublicURL,
 		CORSOrigins:    cfg.CORSOrigins,
 		TrustedProxies: cfg.TrustedProxies,
 	}, httpapi.Deps{
-		Logger:   log,
-		Registry: reg,
-		Ready:    checks,
-		Recorder: core,
-		// Auth stays nil until token authentication is wired: every route
-		// behind requireAuth then answers 401, so no unauthenticated path exists.
+		Logger:     log,
+		Registry:   reg,
+		Ready:      checks,
+		Recorder:   core,
+		Auth:       httpapi.BearerAuth{Credentials: &auth.Credentials{Keys: keys, PATs: pats}},
+		Keys:       keys,
+		PATs:       pats,
 		Workspaces: &auth.Workspaces{Core: core},
 		AuditLog:   &auth.AuditLog{Core: core},
 		Profile:    &auth.Profile{Core: core},
