@@ -104,6 +104,23 @@ func (s *Server) guardCredentials(r *http.Request, account string, check func() 
 	return err
 }
 
+// guardClient is what the OAuth endpoints run once the request names its
+// client (HTTP Basic or client_id in the form), before the secret is
+// checked: the per-client policy (ratelimit.OAuthTokenClient,
+// ratelimit.IntrospectClient), then check (the client authentication) under
+// the failed-auth ceilings of the IP and "client:<id>". A wrong secret counts;
+// a right one never does. In the route table and the handler:
+//
+//	{"POST /v1/oauth/token", s.limit(s.handleOAuth(s.oauthToken), ratelimit.OAuthTokenIP)},
+//
+//	err := s.guardClient(r, ratelimit.OAuthTokenClient, clientID, func() error { … })
+func (s *Server) guardClient(r *http.Request, policy, clientID string, check func() error) error {
+	if err := s.limitAccount(r, policy, clientID); err != nil {
+		return err
+	}
+	return s.guardCredentials(r, "client:"+clientID, check)
+}
+
 // credentialFailure reports whether err says the credentials were wrong (as
 // opposed to refused for another reason, or fine).
 func credentialFailure(err error) bool {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"net/netip"
 	"strings"
 	"sync"
@@ -361,3 +362,49 @@ func TestTwoInstancesShareLimits(t *testing.T) {
 }
 
 func testLogger() *slog.Logger { return slog.New(slog.NewJSONHandler(io.Discard, nil)) }
+
+// The OAuth endpoints' way: per-IP on the route, per-client and the client
+// secret under the ceilings in the handler, errors in RFC 6749's format.
+func TestOAuthClientGuard(t *testing.T) {
+	e := limitEnv(t, memory.New(memory.Options{}), "oauth_token.ip=100/1m, oauth_token.client=100/1m, failed_auth.account=2/15m")
+	var checks atomic.Int64
+	h := e.serveLimited(t, "POST /v1/oauth/token", e.s.handleOAuth(func(w http.ResponseWriter, r *http.Request) error {
+		id, secret, _ := r.BasicAuth()
+		return e.s.guardClient(r, ratelimit.OAuthTokenClient, id, func() error {
+			checks.Add(1)
+			if secret != "s3cret" {
+				return gatehouse.Errorf(gatehouse.EInvalidClient, "client authentication failed")
+			}
+			return writeJSON(w, 200, map[string]string{"access_token": "x"})
+		})
+	}), ratelimit.OAuthTokenIP)
+	post := func(secret string) *httptest.ResponseRecorder {
+		r := req("POST", "/v1/oauth/token", "grant_type=client_credentials", "Content-Type", "application/x-www-form-urlencoded")
+		r.SetBasicAuth("client-1", secret)
+		return do(h, r)
+	}
+	for i := 0; i < 10; i++ {
+		if w := post("s3cret"); w.Code != 200 {
+			t.Fatalf("right secret %d: %d", i, w.Code)
+		}
+	}
+	if v, _ := e.s.failed.Check(context.Background(), "", "client:client-1"); v.Account.Count != 0 {
+		t.Fatalf("successful client authentications counted: %+v", v)
+	}
+	for i := 0; i < 2; i++ {
+		if w := post("wrong"); w.Code != 401 {
+			t.Fatalf("wrong secret %d: %d", i, w.Code)
+		}
+	}
+	n := checks.Load()
+	w := post("s3cret")
+	if w.Code != 429 || w.Header().Get("Pragma") != "no-cache" || w.Header().Get("Retry-After") != "900" || errBody(t, w).Error != "rate_limited" {
+		t.Fatalf("right secret past the client's ceiling: %d %v", w.Code, w.Header())
+	}
+	if checks.Load() != n {
+		t.Fatal("the secret was checked past the ceiling")
+	}
+	if evs := e.rec.list(); len(evs) == 0 || evs[len(evs)-1].Type != gatehouse.EventFailedAuthCeiling || evs[len(evs)-1].Target != "client:client-1" {
+		t.Fatalf("ceiling event %+v", evs)
+	}
+}
