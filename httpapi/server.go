@@ -47,6 +47,10 @@ type Deps struct {
 	AuditLog   *auth.AuditLog   // audit-event listings
 	Profile    *auth.Profile    // GET /v1/me
 
+	// ReadyDetails add a line each to /readyz's "details" (e.g. whether rate
+	// limits fell back to memory); never secrets or internals.
+	ReadyDetails map[string]func() string
+
 	// RateLimits are the named rate-limit policies (docs/rate-limits.md);
 	// nil: routes are not limited (tests of other areas only; cmd always
 	// sets it). Its OnExceeded is set to record rate_limit.exceeded when nil.
@@ -89,6 +93,8 @@ type Server struct {
 
 	mux     *http.ServeMux
 	handler http.Handler
+
+	readyDetails map[string]func() string
 }
 
 // New builds the server and its route table.
@@ -132,6 +138,7 @@ func New(cfg Config, d Deps) (*Server, error) {
 	if s.now == nil {
 		s.now = time.Now
 	}
+	s.readyDetails = d.ReadyDetails
 	if s.limits != nil && s.limits.OnExceeded == nil && s.recorder != nil {
 		s.limits.OnExceeded = s.recordExceeded
 	}

@@ -33,7 +33,8 @@ func parseRateLimits(s string) (ratelimit.Policies, error) {
 type rateLimiting struct {
 	limits *ratelimit.Limits
 	failed *ratelimit.FailedAuth
-	ready  []httpapi.Check // /readyz: "redis" when Redis is used
+	ready  []httpapi.Check          // /readyz: "redis" when Redis is used
+	detail map[string]func() string // /readyz details: where limits are kept
 	close  func() error
 }
 
@@ -44,7 +45,11 @@ func newRateLimiting(ctx context.Context, cfg *Config, log *slog.Logger, reg pro
 	}
 	if cfg.RedisURL == "" {
 		b := memory.New(memory.Options{})
-		return &rateLimiting{limits: ratelimit.NewLimits(b, ps), failed: ratelimit.NewFailedAuth(b, ps), close: func() error { return nil }}, nil
+		return &rateLimiting{
+			limits: ratelimit.NewLimits(b, ps), failed: ratelimit.NewFailedAuth(b, ps),
+			detail: map[string]func() string{"rate_limits": func() string { return "rate limits per instance (memory; no GATEHOUSE_REDIS_URL)" }},
+			close:  func() error { return nil },
+		}, nil
 	}
 	client, err := rlredis.Open(cfg.RedisURL)
 	if err != nil {
@@ -64,6 +69,7 @@ func newRateLimiting(ctx context.Context, cfg *Config, log *slog.Logger, reg pro
 		limits: ratelimit.NewLimits(fo, ps),
 		failed: ratelimit.NewFailedAuth(fo, ps),
 		ready:  []httpapi.Check{{Name: "redis", Check: fo.Ping}},
+		detail: map[string]func() string{"rate_limits": fo.Detail},
 		close:  client.Close,
 	}, nil
 }

@@ -41,7 +41,7 @@ func TestServeWithRedis(t *testing.T) {
 	t.Chdir(t.TempDir())
 	r := start(t, map[string]string{"GATEHOUSE_REDIS_URL": redistest.URL()}, "--dev")
 	resp, body := r.get(t, "/readyz")
-	if resp.StatusCode != 200 || !strings.Contains(body, `"redis":"ok"`) {
+	if resp.StatusCode != 200 || !strings.Contains(body, `"redis":"ok"`) || !strings.Contains(body, `"rate_limits":"rate limits shared through Redis"`) {
 		t.Fatalf("/readyz: %d %s", resp.StatusCode, body)
 	}
 	_, metrics := r.get(t, "/metrics")
@@ -66,7 +66,7 @@ func TestServeRedisUnreachable(t *testing.T) {
 	r := start(t, map[string]string{"GATEHOUSE_REDIS_URL": "redis://" + addr + "/0", envRateLimits: "signup.ip=2/1h"}, "--dev")
 	for i := 0; i < 3; i++ {
 		resp, body := r.get(t, "/readyz")
-		if resp.StatusCode != 503 || !strings.Contains(body, `"redis":"failed"`) {
+		if resp.StatusCode != 503 || !strings.Contains(body, `"redis":"failed"`) || !strings.Contains(body, `"rate_limits":"rate limits per instance (memory fallback) since `) {
 			t.Fatalf("/readyz: %d %s", resp.StatusCode, body)
 		}
 	}

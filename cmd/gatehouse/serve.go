@@ -126,6 +126,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		PATs:       svc.pats,
 		RateLimits: rl.limits,
 		FailedAuth: rl.failed,
+
+		ReadyDetails: rl.detail,
 	})
 	if err != nil {
 		return err

@@ -108,6 +108,15 @@ func (f *Failover) Status() Status {
 	return s
 }
 
+// Detail describes the state in a line for /readyz.
+func (f *Failover) Detail() string {
+	s := f.Status()
+	if s.Degraded {
+		return "rate limits per instance (memory fallback) since " + s.Since.UTC().Format(time.RFC3339) + ": Redis unreachable"
+	}
+	return "rate limits shared through Redis"
+}
+
 // Ping asks Redis, switches state accordingly, and reports whether it answered.
 func (f *Failover) Ping(ctx context.Context) error {
 	cctx, cancel := context.WithTimeout(ctx, f.timeout)
