@@ -17,9 +17,10 @@ type Limits struct {
 	backend  Backend
 	policies Policies
 	// OnExceeded, when set, is called for a denied decision at most once per
-	// key per policy window (coalesced through Backend.Mark, so across every
-	// instance sharing the backend), to record rate_limit.exceeded without
-	// letting a flood flood the audit trail.
+	// key per policy window (Decision.FirstDenied, kept with the bucket, so
+	// across every instance sharing the backend and at no extra round trip),
+	// to record rate_limit.exceeded without letting a flood flood the audit
+	// trail.
 	OnExceeded func(ctx context.Context, d Decision)
 }
 
@@ -54,10 +55,8 @@ func (l *Limits) Allow(ctx context.Context, name, identity string) (Decision, er
 		return Decision{}, err
 	}
 	FromContext(ctx).Add(d)
-	if !d.Allowed && l.OnExceeded != nil {
-		if first, err := l.backend.Mark(ctx, "exceeded:"+key, p.Window); err == nil && first {
-			l.OnExceeded(ctx, d)
-		}
+	if d.FirstDenied && l.OnExceeded != nil {
+		l.OnExceeded(ctx, d)
 	}
 	return d, nil
 }

@@ -172,14 +172,17 @@ func TestGCRAProperties(t *testing.T) {
 		{"a", 1, time.Second}, {"b", 7, time.Minute}, {"c", 1000, time.Hour}, {"d", 3, 10 * time.Second},
 	} {
 		now := int64(1_800_000_000_000_000)
-		var tat int64
+		var tat, mark int64
 		n := 0
 		for {
 			var d ratelimit.Decision
-			tat, d = ratelimit.GCRA(now, tat, p, true)
+			tat, mark, d = ratelimit.GCRA(now, tat, mark, p, true)
 			if !d.Allowed {
 				if d.RetryAfter <= 0 || d.RetryAfter > time.Duration(ratelimit.Interval(p))*time.Microsecond {
 					t.Fatalf("%s: retry after %s", p, d.RetryAfter)
+				}
+				if !d.FirstDenied || mark != now+p.Window.Microseconds() {
+					t.Fatalf("%s: first denial not marked: %+v mark %d", p, d, mark)
 				}
 				break
 			}
@@ -189,7 +192,7 @@ func TestGCRAProperties(t *testing.T) {
 			t.Fatalf("%s: %d admitted at once, want %d", p, n, p.Limit)
 		}
 		now += ratelimit.Interval(p)
-		if _, d := ratelimit.GCRA(now, tat, p, true); !d.Allowed {
+		if _, _, d := ratelimit.GCRA(now, tat, mark, p, true); !d.Allowed || d.FirstDenied {
 			t.Fatalf("%s: not admitted one interval later", p)
 		}
 	}

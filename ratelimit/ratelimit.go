@@ -54,6 +54,10 @@ type Decision struct {
 	Remaining  int           // requests still allowed now, after this one
 	ResetAfter time.Duration // until the full quota is available again
 	RetryAfter time.Duration // when denied: until one request is allowed again
+	// FirstDenied is set on the first denial of a key in a window (Allow
+	// only): the caller records rate_limit.exceeded for it, and not for the
+	// denials that follow, so a flood cannot flood the audit trail.
+	FirstDenied bool
 }
 
 // Failures is the state of one failed-auth counter.
@@ -68,7 +72,8 @@ type Failures struct {
 // Backend stores rate-limit state. Implementations: memory.Store (one
 // process) and redis.Limiter (shared by every instance), and redis.Failover
 // (Redis with a memory fallback). Keys are opaque strings built by this
-// package; a backend keeps the three kinds of state apart.
+// package; a backend keeps GCRA buckets and failure counters apart. Every
+// call is one atomic step (in Redis, one round trip).
 type Backend interface {
 	// Allow consumes one request from key's GCRA bucket under p.
 	Allow(ctx context.Context, key string, p Policy) (Decision, error)
@@ -80,9 +85,6 @@ type Backend interface {
 	Failures(ctx context.Context, key string, p Policy) (Failures, error)
 	// ResetFailures forgets key's failures (an administrator's unlock).
 	ResetFailures(ctx context.Context, key string) error
-	// Mark reports whether key was unmarked, and marks it for ttl. It
-	// coalesces events: the first caller in a window records, the rest do not.
-	Mark(ctx context.Context, key string, ttl time.Duration) (bool, error)
 }
 
 // Key returns the backend key for identity under the policy named name. The
@@ -97,11 +99,13 @@ func Key(name, identity string) string {
 func Micro(t time.Time) int64 { return t.UnixMicro() }
 
 // GCRA computes one decision from the stored theoretical arrival time tat
-// (unix µs; 0 when none) at now (unix µs). It returns the tat to store
-// (unchanged when denied or when consume is false) and the decision. Both
-// backends use it: memory directly, Redis as the same arithmetic in Lua.
-// See https://brandur.org/rate-limiting and ITU-T I.371 for the algorithm.
-func GCRA(now, tat int64, p Policy, consume bool) (int64, Decision) {
+// and the end of the current denial mark (both unix µs; 0 when none) at now
+// (unix µs). It returns the tat and mark to store (unchanged when consume is
+// false) and the decision. A denial while no mark is live sets one for a
+// window and reports FirstDenied. Both backends use it: memory directly,
+// Redis as the same arithmetic in Lua. The algorithm: ITU-T I.371's GCRA as
+// in https://brandur.org/rate-limiting.
+func GCRA(now, tat, mark int64, p Policy, consume bool) (int64, int64, Decision) {
 	win := p.Window.Microseconds()
 	t := Interval(p)
 	if tat < now {
@@ -110,12 +114,16 @@ func GCRA(now, tat int64, p Policy, consume bool) (int64, Decision) {
 	newTat := tat + t
 	allowAt := newTat - win
 	if now < allowAt {
-		return tat, FromGCRA(p, false, tat-now, allowAt-now)
+		d := FromGCRA(p, false, tat-now, allowAt-now)
+		if consume && mark <= now {
+			mark, d.FirstDenied = now+win, true
+		}
+		return tat, mark, d
 	}
 	if !consume {
-		return tat, FromGCRA(p, true, tat-now, 0)
+		return tat, mark, FromGCRA(p, true, tat-now, 0)
 	}
-	return newTat, FromGCRA(p, true, newTat-now, 0)
+	return newTat, mark, FromGCRA(p, true, newTat-now, 0)
 }
 
 // Interval is p's emission interval in microseconds: Window/Limit, at least 1.

@@ -36,8 +36,9 @@ type shard struct {
 	nextSweep int64 // unix µs
 }
 
-// entry is one key's state: a GCRA tat in a, or a failure count in a with the
-// window's end in b; exp is when the entry means nothing any more (unix µs).
+// entry is one key's state: a GCRA tat in a and the end of its denial mark
+// in b, or a failure count in a with the window's end in b; exp is when the
+// entry means nothing any more (unix µs).
 type entry struct {
 	a, b int64
 	exp  int64
@@ -102,9 +103,9 @@ func (s *Store) gcra(ctx context.Context, key string, p ratelimit.Policy, consum
 	if ok && e.exp <= now {
 		ok, e = false, entry{}
 	}
-	tat, d := ratelimit.GCRA(now, e.a, p, consume)
-	if consume && d.Allowed {
-		sh.put(s, key, entry{a: tat, exp: tat}, ok, now)
+	tat, mark, d := ratelimit.GCRA(now, e.a, e.b, p, consume)
+	if consume && (d.Allowed || d.FirstDenied) {
+		sh.put(s, key, entry{a: tat, b: mark, exp: max(tat, mark)}, ok, now)
 	}
 	return d, nil
 }
@@ -143,24 +144,6 @@ func (s *Store) ResetFailures(ctx context.Context, key string) error {
 	delete(sh.m, key)
 	sh.mu.Unlock()
 	return ctx.Err()
-}
-
-// Mark implements ratelimit.Backend.
-func (s *Store) Mark(ctx context.Context, key string, ttl time.Duration) (bool, error) {
-	if err := ctx.Err(); err != nil {
-		return false, err
-	}
-	key = "m" + key
-	now := ratelimit.Micro(s.now())
-	sh := s.shard(key)
-	sh.mu.Lock()
-	defer sh.mu.Unlock()
-	e, ok := sh.m[key]
-	if ok && e.exp > now {
-		return false, nil
-	}
-	sh.put(s, key, entry{exp: now + ttl.Microseconds()}, ok, now)
-	return true, nil
 }
 
 // put stores e under key; existed says key is already in the map. A new key

@@ -54,7 +54,7 @@ func Run(t *testing.T, newBackend Factory) {
 	ctx := context.Background()
 	setup := func(t *testing.T) (ratelimit.Backend, *Clock, string, helpers) {
 		c := NewClock()
-		return newBackend(t, c.Now), c, key(t), helpers{get[ratelimit.Decision](t), get[ratelimit.Failures](t), get[bool](t)}
+		return newBackend(t, c.Now), c, key(t), helpers{get[ratelimit.Decision](t), get[ratelimit.Failures](t)}
 	}
 
 	t.Run("Burst", func(t *testing.T) {
@@ -192,19 +192,43 @@ func Run(t *testing.T, newBackend Factory) {
 		}
 	})
 
-	t.Run("Mark", func(t *testing.T) {
+	t.Run("FirstDenialOncePerWindow", func(t *testing.T) {
 		b, c, k, h := setup(t)
-		if first := h.mk(b.Mark(ctx, k, time.Minute)); !first {
-			t.Fatal("first mark not first")
+		p := ratelimit.Policy{Name: "t.first", Limit: 1, Window: time.Minute}
+		if d := h.dec(b.Allow(ctx, k, p)); !d.Allowed || d.FirstDenied {
+			t.Fatalf("first request: %+v", d)
 		}
-		for i := 0; i < 3; i++ {
-			if first := h.mk(b.Mark(ctx, k, time.Minute)); first {
-				t.Fatal("second mark within the ttl reported first")
+		for i := 0; i < 3; i++ { // a peek never takes the mark
+			if d := h.dec(b.Peek(ctx, k, p)); d.Allowed || d.FirstDenied {
+				t.Fatalf("peek when exhausted: %+v", d)
 			}
 		}
-		c.Advance(time.Minute)
-		if first := h.mk(b.Mark(ctx, k, time.Minute)); !first {
-			t.Fatal("mark after the ttl not first")
+		firsts := 0
+		for i := 0; i < 10; i++ {
+			d := h.dec(b.Allow(ctx, k, p))
+			if d.Allowed {
+				t.Fatalf("denial %d allowed", i)
+			}
+			if d.FirstDenied {
+				if i != 0 {
+					t.Fatalf("denial %d reported first", i+1)
+				}
+				firsts++
+			}
+		}
+		if firsts != 1 {
+			t.Fatalf("%d first denials in a window, want 1", firsts)
+		}
+		c.Advance(59 * time.Second)
+		if d := h.dec(b.Allow(ctx, k, p)); d.FirstDenied {
+			t.Fatal("a denial within the window reported first again")
+		}
+		c.Advance(time.Second)
+		if d := h.dec(b.Allow(ctx, k, p)); !d.Allowed {
+			t.Fatalf("after the window: %+v", d)
+		}
+		if d := h.dec(b.Allow(ctx, k, p)); d.Allowed || !d.FirstDenied {
+			t.Fatalf("first denial of the next window: %+v", d)
 		}
 	})
 
@@ -259,7 +283,6 @@ func Run(t *testing.T, newBackend Factory) {
 type helpers struct {
 	dec func(ratelimit.Decision, error) ratelimit.Decision
 	fl  func(ratelimit.Failures, error) ratelimit.Failures
-	mk  func(bool, error) bool
 }
 
 func get[T any](t *testing.T) func(T, error) T {

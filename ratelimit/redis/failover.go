@@ -230,11 +230,4 @@ func (f *Failover) ResetFailures(ctx context.Context, key string) error {
 	return err
 }
 
-// Mark implements ratelimit.Backend.
-func (f *Failover) Mark(ctx context.Context, key string, ttl time.Duration) (bool, error) {
-	return decide(f, ctx,
-		func(c context.Context) (bool, error) { return f.redis.Mark(c, key, ttl) },
-		func(c context.Context) (bool, error) { return f.fallback.Mark(c, key, ttl) })
-}
-
 var _ ratelimit.Backend = (*Failover)(nil)

@@ -84,9 +84,10 @@ func (l *Limiter) nowArg() string {
 	return strconv.FormatInt(ratelimit.Micro(l.now()), 10)
 }
 
-// gcraScript is ratelimit.GCRA in Lua. KEYS[1] holds the tat (unix µs).
-// ARGV: now (µs; 0 = Redis TIME), emission interval (µs), window (µs),
-// consume (1/0). Returns {allowed, tat-now, retry}.
+// gcraScript is ratelimit.GCRA in Lua. KEYS[1] is a hash {t: tat, m: end of
+// the denial mark} (unix µs). ARGV: now (µs; 0 = Redis TIME), emission
+// interval (µs), window (µs), consume (1/0). Returns {allowed, tat-now,
+// retry, first denial}.
 var gcraScript = goredis.NewScript(`
 local now = tonumber(ARGV[1])
 if now == 0 then
@@ -95,18 +96,28 @@ if now == 0 then
 end
 local T = tonumber(ARGV[2])
 local win = tonumber(ARGV[3])
-local tat = tonumber(redis.call('GET', KEYS[1])) or now
+local v = redis.call('HMGET', KEYS[1], 't', 'm')
+local tat = tonumber(v[1]) or now
+local mark = tonumber(v[2]) or 0
 if tat < now then tat = now end
 local newtat = tat + T
 local allowat = newtat - win
 if now < allowat then
-  return {0, tat - now, allowat - now}
+  local first = 0
+  if ARGV[4] == '1' and mark <= now then
+    first = 1
+    mark = now + win
+    redis.call('HSET', KEYS[1], 'm', string.format('%.0f', mark))
+    redis.call('PEXPIRE', KEYS[1], math.ceil((math.max(tat, mark) - now) / 1000))
+  end
+  return {0, tat - now, allowat - now, first}
 end
 if ARGV[4] ~= '1' then
-  return {1, tat - now, 0}
+  return {1, tat - now, 0, 0}
 end
-redis.call('SET', KEYS[1], string.format('%.0f', newtat), 'PX', math.ceil((newtat - now) / 1000))
-return {1, newtat - now, 0}
+redis.call('HSET', KEYS[1], 't', string.format('%.0f', newtat))
+redis.call('PEXPIRE', KEYS[1], math.ceil((math.max(newtat, mark) - now) / 1000))
+return {1, newtat - now, 0, 0}
 `)
 
 // failScript is ratelimit.CountFailure in Lua. KEYS[1] is a hash {n, e}.
@@ -140,21 +151,6 @@ end
 return {n, e - now, crossed}
 `)
 
-// markScript sets KEYS[1] to the mark's end unless a live mark is there.
-// ARGV: now (µs; 0 = TIME), ttl (µs). Returns 1 when it set the mark.
-var markScript = goredis.NewScript(`
-local now = tonumber(ARGV[1])
-if now == 0 then
-  local t = redis.call('TIME')
-  now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-end
-local e = tonumber(redis.call('GET', KEYS[1])) or 0
-if e > now then return 0 end
-local ttl = tonumber(ARGV[2])
-redis.call('SET', KEYS[1], string.format('%.0f', now + ttl), 'PX', math.ceil(ttl / 1000))
-return 1
-`)
-
 // Allow implements ratelimit.Backend.
 func (l *Limiter) Allow(ctx context.Context, key string, p ratelimit.Policy) (ratelimit.Decision, error) {
 	return l.gcra(ctx, key, p, "1")
@@ -171,10 +167,12 @@ func (l *Limiter) gcra(ctx context.Context, key string, p ratelimit.Policy, cons
 	if err != nil {
 		return ratelimit.Decision{}, fmt.Errorf("redis rate limit: %w", err)
 	}
-	if len(r) != 3 {
+	if len(r) != 4 {
 		return ratelimit.Decision{}, errors.New("redis rate limit: unexpected script reply")
 	}
-	return ratelimit.FromGCRA(p, r[0] == 1, r[1], r[2]), nil
+	d := ratelimit.FromGCRA(p, r[0] == 1, r[1], r[2])
+	d.FirstDenied = r[3] == 1
+	return d, nil
 }
 
 // AddFailure implements ratelimit.Backend.
@@ -205,15 +203,6 @@ func (l *Limiter) ResetFailures(ctx context.Context, key string) error {
 		return fmt.Errorf("redis failed-auth reset: %w", err)
 	}
 	return nil
-}
-
-// Mark implements ratelimit.Backend.
-func (l *Limiter) Mark(ctx context.Context, key string, ttl time.Duration) (bool, error) {
-	n, err := markScript.Run(ctx, l.c, []string{l.key("m", key)}, l.nowArg(), ttl.Microseconds()).Int64()
-	if err != nil {
-		return false, fmt.Errorf("redis mark: %w", err)
-	}
-	return n == 1, nil
 }
 
 var _ ratelimit.Backend = (*Limiter)(nil)
