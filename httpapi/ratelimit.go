@@ -2,10 +2,13 @@ package httpapi
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 	"strconv"
 	"strings"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/gatehouse-auth/gatehouse"
 	"github.com/gatehouse-auth/gatehouse/ratelimit"
@@ -25,6 +28,33 @@ import (
 //   - failureCounting wraps the Authenticator so that a bad PAT counts against
 //     the client IP's ceiling and a successful one never touches it.
 
+// setupLimits takes the rate-limit part of d: the limits, the failed-auth
+// ceilings (wrapping the Authenticator so bad PATs count), the readiness
+// details, rate_limit.exceeded recording, and the refusal counter.
+func (s *Server) setupLimits(d Deps) error {
+	s.limits, s.failed, s.readyDetails = d.RateLimits, d.FailedAuth, d.ReadyDetails
+	if s.limits != nil && s.limits.OnExceeded == nil && s.recorder != nil {
+		s.limits.OnExceeded = s.recordExceeded
+	}
+	if s.failed != nil && s.auth != nil {
+		s.auth = failureCounting{next: s.auth, s: s}
+	}
+	s.refusals = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "gatehouse_ratelimit_refusals_total",
+		Help: "Requests refused with 429, by the policy or failed-auth ceiling that refused them.",
+	}, []string{"policy"})
+	return s.registry.Register(s.refusals)
+}
+
+// refused counts err when it is a rate-limit refusal, and returns it.
+func (s *Server) refused(err error) error {
+	var ex *ratelimit.ExceededError
+	if errors.As(err, &ex) {
+		s.refusals.WithLabelValues(ex.Decision.Policy.Name).Inc()
+	}
+	return err
+}
+
 // limit wraps h with the per-IP policies named. The client IP is the one
 // requestInfo resolved through GATEHOUSE_TRUSTED_PROXIES; a forged
 // X-Forwarded-For from any other peer does not change it.
@@ -41,7 +71,7 @@ func (s *Server) limit(h http.Handler, policies ...string) http.Handler {
 		ip := clientKey(ctx)
 		for _, p := range policies {
 			if err := s.limits.Enforce(ctx, p, ip); err != nil {
-				s.refuse(lw, r, err)
+				s.refuse(lw, r, s.refused(err))
 				return
 			}
 		}
@@ -79,7 +109,7 @@ func (s *Server) limitAccount(r *http.Request, name, identity string) error {
 	if s.limits == nil {
 		return nil
 	}
-	return s.limits.Enforce(r.Context(), name, identity)
+	return s.refused(s.limits.Enforce(r.Context(), name, identity))
 }
 
 // guardCredentials runs check, the verification of credentials that claim to
@@ -95,7 +125,7 @@ func (s *Server) guardCredentials(r *http.Request, account string, check func() 
 	ctx := r.Context()
 	ip := clientKey(ctx)
 	if err := s.failed.Enforce(ctx, ip, account); err != nil {
-		return err
+		return s.refused(err)
 	}
 	err := check()
 	if credentialFailure(err) {

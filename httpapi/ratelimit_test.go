@@ -14,6 +14,8 @@ import (
 	"sync/atomic"
 	"testing"
 
+	dto "github.com/prometheus/client_model/go"
+
 	"github.com/gatehouse-auth/gatehouse"
 	"github.com/gatehouse-auth/gatehouse/ratelimit"
 	"github.com/gatehouse-auth/gatehouse/ratelimit/memory"
@@ -147,6 +149,11 @@ func TestLimitHeadersAndRefusal(t *testing.T) {
 	ev := e.rec.list()[0]
 	if ev.Details["policy"] != ratelimit.TokenIP || ev.Outcome != gatehouse.OutcomeFailure {
 		t.Fatalf("event %+v", ev)
+	}
+	var m dto.Metric
+	if err := e.s.refusals.WithLabelValues(ratelimit.TokenIP).Write(&m); err != nil || m.GetCounter().GetValue() != 20 {
+		v := m.GetCounter().GetValue()
+		t.Fatalf("refusals metric %v, want 20", v)
 	}
 }
 

@@ -95,6 +95,7 @@ type Server struct {
 	handler http.Handler
 
 	readyDetails map[string]func() string
+	refusals     *prometheus.CounterVec // rate-limit refusals by policy
 }
 
 // New builds the server and its route table.
@@ -120,8 +121,6 @@ func New(cfg Config, d Deps) (*Server, error) {
 		workspaces:  d.Workspaces,
 		auditLog:    d.AuditLog,
 		profile:     d.Profile,
-		limits:      d.RateLimits,
-		failed:      d.FailedAuth,
 		sessions:    d.Sessions,
 		cookies:     d.Cookies,
 		csrf:        d.CSRF,
@@ -138,12 +137,8 @@ func New(cfg Config, d Deps) (*Server, error) {
 	if s.now == nil {
 		s.now = time.Now
 	}
-	s.readyDetails = d.ReadyDetails
-	if s.limits != nil && s.limits.OnExceeded == nil && s.recorder != nil {
-		s.limits.OnExceeded = s.recordExceeded
-	}
-	if s.failed != nil && s.auth != nil {
-		s.auth = failureCounting{next: s.auth, s: s}
+	if err := s.setupLimits(d); err != nil {
+		return nil, fmt.Errorf("httpapi: %w", err)
 	}
 	if d.Cookies != nil && d.CSRF == nil {
 		return nil, errors.New("httpapi: cookie mode needs a CSRF verifier")
