@@ -217,6 +217,16 @@ func (s *Server) recordEvent(ctx context.Context, ev *gatehouse.AuditEvent) {
 	}
 }
 
+// setRetryAfter gives a rate-limit refusal its Retry-After (RFC 9110 section
+// 10.2.3) wherever it was decided, also on routes without s.limit (a PAT
+// refused by the failed-auth ceiling on any authenticated route).
+func setRetryAfter(w http.ResponseWriter, err error) {
+	var ex *ratelimit.ExceededError
+	if errors.As(err, &ex) {
+		w.Header().Set(ratelimit.HeaderRetryAfter, strconv.FormatInt(max(ratelimit.Seconds(ex.Decision.RetryAfter), 1), 10))
+	}
+}
+
 // limitWriter adds the RateLimit header fields of every decision taken for
 // the request when the response starts, so decisions taken deep in a handler
 // (per account) are included; a 429 also gets Retry-After.

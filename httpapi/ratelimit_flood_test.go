@@ -215,8 +215,9 @@ func TestSuccessfulPATCallsNeverCount(t *testing.T) {
 		if n := countEvents(ce.rec, gatehouse.EventFailedAuthCeiling); n != 1 {
 			t.Fatalf("%d failed_auth.ceiling_reached events, want 1", n)
 		}
-		if st, body := ce.call(t, "GET", wsPath, pat, ""); st != 429 || body["error"] != "rate_limited" {
-			t.Fatalf("good PAT from an IP past its ceiling: %d %v", st, body)
+		r := req("GET", wsPath, "", "Authorization", "Bearer "+pat)
+		if w := do(ce.s, r); w.Code != 429 || errBody(t, w).Error != "rate_limited" || w.Header().Get("Retry-After") != "900" {
+			t.Fatalf("good PAT from an IP past its ceiling: %d, Retry-After %q", w.Code, w.Header().Get("Retry-After"))
 		}
 		// A session's JWT is not a PAT: it is not refused by the PAT ceiling.
 		if st, _ := ce.call(t, "GET", wsPath, as, ""); st != 200 {
