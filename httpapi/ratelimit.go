@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"strings"
 
@@ -88,12 +89,24 @@ func (s *Server) refuse(w http.ResponseWriter, r *http.Request, err error) {
 	s.writeError(w, r, err)
 }
 
-// clientKey is the rate-limit identity of the request's client.
+// clientKey is the rate-limit identity of the request's client: its IPv4
+// address, or the /64 network of its IPv6 address (one subscriber or host
+// usually holds a whole /64, so keying by full address would let it rotate
+// through 2^64 keys; RFC 6177, RFC 7721).
 func clientKey(ctx context.Context) string {
-	if ip := gatehouse.RequestInfoFromContext(ctx).IP; ip != "" {
+	ip := gatehouse.RequestInfoFromContext(ctx).IP
+	if ip == "" {
+		return "unknown" // a peer without an IP address (a unix socket): one shared bucket
+	}
+	a, err := netip.ParseAddr(ip)
+	if err != nil {
 		return ip
 	}
-	return "unknown" // a peer without an IP address (a unix socket): one shared bucket
+	if a = a.Unmap(); a.Is6() {
+		p, _ := a.Prefix(64)
+		return p.String()
+	}
+	return a.String()
 }
 
 // emailKey is the rate-limit identity of an email address as a caller typed

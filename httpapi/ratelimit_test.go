@@ -415,3 +415,38 @@ func TestOAuthClientGuard(t *testing.T) {
 		t.Fatalf("ceiling event %+v", evs)
 	}
 }
+
+func TestClientKey(t *testing.T) {
+	for _, tt := range []struct{ ip, want string }{
+		{"", "unknown"},
+		{"198.51.100.7", "198.51.100.7"},
+		{"::ffff:198.51.100.7", "198.51.100.7"},
+		{"2001:db8:1:2:3:4:5:6", "2001:db8:1:2::/64"},
+		{"2001:db8:1:2:ffff::1", "2001:db8:1:2::/64"},
+		{"2001:db8:1:3::1", "2001:db8:1:3::/64"},
+		{"not an ip", "not an ip"},
+	} {
+		ctx := gatehouse.NewContextWithRequestInfo(context.Background(), gatehouse.RequestInfo{IP: tt.ip})
+		if got := clientKey(ctx); got != tt.want {
+			t.Errorf("clientKey(%q) = %q, want %q", tt.ip, got, tt.want)
+		}
+	}
+}
+
+// Rotating through the addresses of one IPv6 /64 does not escape the limit.
+func TestIPv6SubnetSharesALimit(t *testing.T) {
+	e := limitEnv(t, memory.New(memory.Options{}), "token.ip=3/1m")
+	ts := &tokenStandIn{}
+	h := e.serveLimited(t, "POST /v1/auth/token", e.s.handle(ts.handler(e.s)), ratelimit.TokenIP)
+	refused := 0
+	for i := 0; i < 20; i++ {
+		r := tokenReq("198.51.100.7", fmt.Sprintf("u%d@example.com", i), "right password")
+		r.RemoteAddr = fmt.Sprintf("[2001:db8:1:2::%x]:4000", i+1)
+		if do(h, r).Code == http.StatusTooManyRequests {
+			refused++
+		}
+	}
+	if refused != 17 || ts.work.Load() != 3 {
+		t.Fatalf("20 addresses of one /64: %d refused, work %d; want 17 and 3", refused, ts.work.Load())
+	}
+}
