@@ -203,7 +203,13 @@ func (k *Keys) Load(ctx context.Context) error {
 		case gatehouse.KeyNext, gatehouse.KeyActive:
 			s, err := k.signer(ctx, r)
 			if err != nil {
-				return err
+				// Published and verifiable, but this instance cannot sign
+				// with it (a changed master secret, a KMS key it cannot
+				// use): IssueAccessToken answers unavailable until
+				// `gatehouse keys rotate --now` makes a key it can use.
+				k.Log.Error("signing keys: cannot decrypt a private key; run `gatehouse keys rotate --now` with the current key-encryption key",
+					slog.String("kid", r.KID), slog.Any("error", err))
+				break
 			}
 			st.signers[r.KID] = s
 		}
@@ -344,7 +350,7 @@ func (k *Keys) rotate(ctx context.Context, mode rotateMode, actor string) (KeyIn
 		case mode == rotateScheduled && next != nil:
 			out = k.info(next, now)
 			return nil
-		case mode == rotateNow && next != nil:
+		case mode == rotateNow && next != nil && k.canSign(ctx, next):
 			if err := t.UpdateSigningKeyTimes(ctx, next.KID, now, time.Time{}); err != nil {
 				return err
 			}
@@ -365,6 +371,17 @@ func (k *Keys) rotate(ctx context.Context, mode rotateMode, actor string) (KeyIn
 			}
 			if err := t.CreateSigningKey(ctx, key); err != nil {
 				return err
+			}
+			if mode == rotateNow && next != nil {
+				// A scheduled key this instance cannot decrypt: withdraw
+				// it, or it would take over (unusable) at its time.
+				if err := t.RevokeSigningKey(ctx, next.KID, now); err != nil {
+					return err
+				}
+				if err := t.Audit(&gatehouse.AuditEvent{Type: gatehouse.EventKeyRevoked, Actor: actor, Target: "key:" + next.KID,
+					Details: map[string]string{"kid": next.KID, "status": string(gatehouse.KeyNext), "reason": "undecryptable"}}); err != nil {
+					return err
+				}
 			}
 		}
 		if active != nil {
@@ -390,6 +407,21 @@ func (k *Keys) rotate(ctx context.Context, mode rotateMode, actor string) (KeyIn
 		return out, k.Load(ctx)
 	}
 	return out, nil
+}
+
+// canSign reports whether this instance can decrypt r's private key.
+func (k *Keys) canSign(ctx context.Context, r *gatehouse.SigningKey) bool {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	_, err := k.signer(ctx, r)
+	return err == nil
+}
+
+// CanSign reports whether a key signs now on this instance.
+func (k *Keys) CanSign() bool {
+	st := k.state.Load()
+	active, _ := k.classify(st.keys, k.Now())
+	return active != nil && st.signers[active.KID] != nil
 }
 
 func (m rotateMode) String() string {

@@ -397,12 +397,38 @@ func TestKeysAtRest(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Another master secret cannot load the keys.
+	// Another master secret cannot use the stored keys: the instance serves
+	// the JWKS but answers unavailable for new tokens, until rotate --now
+	// makes a key it can use.
 	other, _ := kms.NewLocal(bytes.Repeat([]byte{8}, 32))
 	core := auth.NewCore(s, slog.New(slog.NewJSONHandler(&bytes.Buffer{}, nil)))
 	core.Now = c.Now
 	k, _ := auth.NewKeys(core, auth.KeysConfig{Issuer: testIssuer, KEK: other})
-	if err := k.Load(ctx); !errors.Is(err, kms.ErrUnknownKEK) {
+	old := newKeys(t, s, c, token.EdDSA)
+	scheduled, err := old.Rotate(ctx, false, "system") // a next key the new KEK cannot open either
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := k.Load(ctx); err != nil {
 		t.Fatalf("load under another KEK: %v", err)
+	}
+	if k.CanSign() {
+		t.Fatal("signs with a key it cannot decrypt")
+	}
+	if _, _, err := k.IssueAccessToken(ctx, token.Claims{Subject: "u", ClientID: "c"}); code(err) != gatehouse.EUnavailable {
+		t.Fatalf("issue without a usable key: %v", err)
+	}
+	if _, err := k.Rotate(ctx, true, "system"); err != nil {
+		t.Fatal(err)
+	}
+	if !k.CanSign() {
+		t.Fatal("rotate --now did not make a usable key")
+	}
+	c.Advance(2 * time.Hour) // past the undecryptable key's time: it must not take over
+	if !k.CanSign() || statusOf(t, k, scheduled.KID) != gatehouse.KeyRevoked {
+		t.Fatalf("undecryptable next key %s took over", statusOf(t, k, scheduled.KID))
+	}
+	if _, _, err := k.IssueAccessToken(ctx, token.Claims{Subject: "u", ClientID: "c"}); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -105,6 +105,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	if err := keys.Start(ctx); err != nil { // first key on a fresh install; poll for changes every 2 s
 		return fmt.Errorf("signing keys: %w", err)
 	}
+	if !keys.CanSign() {
+		log.Error("no signing key can be decrypted with the current key-encryption key: access tokens cannot be issued; run `gatehouse keys rotate --now` (docs/keys.md)")
+	}
 	pats := &auth.PATs{Core: core}
 	srv, err := httpapi.New(httpapi.Config{
 		PublicURL:      cfg.PublicURL,
