@@ -73,10 +73,42 @@ type Keys struct {
 }
 
 type keyState struct {
-	version int64
-	keys    []*gatehouse.SigningKey
-	pub     map[string]token.PublicKey
-	signers map[string]*token.Signer
+	version  int64
+	keys     []*gatehouse.SigningKey
+	pub      map[string]token.PublicKey
+	signers  map[string]*token.Signer
+	verified verifiedCache // tokens verified against this snapshot
+}
+
+// verifiedCache remembers the claims of access tokens already verified
+// against one key snapshot, keyed by the whole token string (never a part
+// of it: the same signature under another payload must miss), so a client
+// that sends the same token on every request pays for one signature check.
+// It belongs to the snapshot: any change to the key set (a revocation, a
+// rotation) makes a new snapshot with an empty cache. An entry is used only
+// until its token's exp (+ leeway). When full, it is emptied.
+type verifiedCache struct {
+	mu sync.RWMutex
+	m  map[string]token.Claims
+}
+
+// maxVerified bounds the cache (about 1 KiB per entry).
+const maxVerified = 10000
+
+func (c *verifiedCache) get(tok string) (token.Claims, bool) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	cl, ok := c.m[tok]
+	return cl, ok
+}
+
+func (c *verifiedCache) put(tok string, cl token.Claims) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil || len(c.m) >= maxVerified {
+		c.m = make(map[string]token.Claims)
+	}
+	c.m[tok] = cl
 }
 
 // NewKeys checks cfg, fills defaults and returns a Keys with an empty
@@ -635,11 +667,25 @@ func (k *Keys) IssueAccessToken(ctx context.Context, c token.Claims) (string, in
 }
 
 // VerifyAccessToken verifies an access token against the published keys of
-// the current snapshot: a revoked or removed key's tokens fail.
+// the current snapshot: a revoked or removed key's tokens fail. A token
+// already verified against this snapshot is answered from its cache (still
+// checked for expiry).
 func (k *Keys) VerifyAccessToken(tok string) (*token.Claims, error) {
 	now := k.Now()
+	st := k.state.Load()
+	if c, ok := st.verified.get(tok); ok {
+		if !now.Before(time.Unix(c.ExpiresAt, 0).Add(k.cfg.Leeway)) {
+			return nil, token.ErrExpired
+		}
+		return &c, nil
+	}
 	v := token.Verifier{Issuer: k.cfg.Issuer, Audience: k.cfg.Audience, Leeway: k.cfg.Leeway, Now: func() time.Time { return now }}
-	return v.Verify(tok, liveKeys{st: k.state.Load(), now: now, keep: k.keep()})
+	c, err := v.Verify(tok, liveKeys{st: st, now: now, keep: k.keep()})
+	if err != nil {
+		return nil, err
+	}
+	st.verified.put(tok, *c)
+	return c, nil
 }
 
 // JWKS is the published key set document.

@@ -204,6 +204,12 @@ func TestKeyLifecycle(t *testing.T) {
 		if _, err := k.VerifyAccessToken(t2); err != nil {
 			t.Fatalf("token signed before the rotation: %v", err)
 		}
+		// Cached or not, an expired token fails.
+		c.Advance(15*time.Minute + token.DefaultLeeway)
+		if _, err := k.VerifyAccessToken(t2); !errors.Is(err, token.ErrExpired) {
+			t.Fatalf("expired token (cached verification): %v", err)
+		}
+		c.Advance(-15*time.Minute - token.DefaultLeeway)
 		if !contains(jwksKids(t, k), k1) {
 			t.Fatal("retired key left the JWKS while its tokens are valid")
 		}
@@ -256,6 +262,11 @@ func TestKeyRotateByHandAndRevoke(t *testing.T) {
 		// Revoking the signing key: its tokens fail at once, it leaves the
 		// JWKS, and another key signs at once.
 		signed := issue(t, k)
+		for i := 0; i < 2; i++ { // the second answer comes from the verified-token cache
+			if _, err := k.VerifyAccessToken(signed); err != nil {
+				t.Fatal(err)
+			}
+		}
 		if err := k.Revoke(ctx, now2.KID, "system"); err != nil {
 			t.Fatal(err)
 		}
