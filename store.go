@@ -34,7 +34,7 @@ type Tx interface {
 	UserTx
 	WorkspaceTx
 	AuditTx
+	SessionTx
 	KeyTx
 	PATTx
-	SessionTx
 }

@@ -55,19 +55,6 @@ func (s *PATs) maxTTL() time.Duration {
 	return DefaultPATMaxTTL
 }
 
-// requirePATManager refuses every credential but a person's own session: a
-// PAT cannot mint, list or change PATs, and an OAuth client acts for no
-// person.
-func requirePATManager(p *gatehouse.Principal) error {
-	if p == nil || p.UserID == "" {
-		return gatehouse.Errorf(gatehouse.EUnauthorized, "authentication required")
-	}
-	if p.Kind != gatehouse.KindSession {
-		return gatehouse.Errorf(gatehouse.EForbidden, "personal access tokens are managed with a signed-in session, not with a token")
-	}
-	return nil
-}
-
 // validScopes checks requested scopes against the vocabulary, removing
 // duplicates; nil means the default.
 func (s *PATs) validScopes(scopes []string) ([]string, error) {
@@ -106,7 +93,7 @@ type CreatedPAT struct {
 // be a member. A zero expiresAt means now + DefaultTTL; it must lie in the
 // future and at most MaxTTL ahead.
 func (s *PATs) Create(ctx context.Context, p *gatehouse.Principal, workspaceID, name string, scopes []string, expiresAt time.Time) (*CreatedPAT, error) {
-	if err := requirePATManager(p); err != nil {
+	if err := requireSession(p, "personal access tokens are managed"); err != nil {
 		return nil, err
 	}
 	name, err := ValidName("name", name)
@@ -158,7 +145,7 @@ func (s *PATs) Create(ctx context.Context, p *gatehouse.Principal, workspaceID, 
 
 // List returns the caller's tokens in every workspace, newest first.
 func (s *PATs) List(ctx context.Context, p *gatehouse.Principal) ([]*gatehouse.PAT, error) {
-	if err := requirePATManager(p); err != nil {
+	if err := requireSession(p, "personal access tokens are managed"); err != nil {
 		return nil, err
 	}
 	var out []*gatehouse.PAT
@@ -172,7 +159,7 @@ func (s *PATs) List(ctx context.Context, p *gatehouse.Principal) ([]*gatehouse.P
 
 // Get returns the caller's token id.
 func (s *PATs) Get(ctx context.Context, p *gatehouse.Principal, id string) (*gatehouse.PAT, error) {
-	if err := requirePATManager(p); err != nil {
+	if err := requireSession(p, "personal access tokens are managed"); err != nil {
 		return nil, err
 	}
 	if !gatehouse.ValidID(id) {
@@ -208,7 +195,7 @@ type PATUpdate struct {
 // Update renames a token, replaces its scopes (within the vocabulary), or
 // moves its expiry earlier (never later, and not into the past).
 func (s *PATs) Update(ctx context.Context, p *gatehouse.Principal, id string, u PATUpdate) (*gatehouse.PAT, error) {
-	if err := requirePATManager(p); err != nil {
+	if err := requireSession(p, "personal access tokens are managed"); err != nil {
 		return nil, err
 	}
 	if !gatehouse.ValidID(id) {
@@ -257,7 +244,7 @@ func (s *PATs) Update(ctx context.Context, p *gatehouse.Principal, id string, u 
 
 // Delete removes the caller's token id; it fails at once.
 func (s *PATs) Delete(ctx context.Context, p *gatehouse.Principal, id string) error {
-	if err := requirePATManager(p); err != nil {
+	if err := requireSession(p, "personal access tokens are managed"); err != nil {
 		return err
 	}
 	if !gatehouse.ValidID(id) {

@@ -18,6 +18,8 @@ func (s *Server) routes() []route {
 		{"GET /readyz", s.handle(s.readyz)},
 		{"GET /metrics", metricsHandler(s.registry)},
 
+		// The caller.
+		{"GET /v1/me", s.requireAuth(s.handle(s.me))},
 		// Signing keys (CONTRACT 7).
 		{"GET /.well-known/jwks.json", s.handle(s.jwks)},
 
@@ -27,9 +29,6 @@ func (s *Server) routes() []route {
 		{"GET /v1/tokens/{id}", s.requireAuth(s.handle(s.getToken))},
 		{"PATCH /v1/tokens/{id}", s.requireAuth(s.handle(s.updateToken))},
 		{"DELETE /v1/tokens/{id}", s.requireAuth(s.handle(s.deleteToken))},
-
-		// The caller.
-		{"GET /v1/me", s.requireAuth(s.handle(s.me))},
 
 		// Workspaces, members and their audit trail (CONTRACT 8).
 		{"POST /v1/workspaces", s.requireAuth(s.handle(s.createWorkspace))},

@@ -44,13 +44,13 @@ type Deps struct {
 
 	Workspaces *auth.Workspaces // workspaces and members
 	AuditLog   *auth.AuditLog   // audit-event listings
-	Keys       *auth.Keys       // signing keys: the JWKS
-	PATs       *auth.PATs       // personal access tokens
 	Profile    *auth.Profile    // GET /v1/me
 
 	Sessions *auth.Sessions // sign-up, sign-in, refresh, sessions, account status
 	Cookies  SessionCookies // cookie mode (the browser area's CookieConfig); nil: body mode only
 	CSRF     CSRFVerifier   // X-CSRF-Token on cookie-authenticated requests; required with Cookies
+	Keys     *auth.Keys     // signing keys: the JWKS
+	PATs     *auth.PATs     // personal access tokens
 }
 
 // Server is gatehouse's HTTP handler.
@@ -64,12 +64,12 @@ type Server struct {
 	registry    *prometheus.Registry
 	workspaces  *auth.Workspaces
 	auditLog    *auth.AuditLog
-	keys        *auth.Keys
-	pats        *auth.PATs
 	profile     *auth.Profile
 	sessions    *auth.Sessions
 	cookies     SessionCookies
 	csrf        CSRFVerifier
+	keys        *auth.Keys
+	pats        *auth.PATs
 	metrics     *metrics
 	clientIP    *ClientIP
 	ownOrigin   string
@@ -104,12 +104,12 @@ func New(cfg Config, d Deps) (*Server, error) {
 		registry:    d.Registry,
 		workspaces:  d.Workspaces,
 		auditLog:    d.AuditLog,
-		keys:        d.Keys,
-		pats:        d.PATs,
 		profile:     d.Profile,
 		sessions:    d.Sessions,
 		cookies:     d.Cookies,
 		csrf:        d.CSRF,
+		keys:        d.Keys,
+		pats:        d.PATs,
 		clientIP:    NewClientIP(cfg.TrustedProxies),
 		ownOrigin:   own,
 		corsAllowed: map[string]bool{},

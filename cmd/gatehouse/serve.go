@@ -97,18 +97,20 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
-	core := auth.NewCore(db, log)
-	keys, err := newKeys(ctx, cfg, getenv, core)
+	svc, err := buildServices(ctx, cfg, getenv, db, log)
 	if err != nil {
 		return err
 	}
-	if err := keys.Start(ctx); err != nil { // first key on a fresh install; poll for changes every 2 s
+	defer svc.mailer.Close(context.WithoutCancel(ctx))
+	// Load the signing keys (making the first on a fresh install) and keep
+	// them current: rotation when due, changes made by the CLI or another
+	// instance within seconds.
+	if err := svc.keys.Start(ctx); err != nil {
 		return fmt.Errorf("signing keys: %w", err)
 	}
-	if !keys.CanSign() {
+	if !svc.keys.CanSign() {
 		log.Error("no signing key can be decrypted with the current key-encryption key: access tokens cannot be issued; run `gatehouse keys rotate --now` (docs/keys.md)")
 	}
-	pats := &auth.PATs{Core: core}
 	srv, err := httpapi.New(httpapi.Config{
 		PublicURL:      cfg.PublicURL,
 		CORSOrigins:    cfg.CORSOrigins,
@@ -117,13 +119,14 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		Logger:     log,
 		Registry:   reg,
 		Ready:      checks,
-		Recorder:   core,
-		Auth:       httpapi.BearerAuth{Credentials: &auth.Credentials{Keys: keys, PATs: pats}},
-		Keys:       keys,
-		PATs:       pats,
-		Workspaces: &auth.Workspaces{Core: core},
-		AuditLog:   &auth.AuditLog{Core: core},
-		Profile:    &auth.Profile{Core: core},
+		Recorder:   svc.core,
+		Auth:       httpapi.BearerAuth{Credentials: &auth.Credentials{Keys: svc.keys, PATs: svc.pats}},
+		Workspaces: svc.workspaces,
+		AuditLog:   &auth.AuditLog{Core: svc.core},
+		Profile:    &auth.Profile{Core: svc.core},
+		Sessions:   svc.sessions,
+		Keys:       svc.keys,
+		PATs:       svc.pats,
 	})
 	if err != nil {
 		return err
