@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -235,12 +236,9 @@ func (v *Verifier) Verify(tok string, keys KeySet) (*Claims, error) {
 	if !verifySig(key, signed, sig) {
 		return nil, ErrSignature
 	}
-	if err := checkStrictJSON(payload, checkClaimName); err != nil {
-		return nil, fmt.Errorf("%w: claims: %v", ErrMalformed, err)
-	}
 	var c Claims
-	if err := json.Unmarshal(payload, &c); err != nil {
-		return nil, fmt.Errorf("%w: claims: %v", ErrMalformed, err)
+	if err := decodeClaims(payload, &c); err != nil {
+		return nil, err
 	}
 	if err := v.checkClaims(&c); err != nil {
 		return nil, err
@@ -333,9 +331,17 @@ var forbiddenHeaders = map[string]bool{
 func parseHeader(b []byte) (Header, error) {
 	var h Header
 	var memberErr error
-	err := checkStrictJSON(b, func(name []byte) error {
-		switch string(name) { // exact case: encoding/json would match "ALG" to alg
-		case "alg", "kid", "typ":
+	var alg, kid, typ []byte
+	err := checkStrictJSON(b, func(name, value []byte) error {
+		switch string(name) { // exact case: a decoder that folds case would read "ALG" as alg
+		case "alg":
+			alg = value
+			return nil
+		case "kid":
+			kid = value
+			return nil
+		case "typ":
+			typ = value
 			return nil
 		}
 		if forbiddenHeaders[string(name)] {
@@ -351,38 +357,90 @@ func parseHeader(b []byte) (Header, error) {
 	if err != nil {
 		return h, fmt.Errorf("%w: header: %v", ErrMalformed, err)
 	}
-	var m struct {
-		Alg json.RawMessage `json:"alg"`
-		KID json.RawMessage `json:"kid"`
-		Typ json.RawMessage `json:"typ"`
-	}
-	if err := json.Unmarshal(b, &m); err != nil {
-		return h, fmt.Errorf("%w: header", ErrMalformed)
-	}
-	var alg, kid, typ string
-	if err := unmarshalString(m.Alg, &alg); err != nil || alg == "" {
+	a, ok := jsonString(alg)
+	if !ok || a == "" {
 		return h, fmt.Errorf("%w: alg", ErrMalformed)
 	}
-	h.Alg = Alg(alg)
+	h.Alg = Alg(a)
 	if !h.Alg.Valid() {
 		return h, ErrAlgorithm // none, HS256 and everything else
 	}
-	if err := unmarshalString(m.KID, &kid); err != nil || !ValidKID(kid) {
+	if h.KID, ok = jsonString(kid); !ok || !ValidKID(h.KID) {
 		return h, fmt.Errorf("%w: kid", ErrHeader)
 	}
-	h.KID = kid
-	if m.Typ != nil {
-		if err := unmarshalString(m.Typ, &typ); err != nil {
+	if typ != nil {
+		if h.Typ, ok = jsonString(typ); !ok {
 			return h, fmt.Errorf("%w: typ", ErrMalformed)
 		}
 	}
-	h.Typ = typ
 	return h, nil
 }
 
-// claimNames are the members of Claims. encoding/json matches member names
-// case-insensitively, so a payload carrying both "iss" and "ISS" would be read
-// one way here and maybe another elsewhere: such look-alikes are refused.
+// decodeClaims reads the claims of a verified payload with the strict
+// scanner: one pass, no reflection. Known claims must have their JSON type
+// (strings; integer NumericDates; aud a string or an array of strings);
+// unknown claims are ignored, except look-alikes of known ones that differ
+// only in case (encoding/json would fold them together).
+func decodeClaims(payload []byte, c *Claims) error {
+	var bad error
+	err := checkStrictJSON(payload, func(name, v []byte) error {
+		str := func(dst *string) {
+			var ok bool
+			if *dst, ok = jsonString(v); !ok {
+				bad = fmt.Errorf("%w: claim %s is not a string", ErrMalformed, name)
+			}
+		}
+		num := func(dst *int64) {
+			n, err := strconv.ParseInt(string(v), 10, 64)
+			if err != nil || len(v) > 1 && v[0] == '0' || len(v) > 2 && v[0] == '-' && v[1] == '0' {
+				bad = fmt.Errorf("%w: claim %s is not an integer", ErrMalformed, name)
+			}
+			*dst = n
+		}
+		switch string(name) {
+		case "iss":
+			str(&c.Issuer)
+		case "sub":
+			str(&c.Subject)
+		case "aud":
+			if err := c.Audience.UnmarshalJSON(v); err != nil || v[0] != '"' && v[0] != '[' {
+				bad = fmt.Errorf("%w: claim aud", ErrMalformed)
+			}
+		case "exp":
+			num(&c.ExpiresAt)
+		case "nbf":
+			num(&c.NotBefore)
+		case "iat":
+			num(&c.IssuedAt)
+		case "jti":
+			str(&c.ID)
+		case "client_id":
+			str(&c.ClientID)
+		case "scope":
+			str(&c.Scope)
+		case "sid":
+			str(&c.SessionID)
+		case "workspace_id":
+			str(&c.WorkspaceID)
+		default:
+			if err := checkClaimName(name); err != nil {
+				return err
+			}
+		}
+		return bad
+	})
+	if bad != nil {
+		return bad
+	}
+	if err != nil {
+		return fmt.Errorf("%w: claims: %v", ErrMalformed, err)
+	}
+	return nil
+}
+
+// claimNames are the members of Claims. A payload carrying both "iss" and
+// "ISS" would be read one way here and maybe another by a case-folding
+// decoder elsewhere: such look-alikes are refused.
 var claimNames = []string{"iss", "sub", "aud", "exp", "nbf", "iat", "jti", "client_id", "scope", "sid", "workspace_id"}
 
 func checkClaimName(name []byte) error {
