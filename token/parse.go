@@ -193,4 +193,3 @@ func unmarshalString(raw json.RawMessage, s *string) error {
 	}
 	return json.Unmarshal(raw, s)
 }
-
