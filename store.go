@@ -37,4 +37,5 @@ type Tx interface {
 	SessionTx
 	KeyTx
 	PATTx
+	ClientTx
 }
