@@ -17,7 +17,7 @@ const (
 type Client struct {
 	ID              string // row id (UUIDv7)
 	WorkspaceID     string
-	ClientID        string // the public, random, non-guessable client identifier ("ghc_…")
+	ClientID        string // the public client identifier: a random UUIDv4 (122 random bits)
 	Name            string
 	SecretHash      string // hex SHA-256 of the secret; empty for a public client
 	Grants          []string

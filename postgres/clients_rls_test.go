@@ -16,7 +16,7 @@ import (
 func TestClientLookupUnderRLS(t *testing.T) {
 	w := seed(t)
 	now := time.Now()
-	c := &gatehouse.Client{ID: gatehouse.NewID(now), WorkspaceID: w.a, ClientID: "ghc_" + strings.Repeat("5f", 16), Name: "svc",
+	c := &gatehouse.Client{ID: gatehouse.NewID(now), WorkspaceID: w.a, ClientID: "7d0f5c2e-3b1a-4c6d-9e8f-0a1b2c3d4e5f", Name: "svc",
 		SecretHash: strings.Repeat("ab", 32), Grants: []string{gatehouse.GrantClientCredentials}, CreatedAt: now}
 	must(t, w.pg.DB.Tx(ctx, gatehouse.Scope{WorkspaceID: w.a}, func(tx gatehouse.Tx) error { return tx.CreateClient(ctx, c) }))
 	app, err := sql.Open("pgx", w.pg.AppURL)
@@ -48,7 +48,7 @@ func TestClientLookupUnderRLS(t *testing.T) {
 		want     int64
 	}{
 		{"no setting", nil, 0},
-		{"another client id", map[string]string{"app.client_id": "ghc_" + strings.Repeat("00", 16)}, 0},
+		{"another client id", map[string]string{"app.client_id": "00000000-0000-4000-8000-000000000000"}, 0},
 		{"empty client id", map[string]string{"app.client_id": ""}, 0},
 		{"the client id", map[string]string{"app.client_id": c.ClientID}, 1},
 		{"workspace B", map[string]string{"app.workspace_id": w.b}, 0},

@@ -15,7 +15,7 @@ func testClients(t *testing.T, open Opener) {
 	s := open(t)
 	alice := newUser(t, s, "client-alice@example.com")
 	a, b := newWorkspace(t, s, "clients-a", alice), newWorkspace(t, s, "clients-b", alice)
-	c := &gatehouse.Client{ID: gatehouse.NewID(base), WorkspaceID: a.ID, ClientID: "ghc_" + strings.Repeat("a1", 16), Name: "billing",
+	c := &gatehouse.Client{ID: gatehouse.NewID(base), WorkspaceID: a.ID, ClientID: "7d0f5c2e-3b1a-4c6d-9e8f-0a1b2c3d4e5f", Name: "billing",
 		SecretHash: strings.Repeat("ef", 32), Grants: []string{gatehouse.GrantClientCredentials},
 		Scopes: []string{"audit:read", "workspaces:read"}, CreatedBy: alice.ID, CreatedAt: base}
 
@@ -64,7 +64,7 @@ func testClients(t *testing.T, open Opener) {
 			if got.WorkspaceID != a.ID || got.SecretHash != c.SecretHash {
 				t.Fatalf("ClientByClientID %+v", got)
 			}
-			_, err = tx.ClientByClientID(ctx, "ghc_"+strings.Repeat("00", 16))
+			_, err = tx.ClientByClientID(ctx, "00000000-0000-4000-8000-000000000000")
 			wantIs(t, err, gatehouse.ErrNotFound)
 			return nil
 		})
