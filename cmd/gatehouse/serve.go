@@ -127,6 +127,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		Sessions:   svc.sessions,
 		Keys:       svc.keys,
 		PATs:       svc.pats,
+		Clients:    svc.clients,
+		OAuth:      svc.oauth,
 		RateLimits: rl.limits,
 		FailedAuth: rl.failed,
 
