@@ -49,6 +49,8 @@ type Deps struct {
 	Sessions *auth.Sessions // sign-up, sign-in, refresh, sessions, account status
 	Cookies  SessionCookies // cookie mode (the browser area's CookieConfig); nil: body mode only
 	CSRF     CSRFVerifier   // X-CSRF-Token on cookie-authenticated requests; required with Cookies
+	Keys     *auth.Keys     // signing keys: the JWKS
+	PATs     *auth.PATs     // personal access tokens
 }
 
 // Server is gatehouse's HTTP handler.
@@ -66,11 +68,15 @@ type Server struct {
 	sessions    *auth.Sessions
 	cookies     SessionCookies
 	csrf        CSRFVerifier
+	keys        *auth.Keys
+	pats        *auth.PATs
 	metrics     *metrics
 	clientIP    *ClientIP
 	ownOrigin   string
 	corsAllowed map[string]bool
 	hsts        bool
+
+	originEvents *coalescer // origin.rejected, one per client and origin per minute
 
 	mux     *http.ServeMux
 	handler http.Handler
@@ -102,11 +108,15 @@ func New(cfg Config, d Deps) (*Server, error) {
 		sessions:    d.Sessions,
 		cookies:     d.Cookies,
 		csrf:        d.CSRF,
+		keys:        d.Keys,
+		pats:        d.PATs,
 		clientIP:    NewClientIP(cfg.TrustedProxies),
 		ownOrigin:   own,
 		corsAllowed: map[string]bool{},
 		hsts:        cfg.PublicURL.Scheme == "https",
 		mux:         http.NewServeMux(),
+
+		originEvents: newCoalescer(time.Minute, 10000),
 	}
 	if s.now == nil {
 		s.now = time.Now
