@@ -18,6 +18,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse"
 	"github.com/gatehouse-auth/gatehouse/auth"
 	"github.com/gatehouse-auth/gatehouse/internal/testdb"
+	"github.com/gatehouse-auth/gatehouse/kms"
 	"github.com/gatehouse-auth/gatehouse/password"
 	"github.com/gatehouse-auth/gatehouse/postgres"
 	"github.com/gatehouse-auth/gatehouse/sqlstore"
@@ -77,8 +78,16 @@ func benchEnv(b *testing.B, store gatehouse.Store, params password.Params) *auth
 		b.Fatal(err)
 	}
 	core := auth.NewCore(store, slog.New(slog.NewJSONHandler(io.Discard, nil)))
+	kek, _ := kms.NewLocal(bytes.Repeat([]byte{9}, 32))
+	keys, err := auth.NewKeys(core, auth.KeysConfig{Issuer: "https://auth.example.com", KEK: kek})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := keys.Tick(context.Background()); err != nil {
+		b.Fatal(err)
+	}
 	s, err := auth.NewSessions(core, auth.SessionConfig{
-		Hasher: h, Mailer: discardMailer{}, Tokens: issuer{},
+		Hasher: h, Mailer: discardMailer{}, Tokens: keys,
 		RefreshKey: bytes.Repeat([]byte("r"), 32), CSRFKey: bytes.Repeat([]byte("c"), 32),
 	})
 	if err != nil {
