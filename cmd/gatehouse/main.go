@@ -48,6 +48,8 @@ commands:
   serve [--dev]      run the server (--dev: SQLite, files and a generated secret under ./gatehouse-data/)
   migrate [--app-role R]
                      apply the database schema (PostgreSQL: as the owner role; grants go to R)
+  keys list|rotate [--now]|revoke KID
+                     signing keys (JSON on stdout; a running server follows within 2 s)
   secret generate    print a new master secret for GATEHOUSE_AUTH_SECRET
   version            print the version
 `
@@ -64,6 +66,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return serve(ctx, rest, getenv, stderr)
 	case "migrate":
 		return migrate(ctx, rest, getenv, stdout, stderr)
+	case "keys":
+		return keysCmd(ctx, rest, getenv, stdout, stderr)
 	case "secret":
 		if len(rest) != 1 || rest[0] != "generate" {
 			return &usageError{"usage: gatehouse secret generate"}
