@@ -597,3 +597,25 @@ func TestSessionKeys(t *testing.T) {
 		t.Fatalf("labels %v", labels)
 	}
 }
+
+func TestPurge(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		e := newEnv(t, db, nil)
+		e.signup("jane@example.com")
+		old := e.login("jane@example.com")
+		if err := e.s.Logout(ctx, old.RefreshToken); err != nil {
+			t.Fatal(err)
+		}
+		e.clock.Advance(25 * time.Hour)
+		live := e.login("jane@example.com")
+		if err := e.s.Purge(ctx); err != nil {
+			t.Fatal(err)
+		}
+		err := db.Tx(context.Background(), gatehouse.Scope{}, func(tx gatehouse.Tx) error {
+			_, err := tx.SessionByID(context.Background(), old.SessionID)
+			return err
+		})
+		wantCode(t, err, gatehouse.ENotFound)
+		e.session(live.SessionID) // still there
+	})
+}
