@@ -7,7 +7,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"strings"
 	"time"
 
@@ -110,28 +109,12 @@ func keysCmd(ctx context.Context, args []string, getenv func(string) string, std
 	if fs.NArg() != want || (sub != "list" && sub != "rotate" && sub != "revoke") {
 		return &usageError{keysUsage}
 	}
-	cfg, err := loadConfig(getenv, *dev)
+	a, closeAll, err := openAdmin(ctx, *dev, getenv, stderr)
 	if err != nil {
 		return err
 	}
-	if cfg.Dev {
-		if err := prepareDev(cfg); err != nil {
-			return err
-		}
-	}
-	db, err := openStore(ctx, cfg.DatabaseURL)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	log := slog.New(slog.NewJSONHandler(stderr, nil))
-	if err := prepareSchema(ctx, cfg, db, log); err != nil {
-		return err
-	}
-	keys, err := newKeys(ctx, cfg, getenv, auth.NewCore(db, log))
-	if err != nil {
-		return err
-	}
+	defer closeAll()
+	keys := a.svc.keys
 	enc := json.NewEncoder(stdout)
 	switch sub {
 	case "list":
