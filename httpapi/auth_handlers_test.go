@@ -23,6 +23,14 @@ import (
 	"github.com/gatehouse-auth/gatehouse/sqlstore"
 )
 
+// stubIssuer signs nothing; tests that count hashing and transactions use it
+// (the other tests here sign with real keys).
+type stubIssuer struct{}
+
+func (stubIssuer) IssueSessionToken(_ context.Context, userID, sid string) (string, time.Duration, error) {
+	return "at." + sid, 15 * time.Minute, nil
+}
+
 // withSessions wires a real auth.Sessions over s, with real signing keys
 // and real bearer authentication (JWT access tokens and PATs), mail into dir.
 func withSessions(t *testing.T, s gatehouse.Store, mailDir string) option {
