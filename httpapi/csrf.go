@@ -35,11 +35,12 @@ import (
 // Every refusal is 403 csrf_failed, happens before any change, and records
 // a csrf.rejected audit event.
 type CSRF struct {
-	cookies CookieConfig
-	token   func(sessionID string) string
-	record  func(context.Context, *gatehouse.AuditEvent) error
-	log     *slog.Logger
-	cop     *http.CrossOriginProtection
+	cookies   CookieConfig
+	token     func(sessionID string) string
+	sessionOf func(refreshToken string) (string, bool)
+	record    func(context.Context, *gatehouse.AuditEvent) error
+	log       *slog.Logger
+	cop       *http.CrossOriginProtection
 	// WriteError writes a refusal; nil writes the contract's error body.
 	WriteError func(http.ResponseWriter, *http.Request, error)
 }
@@ -50,6 +51,10 @@ type CSRFConfig struct {
 	// Token returns the CSRF token of a session: an HMAC over sessionID keyed
 	// from the master secret. It returns "" for no token.
 	Token func(sessionID string) string
+	// SessionOf returns the session a well-formed refresh token names,
+	// without storage (auth.RefreshTokenSessionID). With it, Middleware
+	// checks the token's value too; without it, the handler calls Verify.
+	SessionOf func(refreshToken string) (sessionID string, ok bool)
 	// Record writes one audit event in a transaction of its own
 	// (auth.Core.Record).
 	Record func(context.Context, *gatehouse.AuditEvent) error
@@ -71,7 +76,7 @@ func NewCSRF(c CSRFConfig) (*CSRF, error) {
 			return nil, err
 		}
 	}
-	return &CSRF{cookies: c.Cookies, token: c.Token, record: c.Record, log: c.Log, cop: cop}, nil
+	return &CSRF{cookies: c.Cookies, token: c.Token, sessionOf: c.SessionOf, record: c.Record, log: c.Log, cop: cop}, nil
 }
 
 // CSRFHeader is the request header that carries the CSRF token.
@@ -211,14 +216,21 @@ func (g *CSRF) Reject(r *http.Request, sessionID string, err error) {
 	}
 }
 
-// Middleware runs Precheck before next; a refused request is recorded and
-// answered 403 csrf_failed without reaching next. Put it on every route a
-// cookie can authenticate (refresh, logout); the handler still calls Verify
-// with the session the cookie names.
+// Middleware refuses, before next runs, a request that the refresh cookie
+// would authenticate without the right X-CSRF-Token: Precheck, then (with
+// SessionOf) Verify against the session the cookie's token names. A refusal
+// is recorded (csrf.rejected) and answered 403 csrf_failed; nothing reaches
+// the handler, so nothing changes. A cookie whose token is malformed names
+// no session: it passes, and the handler answers it 401 invalid_grant like
+// any unknown token. Put Middleware on every route a cookie can
+// authenticate (refresh, logout).
 func (g *CSRF) Middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if err := g.Precheck(r); err != nil {
-			g.Reject(r, "", err)
+		sid, err := g.check(r)
+		if err != nil {
+			if IsCSRFError(err) {
+				g.Reject(r, sid, err)
+			}
 			g.writeError(w, r, err)
 			return
 		}
@@ -226,16 +238,40 @@ func (g *CSRF) Middleware(next http.Handler) http.Handler {
 	})
 }
 
+// check runs Precheck and, when the cookie's token names a session, Verify.
+// It returns the session id it found, for the audit record.
+func (g *CSRF) check(r *http.Request) (string, error) {
+	if err := g.Precheck(r); err != nil {
+		return "", err
+	}
+	if g.sessionOf == nil || !g.CarriesCookie(r) {
+		return "", nil
+	}
+	rt, err := g.cookies.RefreshCookie(r)
+	if err != nil {
+		return "", err // tossing: invalid_request, also recorded
+	}
+	sid, ok := g.sessionOf(rt)
+	if !ok {
+		return "", nil
+	}
+	return sid, g.Verify(r, sid)
+}
+
 func (g *CSRF) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if g.WriteError != nil {
 		g.WriteError(w, r, err)
 		return
 	}
+	code, status := gatehouse.ECSRFFailed, http.StatusForbidden
+	if gatehouse.ErrorCode(err) == gatehouse.EInvalidRequest {
+		code, status = gatehouse.EInvalidRequest, http.StatusBadRequest
+	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(http.StatusForbidden)
+	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(map[string]string{
-		"error":             string(gatehouse.ECSRFFailed),
+		"error":             string(code),
 		"error_description": gatehouse.ErrorMessage(err),
 	})
 }

@@ -238,3 +238,60 @@ func BenchmarkCSRFVerify(b *testing.B) {
 		}
 	}
 }
+
+// TestCSRFMiddlewareBindsTheSession runs the whole check with SessionOf: the
+// header must be the CSRF token of the session the cookie's refresh token
+// names, not merely some session's.
+func TestCSRFMiddlewareBindsTheSession(t *testing.T) {
+	const sid = "0190b7a2-0000-7000-8000-000000000001"
+	const other = "0190b7a2-0000-7000-8000-000000000002"
+	sessionOf := func(tok string) (string, bool) {
+		s, ok := strings.CutPrefix(tok, "rt.")
+		return s, ok && len(s) == len(sid)
+	}
+	tests := []struct {
+		name, cookie, header string
+		status               int
+		event                string // reason of the csrf.rejected event; "" for none
+	}{
+		{"right session", "__Host-gatehouse_refresh=rt." + sid, testCSRFToken(sid), 204, ""},
+		{"another session's token", "__Host-gatehouse_refresh=rt." + sid, testCSRFToken(other), 403, csrfMismatch},
+		{"garbage header", "__Host-gatehouse_refresh=rt." + sid, "garbage", 403, csrfMismatch},
+		{"malformed refresh token reaches the handler (its 401)", "__Host-gatehouse_refresh=junk", "anything", 204, ""},
+		{"cookie tossing is 400, not a CSRF event", "__Host-gatehouse_refresh=rt." + sid + "; __Host-gatehouse_refresh=rt." + other, testCSRFToken(sid), 400, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			evs := &eventLog{}
+			g, err := NewCSRF(CSRFConfig{Cookies: CookieConfig{RefreshTTL: time.Hour}, Token: testCSRFToken, SessionOf: sessionOf,
+				Record: evs.Record, Log: slog.New(slog.NewJSONHandler(io.Discard, nil))})
+			if err != nil {
+				t.Fatal(err)
+			}
+			reached := false
+			h := g.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				reached = true
+				w.WriteHeader(http.StatusNoContent)
+			}))
+			r := httptest.NewRequest("POST", "/v1/auth/logout", strings.NewReader("{}"))
+			r.Header.Set("Content-Type", "application/json")
+			r.Header.Set("Cookie", tt.cookie)
+			r.Header.Set("X-CSRF-Token", tt.header)
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, r)
+			if w.Code != tt.status || reached != (tt.status == 204) {
+				t.Fatalf("status %d (reached %v), want %d", w.Code, reached, tt.status)
+			}
+			got := evs.all()
+			if tt.event == "" {
+				if len(got) != 0 {
+					t.Fatalf("events %+v", got)
+				}
+				return
+			}
+			if len(got) != 1 || got[0].Details["reason"] != tt.event || got[0].Target != "session:"+sid {
+				t.Fatalf("events %+v", got)
+			}
+		})
+	}
+}
