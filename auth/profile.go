@@ -1,0 +1,32 @@
+package auth
+
+import (
+	"context"
+
+	"github.com/gatehouse-auth/gatehouse"
+)
+
+// Profile answers who the caller is.
+type Profile struct{ *Core }
+
+// Me returns the caller's account, read from storage so that its status is
+// current rather than what a token said when it was issued. A PAT needs the
+// profile:read scope.
+func (s *Profile) Me(ctx context.Context, p *gatehouse.Principal) (*gatehouse.User, error) {
+	if _, err := requireUser(p); err != nil {
+		return nil, err
+	}
+	if err := requireScope(p, gatehouse.ScopeProfileRead); err != nil {
+		return nil, err
+	}
+	var u *gatehouse.User
+	err := s.InTx(ctx, gatehouse.Scope{}, func(t *Tx) error {
+		var err error
+		u, err = t.UserByID(ctx, p.UserID)
+		if gatehouse.ErrorCode(err) == gatehouse.ENotFound {
+			return gatehouse.Errorf(gatehouse.EUnauthorized, "the account no longer exists")
+		}
+		return err
+	})
+	return u, err
+}

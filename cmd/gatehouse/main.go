@@ -1,0 +1,98 @@
+// Command gatehouse is the gatehouse authentication service and its admin
+// commands. See README.md.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"runtime"
+	"syscall"
+
+	"github.com/gatehouse-auth/gatehouse/secret"
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "dev"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+	stop()
+	if err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "gatehouse: "+oneLine(err.Error()))
+		}
+		if errors.Is(err, errUsage) {
+			os.Exit(2)
+		}
+		os.Exit(1)
+	}
+}
+
+// errUsage marks a command line that could not be understood.
+var errUsage = errors.New("usage")
+
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+func (e *usageError) Unwrap() error { return errUsage }
+
+const usage = `usage: gatehouse <command> [flags]
+
+commands:
+  serve [--dev]      run the server (--dev: SQLite, files and a generated secret under ./gatehouse-data/)
+  secret generate    print a new master secret for GATEHOUSE_AUTH_SECRET
+  version            print the version
+`
+
+// run is gatehouse's main, with its inputs and outputs passed in so that
+// tests can run the real thing. ctx ends on SIGINT or SIGTERM.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		io.WriteString(stderr, usage)
+		return &usageError{"no command given"}
+	}
+	switch cmd, rest := args[0], args[1:]; cmd {
+	case "serve":
+		return serve(ctx, rest, getenv, stderr)
+	case "secret":
+		if len(rest) != 1 || rest[0] != "generate" {
+			return &usageError{"usage: gatehouse secret generate"}
+		}
+		_, err := fmt.Fprintln(stdout, secret.Generate())
+		return err
+	case "version":
+		_, err := fmt.Fprintf(stdout, "gatehouse %s (%s)\n", version, runtime.Version())
+		return err
+	case "help", "-h", "-help", "--help":
+		_, err := io.WriteString(stdout, usage)
+		return err
+	default:
+		io.WriteString(stderr, usage)
+		return &usageError{fmt.Sprintf("unknown command %q", clip(cmd, 40))}
+	}
+}
+
+// oneLine keeps an error to the one line the contract promises.
+func oneLine(s string) string {
+	out := []rune{}
+	for _, r := range s {
+		if r == '\n' || r == '\r' {
+			r = ' '
+		}
+		out = append(out, r)
+	}
+	return string(out)
+}
+
+func clip(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
+}

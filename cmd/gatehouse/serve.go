@@ -1,0 +1,133 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/gatehouse-auth/gatehouse/httpapi"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+)
+
+// shutdownGrace bounds how long a stopping server waits for requests in
+// flight.
+const shutdownGrace = 25 * time.Second
+
+// overlay returns getenv with key set to value.
+func overlay(getenv func(string) string, key, value string) func(string) string {
+	return func(k string) string {
+		if k == key {
+			return value
+		}
+		return getenv(k)
+	}
+}
+
+func serve(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	dev := fs.Bool("dev", false, "development mode: SQLite, mail files and a generated secret under ./gatehouse-data/")
+	addr := fs.String("addr", "", "listen address (overrides "+envAddr+")")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return &usageError{"serve: " + err.Error()}
+	}
+	if fs.NArg() > 0 {
+		return &usageError{"serve: unexpected argument " + fmt.Sprintf("%q", clip(fs.Arg(0), 40))}
+	}
+	if *addr != "" {
+		getenv = overlay(getenv, envAddr, *addr)
+	}
+	cfg, err := loadConfig(getenv, *dev)
+	if err != nil {
+		return err
+	}
+	if cfg.Dev {
+		if err := prepareDev(cfg); err != nil {
+			return err
+		}
+	}
+	log := slog.New(slog.NewJSONHandler(stderr, nil))
+	if cfg.Dev {
+		how := "reused"
+		if cfg.SecretGenerated {
+			how = "generated and stored with mode 0600"
+		}
+		if cfg.SecretFile == "" {
+			how = "taken from " + envAuthSecret
+		}
+		log.Info("development mode: not for production",
+			slog.String("data_dir", cfg.DataDir),
+			slog.String("database", cfg.DatabaseURL),
+			slog.String("mail_dir", cfg.MailDir),
+			slog.String("secret_file", cfg.SecretFile),
+			slog.String("secret", how),
+			slog.String("rate_limits", "in-memory"))
+	}
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	srv, err := httpapi.New(httpapi.Config{
+		PublicURL:      cfg.PublicURL,
+		CORSOrigins:    cfg.CORSOrigins,
+		TrustedProxies: cfg.TrustedProxies,
+	}, httpapi.Deps{
+		Logger:   log,
+		Registry: reg,
+	})
+	if err != nil {
+		return err
+	}
+
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("%s: cannot listen: %w", envAddr, err)
+	}
+	log.Info("listening", slog.String("addr", ln.Addr().String()), slog.String("public_url", cfg.PublicURL.String()))
+	return serveHTTP(ctx, ln, srv, log, shutdownGrace)
+}
+
+// serveHTTP serves h on ln until ctx ends, then stops accepting and drains
+// the requests in flight for up to grace.
+func serveHTTP(ctx context.Context, ln net.Listener, h http.Handler, log *slog.Logger, grace time.Duration) error {
+	hs := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    32 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		// Requests in flight keep their context when the signal arrives.
+		BaseContext: func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down: draining requests in flight", slog.Duration("grace", grace))
+	sctx, cancel := context.WithTimeout(context.Background(), grace)
+	defer cancel()
+	if err := hs.Shutdown(sctx); err != nil {
+		hs.Close()
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serve: %w", err)
+	}
+	log.Info("stopped")
+	return nil
+}

@@ -1,0 +1,37 @@
+package httpapi
+
+import "net/http"
+
+// route is one entry of the route table.
+type route struct {
+	pattern string // a ServeMux pattern with its method: "GET /v1/workspaces"
+	handler http.Handler
+}
+
+// routes is the one table of every route gatehouse serves. docs/openapi.yaml
+// documents each of them; TestOpenAPICoversRoutes fails when one is missing.
+// Handlers under /v1/ that act for a caller are wrapped in requireAuth.
+func (s *Server) routes() []route {
+	return []route{
+		// Operations.
+		{"GET /healthz", s.handle(s.healthz)},
+		{"GET /readyz", s.handle(s.readyz)},
+		{"GET /metrics", metricsHandler(s.registry)},
+
+		// The caller.
+		{"GET /v1/me", s.requireAuth(s.handle(s.me))},
+
+		// Workspaces, members and their audit trail (CONTRACT 8).
+		{"POST /v1/workspaces", s.requireAuth(s.handle(s.createWorkspace))},
+		{"GET /v1/workspaces", s.requireAuth(s.handle(s.listWorkspaces))},
+		{"GET /v1/workspaces/{id}", s.requireAuth(s.handle(s.getWorkspace))},
+		{"POST /v1/workspaces/{id}/members", s.requireAuth(s.handle(s.addMember))},
+		{"GET /v1/workspaces/{id}/members", s.requireAuth(s.handle(s.listMembers))},
+		{"PATCH /v1/workspaces/{id}/members/{user_id}", s.requireAuth(s.handle(s.updateMember))},
+		{"DELETE /v1/workspaces/{id}/members/{user_id}", s.requireAuth(s.handle(s.removeMember))},
+		{"GET /v1/workspaces/{id}/audit-events", s.requireAuth(s.handle(s.workspaceAuditEvents))},
+
+		// Instance administration.
+		{"GET /v1/admin/audit-events", s.requireAuth(s.handle(s.adminAuditEvents))},
+	}
+}

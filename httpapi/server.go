@@ -1,0 +1,190 @@
+// Package httpapi is gatehouse's HTTP surface: the route table, the handlers
+// (decode, validate, call auth, encode), the middleware every request passes
+// (request id, client IP, panic recovery, body limit, CORS, origin check,
+// authentication), and the one place an error becomes a status and the
+// contract's error body. It never talks to a database driver.
+package httpapi
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"time"
+
+	"github.com/gatehouse-auth/gatehouse"
+	"github.com/gatehouse-auth/gatehouse/auth"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Config is the HTTP layer's part of gatehouse's settings, validated by the
+// caller (cmd/gatehouse) before New.
+type Config struct {
+	// PublicURL is gatehouse's external base URL (GATEHOUSE_PUBLIC_URL). Its
+	// origin is gatehouse's own; https turns on HSTS.
+	PublicURL *url.URL
+	// CORSOrigins are the exact origins allowed to call with credentials
+	// (GATEHOUSE_CORS_ORIGINS), in NormalizeOrigin's form.
+	CORSOrigins []string
+	// TrustedProxies are the peers whose X-Forwarded-For is believed
+	// (GATEHOUSE_TRUSTED_PROXIES).
+	TrustedProxies []netip.Prefix
+}
+
+// Deps are the pieces the server routes to.
+type Deps struct {
+	Logger   *slog.Logger         // required
+	Registry *prometheus.Registry // required: the server's metrics and /metrics
+	Ready    []Check              // /readyz checks: database, redis
+	Auth     Authenticator        // nil: every authenticated route answers 401
+	Recorder Recorder             // audit events the HTTP layer records; nil: none
+	Now      func() time.Time     // nil: time.Now
+
+	Workspaces *auth.Workspaces // workspaces and members
+	AuditLog   *auth.AuditLog   // audit-event listings
+	Profile    *auth.Profile    // GET /v1/me
+}
+
+// Server is gatehouse's HTTP handler.
+type Server struct {
+	log         *slog.Logger
+	cfg         Config
+	now         func() time.Time
+	checks      []Check
+	auth        Authenticator
+	recorder    Recorder
+	registry    *prometheus.Registry
+	workspaces  *auth.Workspaces
+	auditLog    *auth.AuditLog
+	profile     *auth.Profile
+	metrics     *metrics
+	clientIP    *ClientIP
+	ownOrigin   string
+	corsAllowed map[string]bool
+	hsts        bool
+
+	mux     *http.ServeMux
+	handler http.Handler
+}
+
+// New builds the server and its route table.
+func New(cfg Config, d Deps) (*Server, error) {
+	if d.Logger == nil || d.Registry == nil {
+		return nil, errors.New("httpapi: Logger and Registry are required")
+	}
+	if cfg.PublicURL == nil {
+		return nil, errors.New("httpapi: PublicURL is required")
+	}
+	own, err := NormalizeOrigin((&url.URL{Scheme: cfg.PublicURL.Scheme, Host: cfg.PublicURL.Host}).String())
+	if err != nil {
+		return nil, fmt.Errorf("httpapi: public URL: %w", err)
+	}
+	s := &Server{
+		log:         d.Logger,
+		cfg:         cfg,
+		now:         d.Now,
+		checks:      d.Ready,
+		auth:        d.Auth,
+		recorder:    d.Recorder,
+		registry:    d.Registry,
+		workspaces:  d.Workspaces,
+		auditLog:    d.AuditLog,
+		profile:     d.Profile,
+		clientIP:    NewClientIP(cfg.TrustedProxies),
+		ownOrigin:   own,
+		corsAllowed: map[string]bool{},
+		hsts:        cfg.PublicURL.Scheme == "https",
+		mux:         http.NewServeMux(),
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	for _, o := range cfg.CORSOrigins {
+		n, err := NormalizeOrigin(o)
+		if err != nil {
+			return nil, fmt.Errorf("httpapi: CORS origin: %w", err)
+		}
+		s.corsAllowed[n] = true
+	}
+	if s.metrics, err = newMetrics(d.Registry); err != nil {
+		return nil, fmt.Errorf("httpapi: metrics: %w", err)
+	}
+	for _, rt := range s.routes() {
+		s.mux.Handle(rt.pattern, withPattern(rt.handler))
+	}
+	if s.handler, err = s.middleware(http.HandlerFunc(s.dispatch)); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// middleware wraps h in what every request passes, outermost first.
+func (s *Server) middleware(h http.Handler) (http.Handler, error) {
+	cop, err := s.crossOrigin()
+	if err != nil {
+		return nil, fmt.Errorf("httpapi: %w", err)
+	}
+	return chain(h,
+		s.requestInfo,
+		s.observe,
+		s.recoverPanics,
+		s.headers,
+		s.cors,
+		s.checkOrigin,
+		cop,
+		s.limitBody,
+	), nil
+}
+
+// ServeHTTP serves a request through the middleware and the route table.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.handler.ServeHTTP(w, r)
+}
+
+// ClientIP returns the server's client-address resolver, for the rate limiter.
+func (s *Server) ClientIP() *ClientIP { return s.clientIP }
+
+// dispatch hands the request to the mux. A request that matches no route gets
+// the contract's error body (404 not_found, or 405 with Allow) instead of
+// ServeMux's plain text.
+func (s *Server) dispatch(w http.ResponseWriter, r *http.Request) {
+	if _, pattern := s.mux.Handler(r); pattern != "" {
+		s.mux.ServeHTTP(w, r)
+		return
+	}
+	cw := &captureWriter{header: http.Header{}}
+	s.mux.ServeHTTP(cw, r)
+	switch cw.status {
+	case http.StatusNotFound:
+		s.writeError(w, r, gatehouse.Errorf(gatehouse.ENotFound, "not found"))
+	case http.StatusMethodNotAllowed:
+		w.Header().Set("Allow", cw.header.Get("Allow"))
+		writeErrorBody(w, http.StatusMethodNotAllowed, gatehouse.EInvalidRequest, "method not allowed")
+	default: // a redirect to the cleaned path
+		for k, v := range cw.header {
+			w.Header()[k] = v
+		}
+		w.WriteHeader(cw.status)
+	}
+}
+
+// captureWriter keeps the status and headers of ServeMux's own answers.
+type captureWriter struct {
+	header http.Header
+	status int
+}
+
+func (c *captureWriter) Header() http.Header { return c.header }
+func (c *captureWriter) Write(b []byte) (int, error) {
+	if c.status == 0 {
+		c.status = http.StatusOK
+	}
+	return len(b), nil
+}
+func (c *captureWriter) WriteHeader(code int) {
+	if c.status == 0 {
+		c.status = code
+	}
+}
