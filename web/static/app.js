@@ -178,7 +178,7 @@
     $('signed-in').hidden = false;
     $('signout').hidden = false;
     document.body.dataset.state = 'signed-in';
-    for (const f of ['signin-form', 'signup-form', 'magic-form']) $(f).reset();
+    for (const f of ['signin-form', 'signup-form', 'magic-form', 'workspace-form']) $(f).reset();
     try {
       state.me = await api('GET', '/v1/me');
       $('whoami').textContent = state.me.email || '';
@@ -302,6 +302,18 @@
       el('label', { className: 'check' }, el('input', { type: 'checkbox', name: 'scope', value: s }), ' ' + s)));
   }
 
+  async function createWorkspace(ev) {
+    ev.preventDefault();
+    const f = ev.target;
+    try {
+      const ws = await api('POST', '/v1/workspaces', { name: f.name.value });
+      f.reset();
+      say('Workspace created.');
+      await loadWorkspaces();
+      for (const id of ['token-workspace', 'audit-workspace']) $(id).value = ws.id;
+    } catch (e) { report(e); }
+  }
+
   // ---- sessions --------------------------------------------------------------
   async function loadSessions() {
     const r = await api('GET', '/v1/auth/sessions');
@@ -406,6 +418,7 @@
     $('magic-form').addEventListener('submit', askMagicLink);
     $('signout').addEventListener('click', signOut);
     $('token-form').addEventListener('submit', createToken);
+    $('workspace-form').addEventListener('submit', createWorkspace);
     $('new-token-done').addEventListener('click', hideNewToken);
     $('new-token-copy').addEventListener('click', () => {
       navigator.clipboard && navigator.clipboard.writeText($('new-token-value').textContent).then(() => say('Copied.'));
