@@ -34,4 +34,5 @@ type Tx interface {
 	UserTx
 	WorkspaceTx
 	AuditTx
+	SessionTx
 }

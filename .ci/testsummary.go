@@ -25,7 +25,7 @@ type event struct {
 	Elapsed float64
 }
 
-// needsServices matches a package or skip message that is about PostgreSQL
+// needsServices matches a package, test name or skip message that is about PostgreSQL
 // or Redis: such a test may never be skipped in CI.
 var needsServices = regexp.MustCompile(`(?i)postgres|redis|storetest`)
 
@@ -67,7 +67,7 @@ func main() {
 			if e.Test != "" {
 				msg := skipReason(outputs[key])
 				skipped = append(skipped, fmt.Sprintf("%s %s: %s", e.Package, e.Test, msg))
-				if needsServices.MatchString(e.Package) || needsServices.MatchString(msg) {
+				if needsServices.MatchString(e.Package) || needsServices.MatchString(e.Test) || needsServices.MatchString(msg) {
 					failed = append(failed, fmt.Sprintf("SKIPPED (needs a service): %s %s: %s", e.Package, e.Test, msg))
 				}
 			}

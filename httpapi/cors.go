@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strings"
 
@@ -30,6 +31,9 @@ func NormalizeOrigin(s string) (string, error) {
 	if strings.Contains(host, "*") {
 		return "", fmt.Errorf("%q: wildcards are not allowed in origins", s)
 	}
+	if !validHost(host) {
+		return "", fmt.Errorf("%q is not an origin (scheme://host[:port])", s)
+	}
 	port := u.Port()
 	if (u.Scheme == "http" && port == "80") || (u.Scheme == "https" && port == "443") {
 		port = ""
@@ -42,6 +46,24 @@ func NormalizeOrigin(s string) (string, error) {
 		o += ":" + port
 	}
 	return o, nil
+}
+
+// validHost reports whether h is an IP address or a DNS name of letters,
+// digits, hyphens, underscores and dots.
+func validHost(h string) bool {
+	if h == "" {
+		return false
+	}
+	if _, err := netip.ParseAddr(h); err == nil {
+		return true
+	}
+	for i := 0; i < len(h); i++ {
+		c := h[i]
+		if !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-' || c == '.' || c == '_') {
+			return false
+		}
+	}
+	return true
 }
 
 // The CORS answer for an allowed origin (CONTRACT section 4).
@@ -143,8 +165,15 @@ func (s *Server) checkOrigin(next http.Handler) http.Handler {
 var errOriginNotAllowed = gatehouse.Errorf(gatehouse.EOriginNotAllowed, "the request's origin is not allowed")
 
 // rejectOrigin records origin.rejected and answers 403 origin_not_allowed.
+// Events are coalesced per client IP and origin: one per minute, carrying
+// the number suppressed since the previous one.
 func (s *Server) rejectOrigin(w http.ResponseWriter, r *http.Request, origin string) {
 	ri := gatehouse.RequestInfoFromContext(r.Context())
+	ok, suppressed := s.originEvents.allow(ri.IP+"\x00"+clip(origin, 200), s.now())
+	if !ok {
+		s.writeError(w, r, errOriginNotAllowed)
+		return
+	}
 	ev := &gatehouse.AuditEvent{
 		ID:        gatehouse.NewID(s.now()),
 		Time:      s.now(),
@@ -159,6 +188,9 @@ func (s *Server) rejectOrigin(w http.ResponseWriter, r *http.Request, origin str
 			"method":         clip(r.Method, 16),
 			"path":           clip(r.URL.Path, 200),
 		},
+	}
+	if suppressed > 0 {
+		ev.Details["suppressed_since_last"] = itoa(suppressed)
 	}
 	if s.recorder != nil {
 		if err := s.recorder.Record(r.Context(), ev); err != nil {

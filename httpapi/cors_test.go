@@ -1,9 +1,11 @@
 package httpapi
 
 import (
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gatehouse-auth/gatehouse"
 )
@@ -119,7 +121,7 @@ func TestOriginCheck(t *testing.T) {
 		{"same-site sibling", "POST", "https://other.example.com", "same-site", false},
 		{"GET from evil passes (not state-changing)", "GET", "https://evil-app.example.com", "cross-site", true},
 	}
-	for _, tt := range tests {
+	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			before, events := reached, len(e.rec.list())
 			path := "/v1/auth/token"
@@ -136,6 +138,7 @@ func TestOriginCheck(t *testing.T) {
 			if tt.fetchSite != "" {
 				r.Header.Set("Sec-Fetch-Site", tt.fetchSite)
 			}
+			r.RemoteAddr = fmt.Sprintf("198.51.100.%d:1234", i+1) // one client per case: no coalescing
 			w := do(h, r)
 			if tt.pass {
 				if w.Code != 200 || reached != before+1 {
@@ -163,6 +166,49 @@ func TestOriginCheck(t *testing.T) {
 	r := req("POST", "/v1/auth/token", `{}`, "Origin", "https://app.example.com", "Origin", "https://evil.com")
 	if w := do(h, r); w.Code != 403 {
 		t.Fatalf("two origins: status %d", w.Code)
+	}
+}
+
+// TestOriginEventsCoalesced: a flood of refused requests from one client
+// records one event per minute, which counts what it stood for.
+func TestOriginEventsCoalesced(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	e := newEnv(t, func(_ *Config, d *Deps) { d.Now = func() time.Time { return now } })
+	h := e.with(t, map[string]handlerFunc{"POST /v1/x": func(w http.ResponseWriter, r *http.Request) error {
+		return writeJSON(w, 200, map[string]string{})
+	}})
+	send := func(ip string) int {
+		r := req("POST", "/v1/x", "", "Origin", "https://evil.example.net")
+		r.RemoteAddr = ip + ":1"
+		return do(h, r).Code
+	}
+	for i := 0; i < 50; i++ {
+		if c := send("203.0.113.1"); c != 403 {
+			t.Fatalf("request %d: status %d, want 403 every time", i, c)
+		}
+	}
+	send("203.0.113.2")
+	if n := len(e.rec.list()); n != 2 {
+		t.Fatalf("%d events for 50 requests from one client and 1 from another, want 2", n)
+	}
+	now = now.Add(time.Minute)
+	send("203.0.113.1")
+	evs := e.rec.list()
+	if len(evs) != 3 || evs[2].Details["suppressed_since_last"] != "49" {
+		t.Fatalf("after a minute: %d events, last %+v", len(evs), evs[len(evs)-1].Details)
+	}
+}
+
+func TestCoalescerBounded(t *testing.T) {
+	c := newCoalescer(time.Minute, 100)
+	now := time.Now()
+	for i := 0; i < 1000; i++ {
+		if ok, _ := c.allow(fmt.Sprint(i), now); !ok {
+			t.Fatalf("new key %d refused", i)
+		}
+		if len(c.seen) > 100 {
+			t.Fatalf("table grew to %d", len(c.seen))
+		}
 	}
 }
 
@@ -231,6 +277,25 @@ func FuzzOriginCheck(f *testing.F) {
 		}
 		if origin != "https://app.example.com" && w.Header().Get("Access-Control-Allow-Origin") != "" {
 			t.Fatalf("origin %q got ACAO", origin)
+		}
+	})
+}
+
+func FuzzNormalizeOrigin(f *testing.F) {
+	for _, s := range []string{"https://app.example.com", "http://[::1]:80", "https://a.b:443/", "null", "https://*.x", "HTTP://A.B"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		n, err := NormalizeOrigin(s)
+		if err != nil {
+			return
+		}
+		again, err := NormalizeOrigin(n)
+		if err != nil || again != n {
+			t.Fatalf("NormalizeOrigin(%q) = %q, which normalizes to %q, %v", s, n, again, err)
+		}
+		if !strings.HasPrefix(n, "http://") && !strings.HasPrefix(n, "https://") || strings.HasSuffix(n, "/") {
+			t.Fatalf("NormalizeOrigin(%q) = %q", s, n)
 		}
 	})
 }

@@ -3,7 +3,9 @@ package httpapi
 import (
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -156,6 +158,30 @@ func TestPanicRecovery(t *testing.T) {
 	}
 	if w.Header().Get("X-Request-ID") != "boom-1" {
 		t.Fatal("request id lost on a panic")
+	}
+}
+
+// TestPanicAfterWrite: a panic after the response began aborts the
+// connection instead of appending an error to a success.
+func TestPanicAfterWrite(t *testing.T) {
+	e := newEnv(t)
+	h := e.with(t, map[string]handlerFunc{"GET /v1/half": func(w http.ResponseWriter, r *http.Request) error {
+		w.WriteHeader(200)
+		w.Write([]byte(`{"partial":`))
+		panic("late")
+	}})
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	resp, err := http.Get(srv.URL + "/v1/half")
+	if err == nil {
+		_, err = io.ReadAll(resp.Body)
+		resp.Body.Close()
+	}
+	if err == nil {
+		t.Fatal("the client got a complete response from a handler that panicked mid-way")
+	}
+	if !strings.Contains(e.log.String(), `"msg":"panic"`) {
+		t.Fatal("panic not logged")
 	}
 }
 

@@ -103,28 +103,35 @@ func (s *Server) observe(next http.Handler) http.Handler {
 		start := time.Now()
 		route := ""
 		sw := &statusWriter{ResponseWriter: w}
+		// Deferred, so that a request aborted by a panic is counted too.
+		defer s.record(r, sw, &route, start)
 		next.ServeHTTP(sw, r.WithContext(context.WithValue(r.Context(), routeKey{}, &route)))
-		if sw.status == 0 {
-			sw.status = http.StatusOK
-		}
-		d := time.Since(start)
-		label := route
-		if label == "" {
-			label = "unmatched"
-		}
-		s.metrics.requests.WithLabelValues(label, strconv.Itoa(sw.status)).Inc()
-		s.metrics.duration.WithLabelValues(label).Observe(d.Seconds())
-		ri := gatehouse.RequestInfoFromContext(r.Context())
-		s.log.LogAttrs(r.Context(), slog.LevelInfo, "request",
-			slog.String("request_id", ri.RequestID),
-			slog.String("method", r.Method),
-			slog.String("route", label),
-			slog.String("path", clip(r.URL.Path, 256)),
-			slog.Int("status", sw.status),
-			slog.Int64("bytes", sw.bytes),
-			slog.Duration("duration", d),
-			slog.String("ip", ri.IP))
 	})
+}
+
+// record writes the access log line and the metrics of one request.
+// record writes the access log line and the metrics of one request.
+func (s *Server) record(r *http.Request, sw *statusWriter, route *string, start time.Time) {
+	if sw.status == 0 {
+		sw.status = http.StatusOK
+	}
+	d := time.Since(start)
+	label := *route
+	if label == "" {
+		label = "unmatched"
+	}
+	s.metrics.requests.WithLabelValues(label, strconv.Itoa(sw.status)).Inc()
+	s.metrics.duration.WithLabelValues(label).Observe(d.Seconds())
+	ri := gatehouse.RequestInfoFromContext(r.Context())
+	s.log.LogAttrs(r.Context(), slog.LevelInfo, "request",
+		slog.String("request_id", ri.RequestID),
+		slog.String("method", r.Method),
+		slog.String("route", label),
+		slog.String("path", clip(r.URL.Path, 256)),
+		slog.Int("status", sw.status),
+		slog.Int64("bytes", sw.bytes),
+		slog.Float64("duration_ms", float64(d.Microseconds())/1000),
+		slog.String("ip", ri.IP))
 }
 
 // recoverPanics turns a panic into the contract's 500 body. The log line has
@@ -147,6 +154,12 @@ func (s *Server) recoverPanics(next http.Handler) http.Handler {
 				slog.String("path", clip(r.URL.Path, 256)),
 				slog.String("panic_type", fmt.Sprintf("%T", v)),
 				slog.String("stack", string(debug.Stack())))
+			if sw, ok := w.(*statusWriter); ok && sw.status != 0 {
+				// The response has begun: a 500 cannot follow it. Abort the
+				// connection so the client sees a broken response, not a
+				// truncated success.
+				panic(http.ErrAbortHandler)
+			}
 			writeErrorBody(w, http.StatusInternalServerError, gatehouse.EInternal, "internal error")
 		}()
 		next.ServeHTTP(w, r)

@@ -44,7 +44,18 @@ func (s *Server) routes() []route {
 		{"DELETE /v1/workspaces/{id}/members/{user_id}", s.requireAuth(s.handle(s.removeMember))},
 		{"GET /v1/workspaces/{id}/audit-events", s.requireAuth(s.handle(s.workspaceAuditEvents))},
 
+		// People's sessions (CONTRACT 3).
+		{"POST /v1/auth/signup", s.handle(s.signup)},
+		{"POST /v1/auth/token", s.handle(s.passwordToken)},
+		{"POST /v1/auth/magic-link", s.handle(s.magicLink)},
+		{"POST /v1/auth/magic-link/verify", s.handle(s.magicLinkVerify)},
+		{"POST /v1/auth/refresh", s.handle(s.refresh)},
+		{"POST /v1/auth/logout", s.handle(s.logout)},
+		{"GET /v1/auth/sessions", s.requireAuth(s.handle(s.listSessions))},
+		{"DELETE /v1/auth/sessions/{id}", s.requireAuth(s.handle(s.revokeSession))},
+
 		// Instance administration.
 		{"GET /v1/admin/audit-events", s.requireAuth(s.handle(s.adminAuditEvents))},
+		{"PATCH /v1/admin/users/{id}", s.requireAuth(s.handle(s.setUserStatus))},
 	}
 }

@@ -45,6 +45,10 @@ type Deps struct {
 	Workspaces *auth.Workspaces // workspaces and members
 	AuditLog   *auth.AuditLog   // audit-event listings
 	Profile    *auth.Profile    // GET /v1/me
+
+	Sessions *auth.Sessions // sign-up, sign-in, refresh, sessions, account status
+	Cookies  SessionCookies // cookie mode (the browser area's CookieConfig); nil: body mode only
+	CSRF     CSRFVerifier   // X-CSRF-Token on cookie-authenticated requests; required with Cookies
 }
 
 // Server is gatehouse's HTTP handler.
@@ -59,11 +63,16 @@ type Server struct {
 	workspaces  *auth.Workspaces
 	auditLog    *auth.AuditLog
 	profile     *auth.Profile
+	sessions    *auth.Sessions
+	cookies     SessionCookies
+	csrf        CSRFVerifier
 	metrics     *metrics
 	clientIP    *ClientIP
 	ownOrigin   string
 	corsAllowed map[string]bool
 	hsts        bool
+
+	originEvents *coalescer // origin.rejected, one per client and origin per minute
 
 	mux     *http.ServeMux
 	handler http.Handler
@@ -92,14 +101,22 @@ func New(cfg Config, d Deps) (*Server, error) {
 		workspaces:  d.Workspaces,
 		auditLog:    d.AuditLog,
 		profile:     d.Profile,
+		sessions:    d.Sessions,
+		cookies:     d.Cookies,
+		csrf:        d.CSRF,
 		clientIP:    NewClientIP(cfg.TrustedProxies),
 		ownOrigin:   own,
 		corsAllowed: map[string]bool{},
 		hsts:        cfg.PublicURL.Scheme == "https",
 		mux:         http.NewServeMux(),
+
+		originEvents: newCoalescer(time.Minute, 10000),
 	}
 	if s.now == nil {
 		s.now = time.Now
+	}
+	if d.Cookies != nil && d.CSRF == nil {
+		return nil, errors.New("httpapi: cookie mode needs a CSRF verifier")
 	}
 	for _, o := range cfg.CORSOrigins {
 		n, err := NormalizeOrigin(o)

@@ -28,6 +28,7 @@ var areas = []struct {
 	{"Users", testUsers},
 	{"Workspaces", testWorkspaces},
 	{"Audit", testAudit},
+	{"Sessions", testSessions},
 }
 
 // Run runs the whole suite against the stores that open returns. Areas run

@@ -107,3 +107,15 @@ func TestLoadConfigAccepts(t *testing.T) {
 		t.Fatalf("%+v", c)
 	}
 }
+
+func TestRedactURL(t *testing.T) {
+	for in, want := range map[string]string{
+		"sqlite:gatehouse-data/gatehouse.db":              "sqlite:gatehouse-data/gatehouse.db",
+		"postgres://app:hunter2@db:5432/g?sslmode=verify": "postgres://app:xxxxx@db:5432/g?sslmode=verify",
+		"postgres://db/g":                                 "postgres://db/g",
+	} {
+		if got := redactURL(in); got != want || strings.Contains(got, "hunter2") {
+			t.Errorf("redactURL(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

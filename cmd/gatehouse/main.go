@@ -46,6 +46,8 @@ const usage = `usage: gatehouse <command> [flags]
 
 commands:
   serve [--dev]      run the server (--dev: SQLite, files and a generated secret under ./gatehouse-data/)
+  migrate [--app-role R]
+                     apply the database schema (PostgreSQL: as the owner role; grants go to R)
   secret generate    print a new master secret for GATEHOUSE_AUTH_SECRET
   version            print the version
 `
@@ -60,6 +62,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	switch cmd, rest := args[0], args[1:]; cmd {
 	case "serve":
 		return serve(ctx, rest, getenv, stderr)
+	case "migrate":
+		return migrate(ctx, rest, getenv, stdout, stderr)
 	case "secret":
 		if len(rest) != 1 || rest[0] != "generate" {
 			return &usageError{"usage: gatehouse secret generate"}

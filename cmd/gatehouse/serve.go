@@ -9,8 +9,10 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"time"
 
+	"github.com/gatehouse-auth/gatehouse/auth"
 	"github.com/gatehouse-auth/gatehouse/httpapi"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -67,16 +69,35 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		}
 		log.Info("development mode: not for production",
 			slog.String("data_dir", cfg.DataDir),
-			slog.String("database", cfg.DatabaseURL),
+			slog.String("database", redactURL(cfg.DatabaseURL)),
 			slog.String("mail_dir", cfg.MailDir),
 			slog.String("secret_file", cfg.SecretFile),
 			slog.String("secret", how),
 			slog.String("rate_limits", "in-memory"))
 	}
 
+	db, err := openStore(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if err := prepareSchema(ctx, cfg, db, log); err != nil {
+		return err
+	}
+	checks := []httpapi.Check{{Name: "database", Check: db.Ping}}
+	if cfg.RedisURL != "" {
+		ping, c, err := redisCheck(cfg.RedisURL)
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		checks = append(checks, httpapi.Check{Name: "redis", Check: ping})
+	}
+
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
+	core := auth.NewCore(db, log)
 	srv, err := httpapi.New(httpapi.Config{
 		PublicURL:      cfg.PublicURL,
 		CORSOrigins:    cfg.CORSOrigins,
@@ -84,6 +105,13 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	}, httpapi.Deps{
 		Logger:   log,
 		Registry: reg,
+		Ready:    checks,
+		Recorder: core,
+		// Auth stays nil until token authentication is wired: every route
+		// behind requireAuth then answers 401, so no unauthenticated path exists.
+		Workspaces: &auth.Workspaces{Core: core},
+		AuditLog:   &auth.AuditLog{Core: core},
+		Profile:    &auth.Profile{Core: core},
 	})
 	if err != nil {
 		return err
@@ -95,6 +123,19 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	}
 	log.Info("listening", slog.String("addr", ln.Addr().String()), slog.String("public_url", cfg.PublicURL.String()))
 	return serveHTTP(ctx, ln, srv, log, shutdownGrace)
+}
+
+// redactURL returns a database URL fit for a log line: a SQLite path as is,
+// a URL without its password.
+func redactURL(s string) string {
+	if isSQLite(s) {
+		return s
+	}
+	u, err := url.Parse(s)
+	if err != nil {
+		return "(unparsable)"
+	}
+	return u.Redacted()
 }
 
 // serveHTTP serves h on ln until ctx ends, then stops accepting and drains

@@ -1,0 +1,354 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/gatehouse-auth/gatehouse"
+	"github.com/gatehouse-auth/gatehouse/audit"
+	"github.com/gatehouse-auth/gatehouse/password"
+)
+
+// errBadLogin is the one answer to an unknown email and a wrong password
+// (OWASP Authentication Cheat Sheet, "Authentication and Error Messages").
+var errBadLogin = gatehouse.Errorf(gatehouse.EInvalidGrant, "invalid email or password")
+
+// maxAuditEmail bounds what of a submitted email reaches the audit trail
+// (masked there in any case).
+const maxAuditEmail = 320
+
+// Signup creates an active account with a password (CONTRACT 3). The
+// password is refused before any hashing when it is over 1,024 bytes, and
+// with the reason when it breaks the policy; a taken email is a conflict.
+func (s *Sessions) Signup(ctx context.Context, email, pw string) (*gatehouse.User, error) {
+	if err := password.CheckLength(pw); err != nil {
+		return nil, err
+	}
+	email, err := gatehouse.NormalizeEmail(email)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.cfg.Policy.Check(pw, email); err != nil {
+		return nil, err
+	}
+	errTaken := gatehouse.Errorf(gatehouse.EConflict, "an account with this email already exists")
+	// A cheap look first, so a taken email costs no hashing.
+	err = s.InTx(ctx, gatehouse.Scope{}, func(t *Tx) error {
+		_, err := t.UserByEmail(ctx, email)
+		if err == nil {
+			return errTaken
+		}
+		if errors.Is(err, gatehouse.ErrNotFound) {
+			return nil
+		}
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	hash, err := s.cfg.Hasher.Hash(ctx, pw)
+	if err != nil {
+		return nil, err
+	}
+	now := s.now()
+	u := &gatehouse.User{ID: gatehouse.NewID(now), Email: email, PasswordHash: hash, Status: gatehouse.StatusActive, CreatedAt: now, UpdatedAt: now}
+	err = s.InTx(ctx, gatehouse.Scope{}, func(t *Tx) error {
+		if err := t.CreateUser(ctx, u); err != nil {
+			if errors.Is(err, gatehouse.ErrConflict) {
+				return errTaken
+			}
+			return err
+		}
+		return t.Audit(&gatehouse.AuditEvent{Type: gatehouse.EventSignup, Actor: u.ID, Target: "user:" + u.ID})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return u, nil
+}
+
+// statusError is the refusal for an account that is not active: 403 with the
+// status's code (CONTRACT 3), given only once the credential was right.
+func statusError(st gatehouse.UserStatus) error {
+	if st == gatehouse.StatusDisabled {
+		return gatehouse.Errorf(gatehouse.EAccountDisabled, "this account is disabled")
+	}
+	return gatehouse.Errorf(gatehouse.EAccountLocked, "this account is locked")
+}
+
+// loginFailed records login.failed in a transaction of its own. email is
+// what was submitted (masked and cut by package audit); userID when known.
+func (s *Sessions) loginFailed(ctx context.Context, method gatehouse.SessionMethod, userID, email, reason string) {
+	ev := &gatehouse.AuditEvent{Type: gatehouse.EventLoginFailed, Outcome: gatehouse.OutcomeFailure, Actor: userID,
+		Details: map[string]string{"method": string(method), "reason": reason}}
+	if userID != "" {
+		ev.Target = "user:" + userID
+	}
+	if email != "" {
+		if len(email) > maxAuditEmail {
+			email = email[:maxAuditEmail]
+		}
+		ev.Details["email"] = audit.MaskEmail(email)
+	}
+	if err := s.Record(ctx, ev); err != nil {
+		s.Log.ErrorContext(ctx, "recording login.failed failed", "error", err.Error())
+	}
+}
+
+// PasswordLogin signs a person in with email and password (CONTRACT 3). An
+// unknown (or malformed) email and a wrong password get the same
+// invalid_grant after the same work: one argon2id verification, against a
+// dummy hash of the same parameters when there is no account. A locked or
+// disabled account is told so only after a right password. When the stored
+// hash's parameters are below the current ones, it is replaced.
+func (s *Sessions) PasswordLogin(ctx context.Context, email, pw string) (*TokenResponse, error) {
+	if err := password.CheckLength(pw); err != nil {
+		return nil, err
+	}
+	var u *gatehouse.User
+	if norm, err := gatehouse.NormalizeEmail(email); err == nil {
+		err = s.InTx(ctx, gatehouse.Scope{}, func(t *Tx) error {
+			var err error
+			u, err = t.UserByEmail(ctx, norm)
+			if errors.Is(err, gatehouse.ErrNotFound) {
+				u, err = nil, nil
+			}
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	if u == nil {
+		if err := s.cfg.Hasher.VerifyDummy(ctx, pw); err != nil {
+			return nil, err
+		}
+		s.loginFailed(ctx, gatehouse.MethodPassword, "", email, "unknown_account")
+		return nil, errBadLogin
+	}
+	ok, rehash, err := s.cfg.Hasher.Verify(ctx, pw, u.PasswordHash)
+	if err != nil && !errors.Is(err, password.ErrMalformed) {
+		return nil, err
+	}
+	if err != nil {
+		s.Log.ErrorContext(ctx, "stored password hash is malformed", "user_id", u.ID)
+	}
+	if !ok {
+		s.loginFailed(ctx, gatehouse.MethodPassword, u.ID, email, "wrong_password")
+		return nil, errBadLogin
+	}
+	if u.Status != gatehouse.StatusActive {
+		s.loginFailed(ctx, gatehouse.MethodPassword, u.ID, email, "account_"+string(u.Status))
+		return nil, statusError(u.Status)
+	}
+	var newHash string
+	if rehash {
+		if newHash, err = s.cfg.Hasher.Hash(ctx, pw); err != nil {
+			newHash = "" // the login stands; the rehash waits for the next one
+		}
+	}
+	now := s.now()
+	var sess *gatehouse.Session
+	var refresh string
+	err = s.InTx(ctx, gatehouse.Scope{}, func(t *Tx) error {
+		// Read again inside the transaction: a status change that
+		// committed since must not leave a fresh session behind.
+		cur, err := t.UserByID(ctx, u.ID)
+		if err != nil {
+			return err
+		}
+		if cur.Status != gatehouse.StatusActive {
+			return statusError(cur.Status)
+		}
+		if newHash != "" && cur.PasswordHash == u.PasswordHash {
+			if err := t.UpdatePasswordHash(ctx, u.ID, newHash, now); err != nil {
+				return err
+			}
+		}
+		sess, refresh, err = s.startSession(ctx, t, cur, gatehouse.MethodPassword, now)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.respond(ctx, u.ID, sess.ID, refresh)
+}
+
+// RequestMagicLink mails a single-use sign-in link to email if it belongs to
+// an active account, and does nothing visible otherwise: the caller answers
+// 202 whatever happened (CONTRACT 3), and the mail goes out from a queue so
+// the answer's timing does not tell either. The link's token is stored only
+// as its SHA-256. Asking again leaves earlier links and every failure count
+// as they are.
+func (s *Sessions) RequestMagicLink(ctx context.Context, email string) error {
+	norm, err := gatehouse.NormalizeEmail(email)
+	if err != nil {
+		return nil // no address, no account: the same answer
+	}
+	now := s.now()
+	var mail *gatehouse.MagicLinkMail
+	err = s.InTx(ctx, gatehouse.Scope{}, func(t *Tx) error {
+		u, err := t.UserByEmail(ctx, norm)
+		if err != nil && !errors.Is(err, gatehouse.ErrNotFound) {
+			return err
+		}
+		ev := &gatehouse.AuditEvent{Type: gatehouse.EventMagicLinkRequested, Details: map[string]string{"email": audit.MaskEmail(norm)}}
+		if u == nil || u.Status != gatehouse.StatusActive {
+			ev.Details["sent"] = "false"
+			if u != nil {
+				ev.Target = "user:" + u.ID
+			}
+			return t.Audit(ev)
+		}
+		tok, err := newSecretToken()
+		if err != nil {
+			return err
+		}
+		ml := &gatehouse.MagicLink{Hash: hashToken(tok), UserID: u.ID, CreatedAt: now, ExpiresAt: now.Add(s.cfg.MagicLinkTTL)}
+		if err := t.CreateMagicLink(ctx, ml); err != nil {
+			return err
+		}
+		ev.Target, ev.Details["sent"] = "user:"+u.ID, "true"
+		mail = &gatehouse.MagicLinkMail{To: u.Email, Link: s.cfg.PublicURL + "/magic-link?token=" + url.QueryEscape(tok), ExpiresIn: s.cfg.MagicLinkTTL}
+		return t.Audit(ev)
+	})
+	if err != nil {
+		return err
+	}
+	if mail != nil {
+		if err := s.cfg.Mailer.SendMagicLink(ctx, *mail); err != nil {
+			// Logged with the address masked; the caller still answers 202.
+			s.Log.ErrorContext(ctx, "magic link not sent", "to", gatehouse.MaskEmail(mail.To), "error", err.Error())
+		}
+	}
+	return nil
+}
+
+// errBadLink answers an unknown, used or expired magic-link token.
+var errBadLink = gatehouse.Errorf(gatehouse.EInvalidGrant, "the sign-in link is invalid, expired or already used")
+
+// VerifyMagicLink consumes a magic-link token and starts a session, in one
+// transaction: of two uses, one gets a session and the other invalid_grant.
+func (s *Sessions) VerifyMagicLink(ctx context.Context, token string) (*TokenResponse, error) {
+	if !validSecretToken(token) {
+		return nil, errBadLink
+	}
+	now := s.now()
+	var sess *gatehouse.Session
+	var refresh string
+	err := s.InTx(ctx, gatehouse.Scope{}, func(t *Tx) error {
+		ml, err := t.ConsumeMagicLink(ctx, hashToken(token), now)
+		if errors.Is(err, gatehouse.ErrNotFound) {
+			return errBadLink
+		}
+		if err != nil {
+			return err
+		}
+		u, err := t.UserByID(ctx, ml.UserID)
+		if err != nil {
+			return err
+		}
+		if u.Status != gatehouse.StatusActive {
+			if err := t.Audit(&gatehouse.AuditEvent{Type: gatehouse.EventLoginFailed, Outcome: gatehouse.OutcomeFailure, Actor: u.ID, Target: "user:" + u.ID,
+				Details: map[string]string{"method": string(gatehouse.MethodMagicLink), "reason": "account_" + string(u.Status)}}); err != nil {
+				return err
+			}
+			return CommitThen(statusError(u.Status))
+		}
+		sess, refresh, err = s.startSession(ctx, t, u, gatehouse.MethodMagicLink, now)
+		if err != nil {
+			return err
+		}
+		return t.Audit(&gatehouse.AuditEvent{Type: gatehouse.EventMagicLinkConsumed, Actor: u.ID, Target: "session:" + sess.ID})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.respond(ctx, sess.UserID, sess.ID, refresh)
+}
+
+// SetStatus changes an account's status (PATCH /v1/admin/users/{id}; the CLI
+// passes a nil caller, recorded as "system"). Leaving active revokes every
+// session of the account in the same transaction, so its refresh tokens get
+// invalid_grant from then on. It records account.status_changed with the
+// actor and the reason.
+func (s *Sessions) SetStatus(ctx context.Context, p *gatehouse.Principal, userID string, status gatehouse.UserStatus, reason string) (*gatehouse.User, error) {
+	if p != nil {
+		if _, err := requireUser(p); err != nil {
+			return nil, err
+		}
+	}
+	if !status.Valid() {
+		return nil, gatehouse.Errorf(gatehouse.EInvalidRequest, "status must be active, locked or disabled")
+	}
+	reason = strings.TrimSpace(reason)
+	if reason != "" {
+		var err error
+		if reason, err = ValidName("reason", reason); err != nil {
+			return nil, err
+		}
+	}
+	if !gatehouse.ValidID(userID) {
+		return nil, gatehouse.Errorf(gatehouse.ENotFound, "not found")
+	}
+	now := s.now()
+	var out *gatehouse.User
+	err := s.InTx(ctx, gatehouse.Scope{}, func(t *Tx) error {
+		actor := "system"
+		if p != nil {
+			if err := RequireAdmin(ctx, t, p); err != nil {
+				return err
+			}
+			actor = p.UserID
+		}
+		u, err := t.UserByID(ctx, userID)
+		if err != nil {
+			return err
+		}
+		from := u.Status
+		out = u
+		if from == status {
+			return nil
+		}
+		if err := t.UpdateUserStatus(ctx, userID, status, now); err != nil {
+			return err
+		}
+		u.Status, u.UpdatedAt = status, now
+		var revoked int64
+		if status != gatehouse.StatusActive {
+			if revoked, err = t.RevokeUserSessions(ctx, userID, now); err != nil {
+				return err
+			}
+		}
+		return t.Audit(&gatehouse.AuditEvent{Type: gatehouse.EventAccountStatusChanged, Actor: actor, Target: "user:" + userID,
+			Details: map[string]string{"from": string(from), "to": string(status), "reason": reason, "sessions_revoked": strconv.FormatInt(revoked, 10)}})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// SetStatusByEmail is SetStatus for the CLI, which names accounts by email.
+func (s *Sessions) SetStatusByEmail(ctx context.Context, email string, status gatehouse.UserStatus, reason string) (*gatehouse.User, error) {
+	norm, err := gatehouse.NormalizeEmail(email)
+	if err != nil {
+		return nil, err
+	}
+	var id string
+	err = s.InTx(ctx, gatehouse.Scope{}, func(t *Tx) error {
+		u, err := t.UserByEmail(ctx, norm)
+		if err != nil {
+			return err
+		}
+		id = u.ID
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.SetStatus(ctx, nil, id, status, reason)
+}

@@ -1,0 +1,278 @@
+package httpapi
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gatehouse-auth/gatehouse"
+	"github.com/gatehouse-auth/gatehouse/auth"
+	"github.com/gatehouse-auth/gatehouse/internal/testdb"
+	"github.com/gatehouse-auth/gatehouse/mail"
+	"github.com/gatehouse-auth/gatehouse/password"
+	"github.com/gatehouse-auth/gatehouse/sqlstore"
+)
+
+// stubIssuer signs nothing: it stands in for the credentials area's signer
+// in these HTTP-shape tests.
+type stubIssuer struct{}
+
+func (stubIssuer) IssueSessionToken(_ context.Context, userID, sid string) (string, time.Duration, error) {
+	return "at." + sid, 15 * time.Minute, nil
+}
+
+// withSessions wires a real auth.Sessions over s, mail into dir.
+func withSessions(t *testing.T, s gatehouse.Store, mailDir string) option {
+	return func(c *Config, d *Deps) {
+		core := auth.NewCore(s, d.Logger)
+		d.Workspaces = &auth.Workspaces{Core: core}
+		d.AuditLog = &auth.AuditLog{Core: core}
+		h, err := password.New(password.Config{Params: password.Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		dir, err := mail.NewDir(mailDir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, err := mail.New(dir, mail.Config{From: mail.DefaultFrom(c.PublicURL.String()), Logger: d.Logger})
+		if err != nil {
+			t.Fatal(err)
+		}
+		d.Sessions, err = auth.NewSessions(core, auth.SessionConfig{
+			Hasher: h, Mailer: m, Tokens: stubIssuer{}, PublicURL: c.PublicURL.String(),
+			RefreshKey: bytes.Repeat([]byte("r"), 32), CSRFKey: bytes.Repeat([]byte("c"), 32),
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+const httpPassword = "a quiet otter crossing the bridge"
+
+func TestAuthRoutesBodyMode(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		mailDir := t.TempDir()
+		e := newEnv(t, withSessions(t, db, mailDir))
+		h := e.s
+
+		code, body := call(t, h, "POST", "/v1/auth/signup", "", `{"email":"Jane@Example.com","password":"`+httpPassword+`"}`)
+		user, _ := body["user"].(map[string]any)
+		if code != 201 || user["email"] != "jane@example.com" || user["status"] != "active" || body["id"] != user["id"] {
+			t.Fatalf("signup: %d %v", code, body)
+		}
+		code, body = call(t, h, "POST", "/v1/auth/signup", "", `{"email":"john@example.com","password":"short one"}`)
+		if code != 400 || body["error"] != "invalid_request" || !strings.Contains(body["error_description"].(string), "15") {
+			t.Fatalf("short password: %d %v", code, body)
+		}
+		code, _ = call(t, h, "POST", "/v1/auth/signup", "", `{"email":"jane@example.com","password":"`+httpPassword+`"}`)
+		if code != 409 {
+			t.Fatalf("taken email: %d", code)
+		}
+		code, body = call(t, h, "POST", "/v1/auth/signup", "", `{"email":"x@example.com","password":"`+strings.Repeat("p", 1025)+`"}`)
+		if code != 400 || body["error"] != "invalid_request" {
+			t.Fatalf("oversized password: %d %v", code, body)
+		}
+
+		// Password sign-in, body mode.
+		code, body = call(t, h, "POST", "/v1/auth/token", "", `{"email":"jane@example.com","password":"`+httpPassword+`"}`)
+		if code != 200 || body["token_type"] != "Bearer" || body["expires_in"] != float64(900) || body["session_id"] == nil ||
+			body["access_token"] == nil || body["refresh_token"] == nil || body["csrf_token"] != nil {
+			t.Fatalf("token: %d %v", code, body)
+		}
+		refresh := body["refresh_token"].(string)
+
+		// Unknown email and wrong password: the same answer.
+		_, a := call(t, h, "POST", "/v1/auth/token", "", `{"email":"nobody@example.com","password":"`+httpPassword+`"}`)
+		c2, b := call(t, h, "POST", "/v1/auth/token", "", `{"email":"jane@example.com","password":"wrong password entirely here"}`)
+		if c2 != 401 || a["error"] != "invalid_grant" || a["error"] != b["error"] || a["error_description"] != b["error_description"] {
+			t.Fatalf("unknown %v vs wrong %v", a, b)
+		}
+
+		// Refresh rotates; the new token works; a missing one is 401.
+		code, body = call(t, h, "POST", "/v1/auth/refresh", "", `{"refresh_token":"`+refresh+`"}`)
+		if code != 200 || body["refresh_token"] == refresh || body["refresh_token"] == nil {
+			t.Fatalf("refresh: %d %v", code, body)
+		}
+		next := body["refresh_token"].(string)
+		for _, in := range []string{`{}`, `{"refresh_token":"nope"}`, ``} {
+			code, body = call(t, h, "POST", "/v1/auth/refresh", "", in)
+			if code != 401 || body["error"] != "invalid_grant" {
+				t.Fatalf("refresh %q: %d %v", in, code, body)
+			}
+		}
+		code, _ = call(t, h, "POST", "/v1/auth/refresh", "", `{"refresh_token":"x","extra":1}`)
+		if code != 400 {
+			t.Fatalf("unknown field: %d", code)
+		}
+
+		// Logout, then the token is dead.
+		code, _ = call(t, h, "POST", "/v1/auth/logout", "", `{"refresh_token":"`+next+`"}`)
+		if code != 204 {
+			t.Fatalf("logout: %d", code)
+		}
+		code, _ = call(t, h, "POST", "/v1/auth/refresh", "", `{"refresh_token":"`+next+`"}`)
+		if code != 401 {
+			t.Fatalf("refresh after logout: %d", code)
+		}
+	})
+}
+
+var mailLink = regexp.MustCompile(`/magic-link\?token=([A-Za-z0-9_-]{43})`)
+
+func TestMagicLinkRoutes(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		mailDir := t.TempDir()
+		e := newEnv(t, withSessions(t, db, mailDir))
+		h := e.s
+		call(t, h, "POST", "/v1/auth/signup", "", `{"email":"jane@example.com","password":"`+httpPassword+`"}`)
+		for _, email := range []string{"jane@example.com", "nobody@example.com", "not-an-address"} {
+			code, _ := call(t, h, "POST", "/v1/auth/magic-link", "", `{"email":"`+email+`"}`)
+			if code != 202 {
+				t.Fatalf("magic-link for %s: %d", email, code)
+			}
+		}
+		ents, _ := os.ReadDir(mailDir)
+		if len(ents) != 1 {
+			t.Fatalf("%d mails", len(ents))
+		}
+		raw, _ := os.ReadFile(filepath.Join(mailDir, ents[0].Name()))
+		if !strings.Contains(string(raw), "https://auth.example.com/magic-link?token=") {
+			t.Fatalf("link form: %s", raw)
+		}
+		tok := mailLink.FindStringSubmatch(string(raw))[1]
+		code, body := call(t, h, "POST", "/v1/auth/magic-link/verify", "", `{"token":"`+tok+`"}`)
+		if code != 200 || body["refresh_token"] == nil {
+			t.Fatalf("verify: %d %v", code, body)
+		}
+		code, body = call(t, h, "POST", "/v1/auth/magic-link/verify", "", `{"token":"`+tok+`"}`)
+		if code != 401 {
+			t.Fatalf("second use: %d %v", code, body)
+		}
+		if strings.Contains(e.log.String(), "jane@") || strings.Contains(e.log.String(), "nobody@") || strings.Contains(e.log.String(), tok) {
+			t.Fatal("the log carries an address or the link token")
+		}
+	})
+}
+
+func TestSessionAndAdminRoutes(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		e := newEnv(t, withSessions(t, db, t.TempDir()))
+		h := e.s
+		adminID := createUser(t, db, "admin@example.com", true)
+		_, body := call(t, h, "POST", "/v1/auth/signup", "", `{"email":"jane@example.com","password":"`+httpPassword+`"}`)
+		janeID := body["id"].(string)
+		_, body = call(t, h, "POST", "/v1/auth/token", "", `{"email":"jane@example.com","password":"`+httpPassword+`"}`)
+		sid, refresh := body["session_id"].(string), body["refresh_token"].(string)
+
+		code, body := call(t, h, "GET", "/v1/auth/sessions", janeID, "")
+		list, _ := body["sessions"].([]any)
+		if code != 200 || len(list) != 1 {
+			t.Fatalf("sessions: %d %v", code, body)
+		}
+		first := list[0].(map[string]any)
+		for _, k := range []string{"id", "created_at", "last_used_at", "ip", "user_agent", "current"} {
+			if _, ok := first[k]; !ok {
+				t.Errorf("session lacks %q: %v", k, first)
+			}
+		}
+		if first["id"] != sid {
+			t.Fatalf("session id %v, want the token response's %s", first["id"], sid)
+		}
+		if code, _ := call(t, h, "GET", "/v1/auth/sessions", "", ""); code != 401 {
+			t.Fatalf("unauthenticated list: %d", code)
+		}
+		if code, _ := call(t, h, "DELETE", "/v1/auth/sessions/"+sid, adminID, ""); code != 404 {
+			t.Fatalf("someone else's session: %d", code)
+		}
+
+		// Account status: only admins; leaving active ends the sessions.
+		if code, _ := call(t, h, "PATCH", "/v1/admin/users/"+adminID, janeID, `{"status":"locked"}`); code != 403 {
+			t.Fatalf("non-admin PATCH: %d", code)
+		}
+		code, body = call(t, h, "PATCH", "/v1/admin/users/"+janeID, adminID, `{"status":"locked","reason":"suspicious"}`)
+		if code != 200 || body["status"] != "locked" {
+			t.Fatalf("PATCH: %d %v", code, body)
+		}
+		code, body = call(t, h, "POST", "/v1/auth/refresh", "", `{"refresh_token":"`+refresh+`"}`)
+		if code != 401 || body["error"] != "invalid_grant" {
+			t.Fatalf("refresh of a locked account: %d %v", code, body)
+		}
+		code, body = call(t, h, "POST", "/v1/auth/token", "", `{"email":"jane@example.com","password":"`+httpPassword+`"}`)
+		if code != 403 || body["error"] != "account_locked" {
+			t.Fatalf("login of a locked account: %d %v", code, body)
+		}
+		code, _ = call(t, h, "PATCH", "/v1/admin/users/"+janeID, adminID, `{"status":"active"}`)
+		if code != 200 {
+			t.Fatal(code)
+		}
+		_, body = call(t, h, "POST", "/v1/auth/token", "", `{"email":"jane@example.com","password":"`+httpPassword+`"}`)
+		sid2 := body["session_id"].(string)
+		if code, _ := call(t, h, "DELETE", "/v1/auth/sessions/"+sid2, janeID, ""); code != 204 {
+			t.Fatalf("revoke own session: %d", code)
+		}
+		if code, _ := call(t, h, "DELETE", "/v1/auth/sessions/"+sid2, janeID, ""); code != 404 {
+			t.Fatalf("revoke again: %d", code)
+		}
+	})
+}
+
+func TestAuthRoutesWithoutSessions(t *testing.T) {
+	e := newEnv(t)
+	code, body := call(t, e.s, "POST", "/v1/auth/token", "", `{"email":"a@b.co","password":"x"}`)
+	if code != http.StatusServiceUnavailable || body["error"] != "unavailable" {
+		t.Fatalf("%d %v", code, body)
+	}
+}
+
+// TestConcurrentRefreshHTTP fires 50 refreshes of one token at once through
+// the whole HTTP stack: every answer is 200 with one and the same successor,
+// never a 500.
+func TestConcurrentRefreshHTTP(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		e := newEnv(t, withSessions(t, db, t.TempDir()))
+		h := e.s
+		call(t, h, "POST", "/v1/auth/signup", "", `{"email":"jane@example.com","password":"`+httpPassword+`"}`)
+		_, body := call(t, h, "POST", "/v1/auth/token", "", `{"email":"jane@example.com","password":"`+httpPassword+`"}`)
+		refresh := body["refresh_token"].(string)
+		const n = 50
+		codes := make([]int, n)
+		toks := make([]string, n)
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		for i := 0; i < n; i++ {
+			wg.Add(1)
+			go func(i int) {
+				defer wg.Done()
+				<-start
+				r := req("POST", "/v1/auth/refresh", `{"refresh_token":"`+refresh+`"}`, "Content-Type", "application/json")
+				w := do(h, r)
+				codes[i] = w.Code
+				var out map[string]any
+				json.Unmarshal(w.Body.Bytes(), &out)
+				toks[i], _ = out["refresh_token"].(string)
+			}(i)
+		}
+		close(start)
+		wg.Wait()
+		seen := map[string]bool{}
+		for i := 0; i < n; i++ {
+			if codes[i] != 200 {
+				t.Fatalf("refresh %d: status %d", i, codes[i])
+			}
+			seen[toks[i]] = true
+		}
+		if len(seen) != 1 {
+			t.Fatalf("%d distinct successors", len(seen))
+		}
+	})
+}

@@ -1,0 +1,96 @@
+package gatehouse
+
+import (
+	"context"
+	"time"
+)
+
+// SessionMethod says how a session was started.
+type SessionMethod string
+
+// The ways a person signs in.
+const (
+	MethodPassword  SessionMethod = "password"
+	MethodMagicLink SessionMethod = "magic_link"
+)
+
+// Session is a person's signed-in session: one login and the one family of
+// refresh tokens descended from it (CONTRACT section 3). Only the SHA-256 of
+// the family's current refresh token is stored; every later token is derived
+// from the one before it (package auth), so a retired token is recognised by
+// deriving forward from it to the current hash, without storing any history.
+type Session struct {
+	ID          string
+	UserID      string
+	Method      SessionMethod
+	CreatedAt   time.Time
+	LastUsedAt  time.Time // the last refresh (or the login)
+	RotatedAt   time.Time // when the current refresh token replaced its parent; zero before the first rotation
+	ExpiresAt   time.Time // absolute end, whatever the use
+	RevokedAt   time.Time // zero while the session is live
+	IP          string    // cut to /24 or /48, as audit events store it
+	UserAgent   string    // cut short
+	Generation  int64     // rotations so far: the current token's generation
+	RefreshHash []byte    // SHA-256 of the current refresh token
+}
+
+// Live reports whether s can still be used at now, given the idle timeout
+// (zero: none).
+func (s *Session) Live(now time.Time, idle time.Duration) bool {
+	return s.RevokedAt.IsZero() && now.Before(s.ExpiresAt) && (idle <= 0 || now.Before(s.LastUsedAt.Add(idle)))
+}
+
+// Rotation is one refresh: the session's current hash moves from OldHash to
+// NewHash, only while the session is live at Now (not revoked, before
+// ExpiresAt, last used after IdleSince) and its user is active.
+type Rotation struct {
+	SessionID  string
+	OldHash    []byte
+	NewHash    []byte
+	Generation int64 // the new token's generation (the old one's plus one)
+	Now        time.Time
+	IdleSince  time.Time // the session must have been used after this; zero: no idle check
+}
+
+// MagicLink is a single-use sign-in link. Only the SHA-256 of its token is
+// stored.
+type MagicLink struct {
+	Hash      []byte
+	UserID    string
+	CreatedAt time.Time
+	ExpiresAt time.Time
+	UsedAt    time.Time // zero until used
+}
+
+// SessionTx is the part of a transaction that reads and writes sessions and
+// magic links. Sessions live outside any workspace.
+type SessionTx interface {
+	CreateSession(ctx context.Context, s *Session) error
+	// SessionByID returns ErrNotFound when there is no such session.
+	SessionByID(ctx context.Context, id string) (*Session, error)
+	// RotateRefresh applies r in one statement and returns the session as it
+	// is afterwards, or ErrNotFound when nothing matched (the hash is not
+	// current, the session is not live, or its user is not active). Of any
+	// number of concurrent rotations from one hash, exactly one succeeds.
+	RotateRefresh(ctx context.Context, r Rotation) (*Session, error)
+	// LiveSessions lists userID's sessions that are not revoked, end after
+	// now and were used after idleSince, newest first.
+	LiveSessions(ctx context.Context, userID string, now, idleSince time.Time) ([]*Session, error)
+	// RevokeSession revokes a session that is not yet revoked; ErrNotFound
+	// when there is none.
+	RevokeSession(ctx context.Context, id string, now time.Time) error
+	// RevokeUserSessions revokes every unrevoked session of userID and
+	// returns how many.
+	RevokeUserSessions(ctx context.Context, userID string, now time.Time) (int64, error)
+	// RevokeAllSessions revokes every unrevoked session and returns how many.
+	RevokeAllSessions(ctx context.Context, now time.Time) (int64, error)
+
+	CreateMagicLink(ctx context.Context, m *MagicLink) error
+	// ConsumeMagicLink marks the link with this hash used, in one statement,
+	// if it is unused and unexpired at now, and returns it; ErrNotFound
+	// otherwise. Of concurrent consumptions, exactly one succeeds.
+	ConsumeMagicLink(ctx context.Context, hash []byte, now time.Time) (*MagicLink, error)
+	// PurgeSessions deletes magic links that expired before cutoff and
+	// sessions that ended (expired or revoked) before cutoff.
+	PurgeSessions(ctx context.Context, cutoff time.Time) error
+}
