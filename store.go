@@ -35,4 +35,6 @@ type Tx interface {
 	WorkspaceTx
 	AuditTx
 	SessionTx
+	KeyTx
+	PATTx
 }

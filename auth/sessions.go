@@ -340,22 +340,10 @@ type SessionInfo struct {
 	Current    bool
 }
 
-// requireSession returns p when it is a person's session (not a PAT: sessions
-// are managed only from a signed-in session).
-func requireSession(p *gatehouse.Principal) error {
-	if p == nil || p.UserID == "" {
-		return gatehouse.Errorf(gatehouse.EUnauthorized, "authentication required")
-	}
-	if p.Kind != gatehouse.KindSession {
-		return gatehouse.Errorf(gatehouse.EForbidden, "sessions are managed from a signed-in session")
-	}
-	return nil
-}
-
 // List returns the caller's live sessions, newest first; Current marks the
 // one the caller is using.
 func (s *Sessions) List(ctx context.Context, p *gatehouse.Principal) ([]SessionInfo, error) {
-	if err := requireSession(p); err != nil {
+	if err := requireSession(p, "sessions are managed"); err != nil {
 		return nil, err
 	}
 	now := s.now()
@@ -377,7 +365,7 @@ func (s *Sessions) List(ctx context.Context, p *gatehouse.Principal) ([]SessionI
 
 // Revoke ends one of the caller's sessions; not_found for anyone else's.
 func (s *Sessions) Revoke(ctx context.Context, p *gatehouse.Principal, id string) error {
-	if err := requireSession(p); err != nil {
+	if err := requireSession(p, "sessions are managed"); err != nil {
 		return err
 	}
 	if !gatehouse.ValidID(id) {

@@ -36,6 +36,19 @@ func requireUser(p *gatehouse.Principal) (*gatehouse.Principal, error) {
 	return p, nil
 }
 
+// requireSession returns nil when p is a person's signed-in session. Managing
+// credentials (PATs, sessions) needs one: a PAT cannot mint PATs or change
+// credentials. what says what is being managed, for the error.
+func requireSession(p *gatehouse.Principal, what string) error {
+	if _, err := requireUser(p); err != nil {
+		return err
+	}
+	if p.Kind != gatehouse.KindSession {
+		return gatehouse.Errorf(gatehouse.EForbidden, "%s with a signed-in session, not with a token", what)
+	}
+	return nil
+}
+
 // canSee reports whether p's credential reaches workspace id: a PAT or client
 // is bound to its own workspace.
 func canSee(p *gatehouse.Principal, id string) bool {

@@ -33,6 +33,15 @@ func (s *Server) routes() []route {
 
 		// The caller.
 		{"GET /v1/me", s.requireAuth(s.handle(s.me))},
+		// Signing keys (CONTRACT 7).
+		{"GET /.well-known/jwks.json", s.handle(s.jwks)},
+
+		// Personal access tokens (CONTRACT 5).
+		{"POST /v1/tokens", s.requireAuth(s.handle(s.createToken))},
+		{"GET /v1/tokens", s.requireAuth(s.handle(s.listTokens))},
+		{"GET /v1/tokens/{id}", s.requireAuth(s.handle(s.getToken))},
+		{"PATCH /v1/tokens/{id}", s.requireAuth(s.handle(s.updateToken))},
+		{"DELETE /v1/tokens/{id}", s.requireAuth(s.handle(s.deleteToken))},
 
 		// Workspaces, members and their audit trail (CONTRACT 8).
 		{"POST /v1/workspaces", s.requireAuth(s.handle(s.createWorkspace))},

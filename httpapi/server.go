@@ -49,6 +49,8 @@ type Deps struct {
 	Sessions *auth.Sessions // sign-up, sign-in, refresh, sessions, account status
 	Cookies  SessionCookies // cookie mode (the browser area's CookieConfig); nil: body mode only
 	CSRF     CSRFVerifier   // X-CSRF-Token on cookie-authenticated requests; required with Cookies
+	Keys     *auth.Keys     // signing keys: the JWKS
+	PATs     *auth.PATs     // personal access tokens
 }
 
 // Server is gatehouse's HTTP handler.
@@ -66,6 +68,8 @@ type Server struct {
 	sessions    *auth.Sessions
 	cookies     SessionCookies
 	csrf        CSRFVerifier
+	keys        *auth.Keys
+	pats        *auth.PATs
 	metrics     *metrics
 	clientIP    *ClientIP
 	ownOrigin   string
@@ -104,6 +108,8 @@ func New(cfg Config, d Deps) (*Server, error) {
 		sessions:    d.Sessions,
 		cookies:     d.Cookies,
 		csrf:        d.CSRF,
+		keys:        d.Keys,
+		pats:        d.PATs,
 		clientIP:    NewClientIP(cfg.TrustedProxies),
 		ownOrigin:   own,
 		corsAllowed: map[string]bool{},

@@ -97,21 +97,33 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
-	core := auth.NewCore(db, log)
+	svc, err := buildServices(cfg, db, log)
+	if err != nil {
+		return err
+	}
+	defer svc.mailer.Close(context.WithoutCancel(ctx))
+	// Load the signing keys (making the first on a fresh install) and keep
+	// them current: rotation when due, changes made by the CLI or another
+	// instance within seconds.
+	if err := svc.keys.Start(ctx); err != nil {
+		return fmt.Errorf("signing keys: %w", err)
+	}
 	srv, err := httpapi.New(httpapi.Config{
 		PublicURL:      cfg.PublicURL,
 		CORSOrigins:    cfg.CORSOrigins,
 		TrustedProxies: cfg.TrustedProxies,
 	}, httpapi.Deps{
-		Logger:   log,
-		Registry: reg,
-		Ready:    checks,
-		Recorder: core,
-		// Auth stays nil until token authentication is wired: every route
-		// behind requireAuth then answers 401, so no unauthenticated path exists.
-		Workspaces: &auth.Workspaces{Core: core},
-		AuditLog:   &auth.AuditLog{Core: core},
-		Profile:    &auth.Profile{Core: core},
+		Logger:     log,
+		Registry:   reg,
+		Ready:      checks,
+		Recorder:   svc.core,
+		Auth:       httpapi.BearerAuth{Credentials: &auth.Credentials{Keys: svc.keys, PATs: svc.pats}},
+		Workspaces: svc.workspaces,
+		AuditLog:   &auth.AuditLog{Core: svc.core},
+		Profile:    &auth.Profile{Core: svc.core},
+		Sessions:   svc.sessions,
+		Keys:       svc.keys,
+		PATs:       svc.pats,
 	})
 	if err != nil {
 		return err

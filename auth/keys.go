@@ -1,0 +1,657 @@
+package auth
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gatehouse-auth/gatehouse"
+	"github.com/gatehouse-auth/gatehouse/kms"
+	"github.com/gatehouse-auth/gatehouse/token"
+)
+
+// Defaults of KeysConfig (docs/keys.md says why).
+const (
+	DefaultKeyAlg         = token.EdDSA
+	DefaultAccessTTL      = 15 * time.Minute
+	DefaultPublishAhead   = time.Hour
+	DefaultRotationPeriod = 30 * 24 * time.Hour
+	DefaultKeyPoll        = 2 * time.Second
+)
+
+// KeysConfig configures the signing-key lifecycle and access tokens.
+type KeysConfig struct {
+	Issuer   string // iss: GATEHOUSE_PUBLIC_URL
+	Audience string // aud of the tokens; default Issuer
+	// Alg is the algorithm of new keys: EdDSA (default), ES256 or RS256.
+	Alg token.Alg
+	// AccessTTL is the lifetime of an access token (GATEHOUSE_ACCESS_TTL).
+	AccessTTL time.Duration
+	// MaxTokenTTL bounds every token a key signs; a retired key stays
+	// published for MaxTokenTTL + Leeway. Default AccessTTL.
+	MaxTokenTTL time.Duration
+	Leeway      time.Duration // default token.DefaultLeeway
+	// PublishAhead is how long a new key is published before it signs
+	// (GATEHOUSE_KEY_PUBLISH_AHEAD), and the JWKS max-age.
+	PublishAhead time.Duration
+	// RotationPeriod is how long a key signs before the next one takes over.
+	RotationPeriod time.Duration
+	// Poll is how often a running server checks the key set for changes
+	// made elsewhere (another instance, the CLI).
+	Poll time.Duration
+	// KEK encrypts private keys at rest.
+	KEK kms.KEK
+}
+
+// Keys runs the signing-key lifecycle (next → active → retired → removed, or
+// revoked), issues access tokens (RFC 9068) and verifies them.
+//
+// The key rows are the truth; every instance keeps a snapshot and reloads it
+// when the key-set version changes (checked every Poll). Status follows from
+// a key's times and the clock, so next → active → retired needs no write.
+// A rotation or revocation takes the key-set lock (LockSigningKeys) and
+// re-reads the rows under it, so when several instances find a rotation due
+// at once, exactly one makes it.
+type Keys struct {
+	*Core
+	cfg   KeysConfig
+	state atomic.Pointer[keyState]
+
+	mu      sync.Mutex // serializes reloads
+	signers map[string]*token.Signer
+
+	jwksMu    sync.Mutex
+	jwksCache *JWKS
+}
+
+type keyState struct {
+	version int64
+	keys    []*gatehouse.SigningKey
+	pub     map[string]token.PublicKey
+	signers map[string]*token.Signer
+}
+
+// NewKeys checks cfg, fills defaults and returns a Keys with an empty
+// snapshot: call Load (or Start) before use.
+func NewKeys(core *Core, cfg KeysConfig) (*Keys, error) {
+	if cfg.Issuer == "" || cfg.KEK == nil {
+		return nil, errors.New("auth: keys need an issuer and a key-encryption key")
+	}
+	if cfg.Audience == "" {
+		cfg.Audience = cfg.Issuer
+	}
+	if cfg.Alg == "" {
+		cfg.Alg = DefaultKeyAlg
+	}
+	if !cfg.Alg.Valid() {
+		return nil, fmt.Errorf("auth: unsupported signing algorithm %q", cfg.Alg)
+	}
+	if cfg.AccessTTL <= 0 {
+		cfg.AccessTTL = DefaultAccessTTL
+	}
+	if cfg.MaxTokenTTL < cfg.AccessTTL {
+		cfg.MaxTokenTTL = cfg.AccessTTL
+	}
+	if cfg.Leeway <= 0 {
+		cfg.Leeway = token.DefaultLeeway
+	}
+	if cfg.PublishAhead <= 0 {
+		cfg.PublishAhead = DefaultPublishAhead
+	}
+	if cfg.RotationPeriod <= 0 {
+		cfg.RotationPeriod = DefaultRotationPeriod
+	}
+	if cfg.RotationPeriod <= cfg.PublishAhead {
+		return nil, errors.New("auth: the key rotation period must be longer than the publish-ahead window")
+	}
+	if cfg.Poll <= 0 {
+		cfg.Poll = DefaultKeyPoll
+	}
+	k := &Keys{Core: core, cfg: cfg, signers: map[string]*token.Signer{}}
+	k.state.Store(&keyState{version: -1})
+	return k, nil
+}
+
+// Config returns the effective configuration.
+func (k *Keys) Config() KeysConfig { return k.cfg }
+
+// keep is how long a retired key stays published.
+func (k *Keys) keep() time.Duration { return k.cfg.MaxTokenTTL + k.cfg.Leeway }
+
+// Start loads the key set, makes the first key on a fresh install, and runs
+// the poll loop (reload on change, rotate when due) until ctx ends.
+func (k *Keys) Start(ctx context.Context) error {
+	if err := k.Tick(ctx); err != nil {
+		return err
+	}
+	go func() {
+		t := time.NewTicker(k.cfg.Poll)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				if err := k.Tick(ctx); err != nil && ctx.Err() == nil {
+					k.Log.Error("signing keys: poll failed", slog.Any("error", err))
+				}
+			}
+		}
+	}()
+	return nil
+}
+
+// Tick reloads the snapshot if the key set changed, and rotates if a
+// rotation is due (or no key exists yet). It costs one cheap read when there
+// is nothing to do.
+func (k *Keys) Tick(ctx context.Context) error {
+	var v int64
+	if err := k.Store.Tx(ctx, gatehouse.Scope{}, func(tx gatehouse.Tx) error {
+		var err error
+		v, err = tx.SigningKeysVersion(ctx)
+		return err
+	}); err != nil {
+		return err
+	}
+	if v != k.state.Load().version {
+		if err := k.Load(ctx); err != nil {
+			return err
+		}
+	}
+	if k.rotationDue(k.state.Load().keys, k.now()) {
+		if _, err := k.rotate(ctx, rotateAuto, "system"); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Load reads every key row and rebuilds the snapshot, decrypting the private
+// keys of the keys that sign now or next.
+func (k *Keys) Load(ctx context.Context) error {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	var (
+		v    int64
+		rows []*gatehouse.SigningKey
+	)
+	if err := k.Store.Tx(ctx, gatehouse.Scope{}, func(tx gatehouse.Tx) error {
+		var err error
+		if v, err = tx.SigningKeysVersion(ctx); err != nil {
+			return err
+		}
+		rows, err = tx.SigningKeys(ctx)
+		return err
+	}); err != nil {
+		return err
+	}
+	now := k.now()
+	st := &keyState{version: v, keys: rows, pub: map[string]token.PublicKey{}, signers: map[string]*token.Signer{}}
+	for _, r := range rows {
+		switch r.Status(now, k.keep()) {
+		case gatehouse.KeyRevoked, gatehouse.KeyRemoved:
+			delete(k.signers, r.KID)
+			continue
+		case gatehouse.KeyNext, gatehouse.KeyActive:
+			s, err := k.signer(ctx, r)
+			if err != nil {
+				return err
+			}
+			st.signers[r.KID] = s
+		}
+		var j token.JWK
+		if err := json.Unmarshal(r.PublicJWK, &j); err != nil {
+			return fmt.Errorf("auth: signing key %s: public key: %w", r.KID, err)
+		}
+		pk, err := j.PublicKey()
+		if err != nil {
+			return fmt.Errorf("auth: signing key %s: public key: %w", r.KID, err)
+		}
+		st.pub[r.KID] = pk
+	}
+	k.state.Store(st)
+	return nil
+}
+
+// signer returns the decrypted signer of r, from the cache or the store.
+func (k *Keys) signer(ctx context.Context, r *gatehouse.SigningKey) (*token.Signer, error) {
+	if s, ok := k.signers[r.KID]; ok {
+		return s, nil
+	}
+	der, err := kms.Open(ctx, k.cfg.KEK, r.PrivateKey, []byte(r.KID))
+	if err != nil {
+		return nil, fmt.Errorf("auth: signing key %s: %w", r.KID, err)
+	}
+	priv, err := token.ParsePrivateKey(der)
+	clear(der)
+	if err != nil {
+		return nil, fmt.Errorf("auth: signing key %s: %w", r.KID, err)
+	}
+	s, err := token.NewSigner(r.KID, token.Alg(r.Alg), priv)
+	if err != nil {
+		return nil, fmt.Errorf("auth: signing key %s: %w", r.KID, err)
+	}
+	k.signers[r.KID] = s
+	return s, nil
+}
+
+// classify returns the active key and the next key (either may be nil)
+// among rows at now.
+func (k *Keys) classify(rows []*gatehouse.SigningKey, now time.Time) (active, next *gatehouse.SigningKey) {
+	for _, r := range rows {
+		switch r.Status(now, k.keep()) {
+		case gatehouse.KeyActive:
+			if active == nil || r.ActivatesAt.After(active.ActivatesAt) {
+				active = r
+			}
+		case gatehouse.KeyNext:
+			if next == nil || r.ActivatesAt.After(next.ActivatesAt) {
+				next = r
+			}
+		}
+	}
+	return active, next
+}
+
+// rotationDue reports whether an automatic rotation should run: no key at
+// all, or no successor scheduled when the active key's period ends within
+// the publish-ahead window.
+func (k *Keys) rotationDue(rows []*gatehouse.SigningKey, now time.Time) bool {
+	active, next := k.classify(rows, now)
+	if next != nil {
+		return false
+	}
+	if active == nil {
+		return true
+	}
+	return !now.Before(active.ActivatesAt.Add(k.cfg.RotationPeriod - k.cfg.PublishAhead))
+}
+
+type rotateMode int
+
+const (
+	rotateAuto      rotateMode = iota // on the period; also makes the first key
+	rotateScheduled                   // `keys rotate`: a new key that signs after PublishAhead
+	rotateNow                         // `keys rotate --now`: a key that signs at once
+)
+
+// KeyInfo describes a key for listings (no private material).
+type KeyInfo struct {
+	KID         string              `json:"kid"`
+	Alg         string              `json:"alg"`
+	Status      gatehouse.KeyStatus `json:"status"`
+	CreatedAt   time.Time           `json:"created_at"`
+	ActivatesAt time.Time           `json:"activates_at"`
+	RetiresAt   *time.Time          `json:"retires_at,omitempty"`
+	RemovedAt   *time.Time          `json:"removed_at,omitempty"` // when a retiring key leaves the JWKS
+	RevokedAt   *time.Time          `json:"revoked_at,omitempty"`
+}
+
+func (k *Keys) info(r *gatehouse.SigningKey, now time.Time) KeyInfo {
+	ki := KeyInfo{KID: r.KID, Alg: r.Alg, Status: r.Status(now, k.keep()), CreatedAt: r.CreatedAt, ActivatesAt: r.ActivatesAt}
+	if !r.RetiresAt.IsZero() {
+		ret, rem := r.RetiresAt, r.RetiresAt.Add(k.keep())
+		ki.RetiresAt, ki.RemovedAt = &ret, &rem
+	}
+	if !r.RevokedAt.IsZero() {
+		rev := r.RevokedAt
+		ki.RevokedAt = &rev
+	}
+	return ki
+}
+
+// Rotate publishes a new key. With now false it signs after PublishAhead
+// (if a next key is already scheduled, that one is returned and nothing
+// changes); with now true it signs at once (the scheduled next key, if any,
+// is promoted instead, since it is already published). actor is recorded in
+// the key.rotated event.
+func (k *Keys) Rotate(ctx context.Context, now bool, actor string) (KeyInfo, error) {
+	mode := rotateScheduled
+	if now {
+		mode = rotateNow
+	}
+	return k.rotate(ctx, mode, actor)
+}
+
+func (k *Keys) rotate(ctx context.Context, mode rotateMode, actor string) (KeyInfo, error) {
+	var out KeyInfo
+	changed := false
+	err := k.InTx(ctx, gatehouse.Scope{}, func(t *Tx) error {
+		if _, err := t.LockSigningKeys(ctx); err != nil {
+			return err
+		}
+		rows, err := t.SigningKeys(ctx)
+		if err != nil {
+			return err
+		}
+		now := k.now()
+		if err := k.removeExpired(ctx, t, rows, now); err != nil {
+			return err
+		}
+		active, next := k.classify(rows, now)
+		var key *gatehouse.SigningKey
+		switch {
+		case mode == rotateAuto && !k.rotationDue(rows, now):
+			return nil // another instance did it while we waited for the lock
+		case mode == rotateScheduled && next != nil:
+			out = k.info(next, now)
+			return nil
+		case mode == rotateNow && next != nil:
+			if err := t.UpdateSigningKeyTimes(ctx, next.KID, now, time.Time{}); err != nil {
+				return err
+			}
+			next.ActivatesAt = now
+			key = next
+		default:
+			at := now.Add(k.cfg.PublishAhead)
+			switch {
+			case active == nil || mode == rotateNow:
+				at = now // first key (nothing to pre-publish for), or an emergency
+			case mode == rotateAuto:
+				if end := active.ActivatesAt.Add(k.cfg.RotationPeriod); end.After(at) {
+					at = end
+				}
+			}
+			if key, err = k.newKey(ctx, now, at); err != nil {
+				return err
+			}
+			if err := t.CreateSigningKey(ctx, key); err != nil {
+				return err
+			}
+		}
+		if active != nil {
+			if err := t.UpdateSigningKeyTimes(ctx, active.KID, active.ActivatesAt, key.ActivatesAt); err != nil {
+				return err
+			}
+		}
+		if err := t.BumpSigningKeysVersion(ctx); err != nil {
+			return err
+		}
+		changed = true
+		out = k.info(key, now)
+		details := map[string]string{"kid": key.KID, "alg": key.Alg, "activates_at": key.ActivatesAt.Format(time.RFC3339), "mode": mode.String()}
+		if active != nil {
+			details["previous_kid"] = active.KID
+		}
+		return t.Audit(&gatehouse.AuditEvent{Type: gatehouse.EventKeyRotated, Actor: actor, Target: "key:" + key.KID, Details: details})
+	})
+	if err != nil {
+		return KeyInfo{}, err
+	}
+	if changed {
+		return out, k.Load(ctx)
+	}
+	return out, nil
+}
+
+func (m rotateMode) String() string {
+	switch m {
+	case rotateScheduled:
+		return "scheduled"
+	case rotateNow:
+		return "now"
+	}
+	return "auto"
+}
+
+// removeExpired deletes the rows of keys that have left the JWKS for good:
+// retired keys past their keep time, and revoked keys a keep time after
+// revocation (kept that long so `keys list` shows them).
+func (k *Keys) removeExpired(ctx context.Context, t *Tx, rows []*gatehouse.SigningKey, now time.Time) error {
+	for _, r := range rows {
+		st := r.Status(now, k.keep())
+		if st == gatehouse.KeyRemoved || st == gatehouse.KeyRevoked && now.After(r.RevokedAt.Add(k.keep())) {
+			if err := t.DeleteSigningKey(ctx, r.KID); err != nil && !errors.Is(err, gatehouse.ErrNotFound) {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// newKey generates a key pair and seals its private key under the KEK.
+func (k *Keys) newKey(ctx context.Context, now, activates time.Time) (*gatehouse.SigningKey, error) {
+	priv, err := token.GenerateKey(k.cfg.Alg)
+	if err != nil {
+		return nil, err
+	}
+	kid, err := token.Thumbprint(priv.Public())
+	if err != nil {
+		return nil, err
+	}
+	pk, err := token.NewPublicKey(kid, k.cfg.Alg, priv.Public())
+	if err != nil {
+		return nil, err
+	}
+	j, err := pk.JWK()
+	if err != nil {
+		return nil, err
+	}
+	pub, err := json.Marshal(j)
+	if err != nil {
+		return nil, err
+	}
+	der, err := token.MarshalPrivateKey(priv)
+	if err != nil {
+		return nil, err
+	}
+	sealed, err := kms.Seal(ctx, k.cfg.KEK, der, []byte(kid))
+	clear(der)
+	if err != nil {
+		return nil, err
+	}
+	return &gatehouse.SigningKey{KID: kid, Alg: string(k.cfg.Alg), PublicJWK: pub, PrivateKey: sealed,
+		CreatedAt: now, ActivatesAt: activates}, nil
+}
+
+// Revoke withdraws a key at once: it leaves the JWKS and its tokens stop
+// verifying (on this instance at once, on others within Poll). If it was
+// signing, the next key is promoted or a new key made, so another key signs
+// at once. Revoking the scheduled next key unschedules it.
+func (k *Keys) Revoke(ctx context.Context, kid, actor string) error {
+	if !token.ValidKID(kid) {
+		return gatehouse.ErrNotFound
+	}
+	err := k.InTx(ctx, gatehouse.Scope{}, func(t *Tx) error {
+		if _, err := t.LockSigningKeys(ctx); err != nil {
+			return err
+		}
+		rows, err := t.SigningKeys(ctx)
+		if err != nil {
+			return err
+		}
+		now := k.now()
+		var key *gatehouse.SigningKey
+		for _, r := range rows {
+			if r.KID == kid {
+				key = r
+			}
+		}
+		if key == nil {
+			return gatehouse.ErrNotFound
+		}
+		status := key.Status(now, k.keep())
+		if status == gatehouse.KeyRevoked {
+			return gatehouse.Errorf(gatehouse.EConflict, "key %s is already revoked", kid)
+		}
+		active, next := k.classify(rows, now)
+		if err := t.RevokeSigningKey(ctx, kid, now); err != nil {
+			return err
+		}
+		if err := t.Audit(&gatehouse.AuditEvent{Type: gatehouse.EventKeyRevoked, Actor: actor, Target: "key:" + kid,
+			Details: map[string]string{"kid": kid, "status": string(status)}}); err != nil {
+			return err
+		}
+		switch {
+		case status == gatehouse.KeyActive:
+			var repl *gatehouse.SigningKey
+			if next != nil {
+				if err := t.UpdateSigningKeyTimes(ctx, next.KID, now, time.Time{}); err != nil {
+					return err
+				}
+				repl = next
+			} else {
+				if repl, err = k.newKey(ctx, now, now); err != nil {
+					return err
+				}
+				if err := t.CreateSigningKey(ctx, repl); err != nil {
+					return err
+				}
+			}
+			if err := t.Audit(&gatehouse.AuditEvent{Type: gatehouse.EventKeyRotated, Actor: actor, Target: "key:" + repl.KID,
+				Details: map[string]string{"kid": repl.KID, "alg": repl.Alg, "mode": "revocation", "previous_kid": kid}}); err != nil {
+				return err
+			}
+		case status == gatehouse.KeyNext && active != nil:
+			if err := t.UpdateSigningKeyTimes(ctx, active.KID, active.ActivatesAt, time.Time{}); err != nil {
+				return err
+			}
+		}
+		return t.BumpSigningKeysVersion(ctx)
+	})
+	if err != nil {
+		return err
+	}
+	return k.Load(ctx)
+}
+
+// List returns every key row with its status at now.
+func (k *Keys) List(ctx context.Context) ([]KeyInfo, error) {
+	var rows []*gatehouse.SigningKey
+	if err := k.Store.Tx(ctx, gatehouse.Scope{}, func(tx gatehouse.Tx) error {
+		var err error
+		rows, err = tx.SigningKeys(ctx)
+		return err
+	}); err != nil {
+		return nil, err
+	}
+	now := k.now()
+	out := make([]KeyInfo, 0, len(rows))
+	for _, r := range rows {
+		out = append(out, k.info(r, now))
+	}
+	return out, nil
+}
+
+// liveKeys is the verification key set at one instant: the published keys
+// (next, active, retired) of a snapshot.
+type liveKeys struct {
+	st   *keyState
+	now  time.Time
+	keep time.Duration
+}
+
+func (l liveKeys) PublicKey(kid string) (token.PublicKey, bool) {
+	pk, ok := l.st.pub[kid]
+	if !ok {
+		return pk, false
+	}
+	for _, r := range l.st.keys {
+		if r.KID == kid {
+			switch r.Status(l.now, l.keep) {
+			case gatehouse.KeyNext, gatehouse.KeyActive, gatehouse.KeyRetired:
+				return pk, true
+			}
+			return pk, false
+		}
+	}
+	return pk, false
+}
+
+// IssueAccessToken signs c as an RFC 9068 access token with the active key.
+// It fills iss, aud (when empty), iat, exp (now + AccessTTL when zero) and
+// jti (when empty), and refuses an exp beyond MaxTokenTTL, since retired keys
+// are published only that long. It returns the token and its lifetime in
+// seconds (expires_in).
+func (k *Keys) IssueAccessToken(ctx context.Context, c token.Claims) (string, int, error) {
+	now := k.Now()
+	st := k.state.Load()
+	active, _ := k.classify(st.keys, now)
+	if active == nil || st.signers[active.KID] == nil {
+		return "", 0, gatehouse.Errorf(gatehouse.EUnavailable, "no signing key is available")
+	}
+	c.Issuer = k.cfg.Issuer
+	if len(c.Audience) == 0 {
+		c.Audience = token.Audience{k.cfg.Audience}
+	}
+	c.IssuedAt = now.Unix()
+	if c.ExpiresAt == 0 {
+		c.ExpiresAt = now.Add(k.cfg.AccessTTL).Unix()
+	}
+	if c.ExpiresAt > now.Add(k.cfg.MaxTokenTTL).Unix() || c.ExpiresAt <= c.IssuedAt {
+		return "", 0, errors.New("auth: access token lifetime out of bounds")
+	}
+	if c.ID == "" {
+		c.ID = gatehouse.NewID(now)
+	}
+	if c.Subject == "" || c.ClientID == "" {
+		return "", 0, errors.New("auth: access token needs sub and client_id")
+	}
+	tok, err := st.signers[active.KID].SignAccessToken(&c)
+	if err != nil {
+		return "", 0, err
+	}
+	return tok, int(c.ExpiresAt - c.IssuedAt), nil
+}
+
+// VerifyAccessToken verifies an access token against the published keys of
+// the current snapshot: a revoked or removed key's tokens fail.
+func (k *Keys) VerifyAccessToken(tok string) (*token.Claims, error) {
+	now := k.Now()
+	v := token.Verifier{Issuer: k.cfg.Issuer, Audience: k.cfg.Audience, Leeway: k.cfg.Leeway, Now: func() time.Time { return now }}
+	return v.Verify(tok, liveKeys{st: k.state.Load(), now: now, keep: k.keep()})
+}
+
+// JWKS is the published key set document.
+type JWKS struct {
+	Body   []byte
+	ETag   string
+	MaxAge time.Duration
+	kids   string
+}
+
+// JWKS returns the document of the published keys (next, active, retired;
+// never revoked or removed), its ETag, and the max-age to serve it with (the
+// publish-ahead window: a client that caches it that long still sees every
+// key before it signs).
+func (k *Keys) JWKS() (*JWKS, error) {
+	now := k.Now()
+	st := k.state.Load()
+	var keys []token.PublicKey
+	var kids string
+	rows := append([]*gatehouse.SigningKey(nil), st.keys...)
+	order := map[gatehouse.KeyStatus]int{gatehouse.KeyActive: 0, gatehouse.KeyNext: 1, gatehouse.KeyRetired: 2}
+	sort.SliceStable(rows, func(i, j int) bool {
+		return order[rows[i].Status(now, k.keep())] < order[rows[j].Status(now, k.keep())]
+	})
+	for _, r := range rows {
+		switch r.Status(now, k.keep()) {
+		case gatehouse.KeyNext, gatehouse.KeyActive, gatehouse.KeyRetired:
+			if pk, ok := st.pub[r.KID]; ok {
+				keys = append(keys, pk)
+				kids += r.KID + "."
+			}
+		}
+	}
+	k.jwksMu.Lock()
+	defer k.jwksMu.Unlock()
+	if c := k.jwksCache; c != nil && c.kids == kids {
+		return c, nil
+	}
+	body, err := token.MarshalJWKS(keys)
+	if err != nil {
+		return nil, err
+	}
+	sum := sha256.Sum256(body)
+	c := &JWKS{Body: body, ETag: `"` + base64.RawURLEncoding.EncodeToString(sum[:16]) + `"`, MaxAge: k.cfg.PublishAhead, kids: kids}
+	k.jwksCache = c
+	return c, nil
+}

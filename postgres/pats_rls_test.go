@@ -1,0 +1,74 @@
+package postgres_test
+
+import (
+	"database/sql"
+	"testing"
+	"time"
+
+	"github.com/gatehouse-auth/gatehouse"
+	"github.com/gatehouse-auth/gatehouse/token"
+)
+
+// TestPATLookupUnderRLS checks, in raw SQL as the server's role, the one
+// extra door 0004 opens: a PAT row is visible without a workspace scope only
+// to a transaction that sets app.pat_hash to that token's hash.
+func TestPATLookupUnderRLS(t *testing.T) {
+	w := seed(t)
+	secret, _ := token.NewPAT(nil)
+	hash := token.LookupHashHex(secret.Reveal())
+	now := time.Now()
+	pat := &gatehouse.PAT{ID: gatehouse.NewID(now), WorkspaceID: w.a, UserID: w.alice, Name: "ci", Prefix: secret.Prefix(),
+		Hash: hash, Scopes: []string{"profile:read"}, CreatedAt: now, ExpiresAt: now.Add(time.Hour)}
+	must(t, w.pg.DB.Tx(ctx, gatehouse.Scope{WorkspaceID: w.a, UserID: w.alice}, func(tx gatehouse.Tx) error {
+		return tx.CreatePAT(ctx, pat)
+	}))
+	app, err := sql.Open("pgx", w.pg.AppURL)
+	must(t, err)
+	defer app.Close()
+	other, _ := token.NewPAT(nil)
+
+	count := func(settings map[string]string, stmt string) int64 {
+		t.Helper()
+		tx, err := app.BeginTx(ctx, nil)
+		must(t, err)
+		defer tx.Rollback()
+		for k, v := range settings {
+			_, err := tx.ExecContext(ctx, `select set_config($1, $2, true)`, k, v)
+			must(t, err)
+		}
+		if stmt == "" {
+			var n int64
+			must(t, tx.QueryRowContext(ctx, `select count(*) from pats`).Scan(&n))
+			return n
+		}
+		res, err := tx.ExecContext(ctx, stmt, pat.ID)
+		must(t, err)
+		n, _ := res.RowsAffected()
+		return n
+	}
+	for _, c := range []struct {
+		name     string
+		settings map[string]string
+		want     int64
+	}{
+		{"no setting", nil, 0},
+		{"another token's hash", map[string]string{"app.pat_hash": token.LookupHashHex(other.Reveal())}, 0},
+		{"empty hash", map[string]string{"app.pat_hash": ""}, 0},
+		{"the token's hash", map[string]string{"app.pat_hash": hash}, 1},
+		{"workspace B", map[string]string{"app.workspace_id": w.b}, 0},
+		{"workspace A", map[string]string{"app.workspace_id": w.a}, 1},
+		{"user bob", map[string]string{"app.user_id": w.bob}, 0},
+		{"user alice", map[string]string{"app.user_id": w.alice}, 1},
+	} {
+		if n := count(c.settings, ""); n != c.want {
+			t.Errorf("%s: sees %d PAT rows, want %d", c.name, n, c.want)
+		}
+	}
+	// The hash opens reading and the last-used update, never deletion.
+	if n := count(map[string]string{"app.pat_hash": hash}, `delete from pats where id = $1`); n != 0 {
+		t.Fatalf("deleted through the hash door: %d rows", n)
+	}
+	if n := count(map[string]string{"app.pat_hash": hash}, `update pats set last_used_at = 1 where id = $1`); n != 1 {
+		t.Fatalf("last-used update through the hash: %d rows", n)
+	}
+}

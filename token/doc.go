@@ -1,0 +1,31 @@
+// Package token holds gatehouse's credential formats: JWT access tokens (RFC
+// 9068) signed and verified through crypto.Signer, the JWKS encoding of their
+// public keys (RFC 7517, 7518, 8037), and personal access tokens (the gth_
+// format of CONTRACT section 5) with their SHA-256 lookup hashes.
+//
+// # Why not a JOSE library
+//
+// gatehouse needs one narrow slice of JOSE: compact JWS with exactly three
+// algorithms (RS256, ES256, EdDSA), a header of exactly alg, kid and typ, and
+// keys bound to one algorithm each. This package implements that slice on the
+// standard library (about 500 lines) instead of depending on go-jose v4, for
+// three reasons:
+//
+//   - Strictness is the point. RFC 8725 asks verifiers to pin the algorithm to
+//     the key, to never act on jku/jwk/x5u/x5c, and to parse defensively. Here
+//     the header is an allow-list (alg, kid, typ; anything else, crit included,
+//     is refused), duplicate JSON members and trailing data are refused (the
+//     standard decoder, and JOSE libraries built on it, keep the last
+//     duplicate), base64url must be canonical and unpadded, and the size is
+//     bounded before any decoding. Getting the same from a general library means
+//     wrapping it with our own pre-parser anyway.
+//   - crypto.Signer is the seam for keys held in a KMS. Signing here calls
+//     crypto.Signer.Sign directly (with the ASN.1→raw conversion ES256 needs), so
+//     a KMS-backed signer drops in with no adapter type.
+//   - Every accepted input is covered by this package's own table tests and fuzz
+//     targets; there is no unused surface (JWE, JSON serialization, HMAC,
+//     embedded keys) to keep patched.
+//
+// The cost is owning the code, which is small and tested against real tokens
+// built to be wrong (see jwt_test.go).
+package token

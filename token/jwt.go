@@ -1,0 +1,434 @@
+package token
+
+import (
+	"bytes"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/rsa"
+	"crypto/sha256"
+	"encoding/asn1"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/big"
+	"strings"
+	"time"
+)
+
+// MaxTokenLen bounds a compact JWS. Longer input is refused before it is
+// split, decoded or parsed.
+const MaxTokenLen = 8 << 10
+
+// maxHeaderLen bounds the decoded protected header: alg, kid and typ fit in
+// far less.
+const maxHeaderLen = 512
+
+// AccessTokenType is the JWS typ of an access token (RFC 9068 section 2.1).
+const AccessTokenType = "at+jwt"
+
+// DefaultLeeway is the clock-skew allowance for exp, nbf and iat.
+const DefaultLeeway = 60 * time.Second
+
+// Verification errors. Each refused token wraps exactly one of them, so a
+// caller can tell "refresh the key set" (ErrUnknownKey) from everything else.
+var (
+	ErrMalformed     = errors.New("token: malformed")
+	ErrHeader        = errors.New("token: header member not allowed")
+	ErrAlgorithm     = errors.New("token: algorithm not allowed")
+	ErrUnknownKey    = errors.New("token: unknown key id")
+	ErrSignature     = errors.New("token: bad signature")
+	ErrType          = errors.New("token: wrong typ")
+	ErrIssuer        = errors.New("token: wrong issuer")
+	ErrAudience      = errors.New("token: wrong audience")
+	ErrExpired       = errors.New("token: expired")
+	ErrNotYetValid   = errors.New("token: not yet valid")
+	ErrMissingClaims = errors.New("token: required claim missing")
+)
+
+// Claims are the claims of an access token (RFC 9068 section 2.2). Times are
+// NumericDate seconds.
+type Claims struct {
+	Issuer    string   `json:"iss"`
+	Subject   string   `json:"sub"`
+	Audience  Audience `json:"aud"`
+	ExpiresAt int64    `json:"exp"`
+	NotBefore int64    `json:"nbf,omitempty"`
+	IssuedAt  int64    `json:"iat"`
+	ID        string   `json:"jti"`
+	ClientID  string   `json:"client_id"`
+	Scope     string   `json:"scope,omitempty"`
+	// SessionID is the sid of a person's session; empty for a client's token.
+	SessionID string `json:"sid,omitempty"`
+	// WorkspaceID is the workspace a client's token is confined to.
+	WorkspaceID string `json:"workspace_id,omitempty"`
+}
+
+// Scopes splits Scope on spaces.
+func (c *Claims) Scopes() []string { return strings.Fields(c.Scope) }
+
+// Audience is the aud claim: one string, or an array of strings (RFC 7519
+// section 4.1.3). It is always written as a string when it has one member.
+type Audience []string
+
+// MarshalJSON writes one audience as a string.
+func (a Audience) MarshalJSON() ([]byte, error) {
+	if len(a) == 1 {
+		return json.Marshal(a[0])
+	}
+	return json.Marshal([]string(a))
+}
+
+// UnmarshalJSON reads a string or an array of strings.
+func (a *Audience) UnmarshalJSON(b []byte) error {
+	if len(b) > 0 && b[0] == '"' {
+		var s string
+		if err := json.Unmarshal(b, &s); err != nil {
+			return err
+		}
+		*a = Audience{s}
+		return nil
+	}
+	var l []string
+	if err := json.Unmarshal(b, &l); err != nil {
+		return err
+	}
+	*a = l
+	return nil
+}
+
+// Contains reports whether aud is one of a.
+func (a Audience) Contains(aud string) bool {
+	for _, s := range a {
+		if s == aud {
+			return true
+		}
+	}
+	return false
+}
+
+// Signer makes compact JWS tokens with one key and its one algorithm.
+// It is safe for concurrent use if its crypto.Signer is.
+type Signer struct {
+	kid    string
+	alg    Alg
+	signer crypto.Signer
+	pub    PublicKey
+}
+
+// NewSigner binds signer to kid and alg. The signer may be an in-memory key
+// or one held by a KMS or HSM: only its Public and Sign methods are used.
+func NewSigner(kid string, alg Alg, signer crypto.Signer) (*Signer, error) {
+	pub, err := NewPublicKey(kid, alg, signer.Public())
+	if err != nil {
+		return nil, err
+	}
+	return &Signer{kid: kid, alg: alg, signer: signer, pub: pub}, nil
+}
+
+// KID returns the signer's key id.
+func (s *Signer) KID() string { return s.kid }
+
+// Alg returns the signer's algorithm.
+func (s *Signer) Alg() Alg { return s.alg }
+
+// PublicKey returns the verification key for the signer's tokens.
+func (s *Signer) PublicKey() PublicKey { return s.pub }
+
+// SignAccessToken signs c as an RFC 9068 access token (typ at+jwt).
+func (s *Signer) SignAccessToken(c *Claims) (string, error) {
+	return s.Sign(AccessTokenType, c)
+}
+
+// Sign returns the compact JWS of claims (marshalled with encoding/json) with
+// the protected header {"alg","kid","typ"}.
+func (s *Signer) Sign(typ string, claims any) (string, error) {
+	payload, err := json.Marshal(claims)
+	if err != nil {
+		return "", err
+	}
+	hdr, err := json.Marshal(struct {
+		Alg Alg    `json:"alg"`
+		KID string `json:"kid"`
+		Typ string `json:"typ,omitempty"`
+	}{s.alg, s.kid, typ})
+	if err != nil {
+		return "", err
+	}
+	var sb strings.Builder
+	sb.Grow(b64enc.EncodedLen(len(hdr)) + b64enc.EncodedLen(len(payload)) + 400)
+	sb.WriteString(b64(hdr))
+	sb.WriteByte('.')
+	sb.WriteString(b64(payload))
+	sig, err := s.signBytes([]byte(sb.String()))
+	if err != nil {
+		return "", err
+	}
+	sb.WriteByte('.')
+	sb.WriteString(b64(sig))
+	return sb.String(), nil
+}
+
+func (s *Signer) signBytes(msg []byte) ([]byte, error) {
+	switch s.alg {
+	case EdDSA:
+		return s.signer.Sign(randReader, msg, crypto.Hash(0))
+	case RS256:
+		d := sha256.Sum256(msg)
+		return s.signer.Sign(randReader, d[:], crypto.SHA256)
+	case ES256:
+		d := sha256.Sum256(msg)
+		der, err := s.signer.Sign(randReader, d[:], crypto.SHA256)
+		if err != nil {
+			return nil, err
+		}
+		// crypto.Signer returns ASN.1 DER; JWS wants r || s, 32 bytes each
+		// (RFC 7518 section 3.4).
+		var rs struct{ R, S *big.Int }
+		if rest, err := asn1.Unmarshal(der, &rs); err != nil || len(rest) != 0 {
+			return nil, errors.New("token: ECDSA signer returned a bad signature")
+		}
+		out := make([]byte, 64)
+		rs.R.FillBytes(out[:32])
+		rs.S.FillBytes(out[32:])
+		return out, nil
+	}
+	return nil, ErrAlgorithm
+}
+
+// Verifier checks access tokens. Issuer and Audience are required.
+type Verifier struct {
+	Issuer   string
+	Audience string
+	// Leeway is the clock-skew allowance for exp, nbf and iat; use
+	// DefaultLeeway unless there is a reason not to.
+	Leeway time.Duration
+	// Now returns the current time; nil means time.Now.
+	Now func() time.Time
+}
+
+// Verify checks tok against keys and the verifier's expectations and returns
+// its claims. It follows RFC 8725 and RFC 9068 section 4: the size is bounded
+// before parsing; the header may hold only alg, kid and typ (a jku, jwk, x5u,
+// x5c or crit member is refused, and nothing is ever fetched); the alg must be
+// the one the kid's key is bound to; typ must be at+jwt; iss, aud, exp, nbf
+// and iat are checked with the leeway; duplicate JSON members, trailing data
+// and non-canonical base64url are refused.
+func (v *Verifier) Verify(tok string, keys KeySet) (*Claims, error) {
+	if v.Issuer == "" || v.Audience == "" {
+		return nil, errors.New("token: verifier needs an issuer and an audience")
+	}
+	h, payload, signed, sig, err := parseCompact(tok)
+	if err != nil {
+		return nil, err
+	}
+	if !typeIs(h.Typ, AccessTokenType) {
+		return nil, ErrType
+	}
+	key, ok := keys.PublicKey(h.KID)
+	if !ok {
+		return nil, ErrUnknownKey
+	}
+	if key.Alg != h.Alg {
+		return nil, ErrAlgorithm
+	}
+	if !verifySig(key, signed, sig) {
+		return nil, ErrSignature
+	}
+	if err := checkStrictJSON(payload, checkClaimName); err != nil {
+		return nil, fmt.Errorf("%w: claims: %v", ErrMalformed, err)
+	}
+	var c Claims
+	if err := json.Unmarshal(payload, &c); err != nil {
+		return nil, fmt.Errorf("%w: claims: %v", ErrMalformed, err)
+	}
+	if err := v.checkClaims(&c); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+func (v *Verifier) checkClaims(c *Claims) error {
+	if c.Subject == "" || c.ID == "" || c.ClientID == "" || c.ExpiresAt == 0 || c.IssuedAt == 0 {
+		return ErrMissingClaims
+	}
+	if c.Issuer != v.Issuer {
+		return ErrIssuer
+	}
+	if !c.Audience.Contains(v.Audience) {
+		return ErrAudience
+	}
+	now := time.Now
+	if v.Now != nil {
+		now = v.Now
+	}
+	t := now()
+	leeway := v.Leeway
+	if !t.Before(time.Unix(c.ExpiresAt, 0).Add(leeway)) {
+		return ErrExpired
+	}
+	if c.NotBefore != 0 && t.Add(leeway).Before(time.Unix(c.NotBefore, 0)) {
+		return ErrNotYetValid
+	}
+	if t.Add(leeway).Before(time.Unix(c.IssuedAt, 0)) {
+		return ErrNotYetValid // issued in the future
+	}
+	return nil
+}
+
+// Header is the protected header of a token as this package accepts it.
+type Header struct {
+	Alg Alg
+	KID string
+	Typ string
+}
+
+// PeekHeader parses and checks tok's header (size, shape, allowed members,
+// algorithm, kid) without verifying anything else. verify/ uses it to learn a
+// token's kid before deciding whether to refresh a key set.
+func PeekHeader(tok string) (Header, error) {
+	h, _, _, _, err := parseCompact(tok)
+	return h, err
+}
+
+// parseCompact splits and decodes a compact JWS and checks its header. It
+// returns the payload bytes, the signing input and the signature.
+func parseCompact(tok string) (h Header, payload, signed, sig []byte, err error) {
+	if len(tok) > MaxTokenLen {
+		return h, nil, nil, nil, fmt.Errorf("%w: longer than %d bytes", ErrMalformed, MaxTokenLen)
+	}
+	i := strings.IndexByte(tok, '.')
+	j := strings.LastIndexByte(tok, '.')
+	if i <= 0 || j == i || j == len(tok)-1 || strings.IndexByte(tok[i+1:j], '.') >= 0 {
+		return h, nil, nil, nil, fmt.Errorf("%w: not three parts", ErrMalformed)
+	}
+	if b64enc.DecodedLen(i) > maxHeaderLen {
+		return h, nil, nil, nil, fmt.Errorf("%w: header too long", ErrMalformed)
+	}
+	hdr, err := b64dec.DecodeString(tok[:i])
+	if err != nil {
+		return h, nil, nil, nil, fmt.Errorf("%w: header encoding", ErrMalformed)
+	}
+	if h, err = parseHeader(hdr); err != nil {
+		return h, nil, nil, nil, err
+	}
+	payload, err = b64dec.DecodeString(tok[i+1 : j])
+	if err != nil {
+		return h, nil, nil, nil, fmt.Errorf("%w: payload encoding", ErrMalformed)
+	}
+	sig, err = b64dec.DecodeString(tok[j+1:])
+	if err != nil {
+		return h, nil, nil, nil, fmt.Errorf("%w: signature encoding", ErrMalformed)
+	}
+	return h, payload, []byte(tok[:j]), sig, nil
+}
+
+// forbiddenHeaders name a key or a place to fetch one (RFC 7515 section 4.1);
+// trusting any of them lets the token choose its own key (RFC 8725 section
+// 3.10). They are refused, never fetched.
+var forbiddenHeaders = map[string]bool{
+	"jku": true, "jwk": true, "x5u": true, "x5c": true, "x5t": true, "x5t#S256": true, "crit": true,
+}
+
+func parseHeader(b []byte) (Header, error) {
+	var h Header
+	var memberErr error
+	err := checkStrictJSON(b, func(name []byte) error {
+		switch string(name) { // exact case: encoding/json would match "ALG" to alg
+		case "alg", "kid", "typ":
+			return nil
+		}
+		if forbiddenHeaders[string(name)] {
+			memberErr = fmt.Errorf("%w: %s", ErrHeader, name)
+		} else {
+			memberErr = fmt.Errorf("%w: unknown member", ErrHeader)
+		}
+		return memberErr
+	})
+	if memberErr != nil {
+		return h, memberErr
+	}
+	if err != nil {
+		return h, fmt.Errorf("%w: header: %v", ErrMalformed, err)
+	}
+	var m struct {
+		Alg json.RawMessage `json:"alg"`
+		KID json.RawMessage `json:"kid"`
+		Typ json.RawMessage `json:"typ"`
+	}
+	if err := json.Unmarshal(b, &m); err != nil {
+		return h, fmt.Errorf("%w: header", ErrMalformed)
+	}
+	var alg, kid, typ string
+	if err := unmarshalString(m.Alg, &alg); err != nil || alg == "" {
+		return h, fmt.Errorf("%w: alg", ErrMalformed)
+	}
+	h.Alg = Alg(alg)
+	if !h.Alg.Valid() {
+		return h, ErrAlgorithm // none, HS256 and everything else
+	}
+	if err := unmarshalString(m.KID, &kid); err != nil || !ValidKID(kid) {
+		return h, fmt.Errorf("%w: kid", ErrHeader)
+	}
+	h.KID = kid
+	if m.Typ != nil {
+		if err := unmarshalString(m.Typ, &typ); err != nil {
+			return h, fmt.Errorf("%w: typ", ErrMalformed)
+		}
+	}
+	h.Typ = typ
+	return h, nil
+}
+
+// claimNames are the members of Claims. encoding/json matches member names
+// case-insensitively, so a payload carrying both "iss" and "ISS" would be read
+// one way here and maybe another elsewhere: such look-alikes are refused.
+var claimNames = []string{"iss", "sub", "aud", "exp", "nbf", "iat", "jti", "client_id", "scope", "sid", "workspace_id"}
+
+func checkClaimName(name []byte) error {
+	for _, c := range claimNames {
+		if len(c) == len(name) && string(name) != c && bytes.EqualFold(name, []byte(c)) {
+			return errStrictJSON
+		}
+	}
+	return nil
+}
+
+func unmarshalString(raw json.RawMessage, s *string) error {
+	if len(raw) == 0 || raw[0] != '"' {
+		return errors.New("not a string")
+	}
+	return json.Unmarshal(raw, s)
+}
+
+// typeIs compares a typ header with want case-insensitively, with or without
+// the "application/" prefix (RFC 7515 section 4.1.9, RFC 9068 section 2.1).
+func typeIs(typ, want string) bool {
+	if len(typ) > len("application/") && strings.EqualFold(typ[:len("application/")], "application/") {
+		typ = typ[len("application/"):]
+	}
+	return strings.EqualFold(typ, want)
+}
+
+func verifySig(key PublicKey, signed, sig []byte) bool {
+	switch k := key.Key.(type) {
+	case ed25519.PublicKey:
+		return key.Alg == EdDSA && len(k) == ed25519.PublicKeySize &&
+			len(sig) == ed25519.SignatureSize && ed25519.Verify(k, signed, sig)
+	case *rsa.PublicKey:
+		if key.Alg != RS256 {
+			return false
+		}
+		d := sha256.Sum256(signed)
+		return rsa.VerifyPKCS1v15(k, crypto.SHA256, d[:], sig) == nil
+	case *ecdsa.PublicKey:
+		if key.Alg != ES256 || len(sig) != 64 {
+			return false
+		}
+		d := sha256.Sum256(signed)
+		r := new(big.Int).SetBytes(sig[:32])
+		s := new(big.Int).SetBytes(sig[32:])
+		return ecdsa.Verify(k, d[:], r, s)
+	}
+	return false
+}

@@ -1,0 +1,232 @@
+// Package verify lets a Go resource server accept gatehouse credentials.
+//
+//	jwt, err := verify.NewJWT(verify.JWTConfig{
+//		Issuer:   "https://auth.example.com",   // gatehouse's GATEHOUSE_PUBLIC_URL
+//		Audience: "https://api.example.com",
+//	})
+//	mux.Handle("GET /things", verify.Require(jwt)(things))
+//	// in the handler: id, _ := verify.FromContext(r.Context())
+//
+// Require reads the credential from the Authorization header only (RFC 6750
+// section 2.1; never a query parameter or a form field), hands it to each
+// Authenticator in turn until one claims it, and puts the verified Identity
+// in the request context. JWT access tokens (RFC 9068) are checked locally
+// against the issuer's JWKS, fetched and cached by JWKSCache. A second
+// credential kind, such as personal access tokens checked through token
+// introspection (RFC 7662), is another Authenticator: it claims the
+// credentials it recognises (gth_…) and returns ErrNotMine for the rest.
+package verify
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/gatehouse-auth/gatehouse/token"
+)
+
+// Identity is a verified caller.
+type Identity struct {
+	// Kind is "session" for a person's access token (it has a sid), "client"
+	// for an OAuth client's, "pat" for a personal access token.
+	Kind        string
+	Subject     string // sub: the user id, or the client id for a client acting for itself
+	SessionID   string
+	ClientID    string
+	WorkspaceID string
+	Scopes      []string
+	TokenID     string // jti, or the PAT's id
+	ExpiresAt   time.Time
+	// Claims are the access token's claims (JWT kinds only).
+	Claims *token.Claims
+}
+
+// HasScope reports whether the identity was granted scope s.
+func (id *Identity) HasScope(s string) bool {
+	for _, g := range id.Scopes {
+		if g == s {
+			return true
+		}
+	}
+	return false
+}
+
+type identityKey struct{}
+
+// NewContext returns a copy of ctx carrying id.
+func NewContext(ctx context.Context, id *Identity) context.Context {
+	return context.WithValue(ctx, identityKey{}, id)
+}
+
+// FromContext returns the identity Require put in ctx.
+func FromContext(ctx context.Context) (*Identity, bool) {
+	id, ok := ctx.Value(identityKey{}).(*Identity)
+	return id, ok
+}
+
+// An Authenticator checks one kind of credential.
+type Authenticator interface {
+	// Authenticate verifies a bearer credential. It returns ErrNotMine when
+	// the credential is not of its kind, so the next Authenticator may try;
+	// ErrInvalid (wrapping the cause) when it is its kind but does not
+	// verify; any other error when it cannot decide now (keys unavailable).
+	Authenticate(ctx context.Context, credential string) (*Identity, error)
+}
+
+// Errors of an Authenticator.
+var (
+	ErrNotMine = errors.New("verify: not this authenticator's credential")
+	ErrInvalid = errors.New("verify: invalid credential")
+)
+
+// JWTConfig configures a JWT authenticator.
+type JWTConfig struct {
+	Issuer   string // required: the iss gatehouse writes (its public URL)
+	Audience string // required: the aud this resource server accepts
+	// JWKSURL defaults to Issuer + "/.well-known/jwks.json".
+	JWKSURL            string
+	HTTPClient         *http.Client
+	Leeway             time.Duration // default token.DefaultLeeway
+	MinRefreshInterval time.Duration // default DefaultMinRefreshInterval
+	MaxCacheAge        time.Duration // default DefaultMaxCacheAge
+	Now                func() time.Time
+}
+
+// JWT authenticates RFC 9068 access tokens against a cached JWKS.
+type JWT struct {
+	cache    *JWKSCache
+	verifier token.Verifier
+}
+
+// NewJWT returns a JWT authenticator.
+func NewJWT(cfg JWTConfig) (*JWT, error) {
+	if cfg.Issuer == "" || cfg.Audience == "" {
+		return nil, errors.New("verify: JWT needs an issuer and an audience")
+	}
+	if cfg.JWKSURL == "" {
+		cfg.JWKSURL = strings.TrimSuffix(cfg.Issuer, "/") + "/.well-known/jwks.json"
+	}
+	cache, err := NewJWKSCache(JWKSConfig{URL: cfg.JWKSURL, HTTPClient: cfg.HTTPClient,
+		MinRefreshInterval: cfg.MinRefreshInterval, MaxCacheAge: cfg.MaxCacheAge, Now: cfg.Now})
+	if err != nil {
+		return nil, err
+	}
+	leeway := cfg.Leeway
+	if leeway == 0 {
+		leeway = token.DefaultLeeway
+	}
+	return &JWT{cache: cache, verifier: token.Verifier{Issuer: cfg.Issuer, Audience: cfg.Audience, Leeway: leeway, Now: cfg.Now}}, nil
+}
+
+// Cache returns the JWT authenticator's key cache.
+func (j *JWT) Cache() *JWKSCache { return j.cache }
+
+// Authenticate verifies a JWT access token. A token whose kid is not in the
+// cached set triggers one rate-limited refresh of the set, then one more
+// verification.
+func (j *JWT) Authenticate(ctx context.Context, cred string) (*Identity, error) {
+	if token.LooksLikePAT(cred) || strings.Count(cred, ".") != 2 {
+		return nil, ErrNotMine
+	}
+	keys, err := j.cache.Keys(ctx)
+	if err != nil {
+		return nil, err
+	}
+	c, err := j.verifier.Verify(cred, keys)
+	if errors.Is(err, token.ErrUnknownKey) {
+		// The set may have changed since: verify again against the newest
+		// (a still-unknown kid fails before any signature work).
+		if keys, err = j.cache.Refresh(ctx); err != nil {
+			return nil, err
+		}
+		c, err = j.verifier.Verify(cred, keys)
+	}
+	if err != nil {
+		return nil, errors.Join(ErrInvalid, err)
+	}
+	id := &Identity{Kind: "client", Subject: c.Subject, SessionID: c.SessionID, ClientID: c.ClientID,
+		WorkspaceID: c.WorkspaceID, Scopes: c.Scopes(), TokenID: c.ID, ExpiresAt: time.Unix(c.ExpiresAt, 0), Claims: c}
+	if c.SessionID != "" {
+		id.Kind = "session"
+	}
+	return id, nil
+}
+
+// Require returns middleware that lets a request through only with a
+// credential one of auths verifies. It answers 401 with a WWW-Authenticate
+// challenge (RFC 6750 section 3) when the credential is missing or invalid,
+// and 503 when it cannot decide (no key set could be fetched).
+func Require(auths ...Authenticator) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			cred, ok := bearer(r)
+			if !ok {
+				w.Header().Set("WWW-Authenticate", `Bearer`)
+				writeError(w, http.StatusUnauthorized, "unauthorized", "a bearer token in the Authorization header is required")
+				return
+			}
+			for _, a := range auths {
+				id, err := a.Authenticate(r.Context(), cred)
+				if errors.Is(err, ErrNotMine) {
+					continue
+				}
+				if errors.Is(err, ErrInvalid) {
+					break
+				}
+				if err != nil {
+					writeError(w, http.StatusServiceUnavailable, "unavailable", "credentials cannot be checked now")
+					return
+				}
+				next.ServeHTTP(w, r.WithContext(NewContext(r.Context(), id)))
+				return
+			}
+			w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
+			writeError(w, http.StatusUnauthorized, "invalid_token", "the access token is invalid")
+		})
+	}
+}
+
+// RequireScope returns middleware, to go inside Require, that answers 403
+// insufficient_scope unless the caller was granted scope.
+func RequireScope(scope string) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			id, ok := FromContext(r.Context())
+			if !ok || !id.HasScope(scope) {
+				w.Header().Set("WWW-Authenticate", `Bearer error="insufficient_scope", scope="`+scope+`"`)
+				writeError(w, http.StatusForbidden, "insufficient_scope", "the token lacks the required scope")
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
+}
+
+// bearer returns the credential of a single "Authorization: Bearer …"
+// header. Two Authorization headers, another scheme, or an empty or
+// oversized credential count as none.
+func bearer(r *http.Request) (string, bool) {
+	vals := r.Header.Values("Authorization")
+	if len(vals) != 1 {
+		return "", false
+	}
+	scheme, cred, ok := strings.Cut(vals[0], " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	cred = strings.TrimLeft(cred, " ")
+	if cred == "" || len(cred) > token.MaxTokenLen || strings.ContainsAny(cred, " \t") {
+		return "", false
+	}
+	return cred, true
+}
+
+func writeError(w http.ResponseWriter, status int, code, desc string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(map[string]string{"error": code, "error_description": desc})
+}
