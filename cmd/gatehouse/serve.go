@@ -108,6 +108,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	if err := svc.keys.Start(ctx); err != nil {
 		return fmt.Errorf("signing keys: %w", err)
 	}
+	cookies, csrf, err := cookieMode(cfg, svc, log)
+	if err != nil {
+		return err
+	}
 	srv, err := httpapi.New(httpapi.Config{
 		PublicURL:      cfg.PublicURL,
 		CORSOrigins:    cfg.CORSOrigins,
@@ -122,6 +126,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		AuditLog:   &auth.AuditLog{Core: svc.core},
 		Profile:    &auth.Profile{Core: svc.core},
 		Sessions:   svc.sessions,
+		Cookies:    cookies,
+		CSRF:       csrf,
 		Keys:       svc.keys,
 		PATs:       svc.pats,
 	})
