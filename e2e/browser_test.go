@@ -3,6 +3,9 @@ package e2e
 import (
 	"fmt"
 	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -200,6 +203,37 @@ func TestBrowserPortal(t *testing.T) {
 	b.do(t, chromedp.Reload(), ready,
 		chromedp.Poll[chromedp.Void](`document.body.dataset.state === 'signed-in'`, chromedp.WithPollingTimeout(20*time.Second)))
 
+	// A workspace, then a personal access token: shown once, listed without
+	// its secret, revoked.
+	b.do(t,
+		chromedp.SendKeys(chromedp.CSS("#workspace-name"), "Acme"),
+		chromedp.Click(chromedp.CSS(`#workspace-form button[type=submit]`)),
+		chromedp.Poll[chromedp.Void](`document.querySelectorAll('#token-workspace option').length === 1`),
+		chromedp.Click(chromedp.CSS(`.tabs button[data-tab=tokens]`)),
+		chromedp.SendKeys(chromedp.CSS("#token-name"), "ci"),
+		chromedp.Click(chromedp.CSS(`#token-form button[type=submit]`)),
+		chromedp.Poll[chromedp.Void](`!document.getElementById('new-token').hidden && document.querySelectorAll('#tokens-body tr').length === 1`,
+			chromedp.WithPollingTimeout(10*time.Second)),
+	)
+	pat := eval[string](t, b, `document.getElementById('new-token-value').textContent`)
+	if !strings.HasPrefix(pat, "gth_") {
+		t.Fatalf("the new token shown is %q", pat)
+	}
+	if row := eval[string](t, b, `document.getElementById('tokens-body').textContent`); strings.Contains(row, pat[4:20]) {
+		t.Errorf("the token list shows the secret: %q", row)
+	}
+	b.do(t, chromedp.Click(chromedp.CSS("#new-token-done")),
+		chromedp.Poll[chromedp.Void](`document.getElementById('new-token-value').textContent === ''`))
+	if n := eval[int](t, b, fmt.Sprintf(`document.documentElement.outerHTML.split(%q).length - 1`, pat)); n != 0 {
+		t.Errorf("the token is still in the page after Done")
+	}
+	b.do(t, chromedp.Click(chromedp.CSS(`#tokens-body button.danger`)),
+		chromedp.Poll[chromedp.Void](`document.querySelectorAll('#tokens-body tr').length === 0`))
+	// The workspace's audit trail shows what happened.
+	b.do(t, chromedp.Click(chromedp.CSS(`.tabs button[data-tab=audit]`)),
+		chromedp.Poll[chromedp.Void](`document.getElementById('audit-body').textContent.includes('pat.created')`,
+			chromedp.WithPollingTimeout(10*time.Second)))
+
 	b.do(t, chromedp.Poll[chromedp.Void](`navigator.serviceWorker.controller !== null`, chromedp.WithPollingTimeout(20*time.Second)))
 	b.do(t, chromedp.Click(chromedp.CSS("#signout")),
 		chromedp.Poll[chromedp.Void](`document.body.dataset.state === 'signed-out' && !window.gatehousePortal.signedIn()`))
@@ -236,5 +270,52 @@ func waitFor(t *testing.T, cond func() bool, what string) {
 			t.Fatalf("timed out waiting for %s", what)
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+var magicLinkRE = regexp.MustCompile(`http://localhost:\d+/magic-link\?token=[A-Za-z0-9_-]+`)
+
+// TestBrowserPortalMagicLink asks for a link through the portal, opens the
+// link from the mail gatehouse wrote, and is signed in, with the token gone
+// from the address bar and the history; a second use of the link fails.
+func TestBrowserPortalMagicLink(t *testing.T) {
+	gh := startGatehouse(t, nil)
+	const email = "hedy@example.com"
+	gh.signup(t, email, "yet another long unusual passphrase 3")
+	b := newBrowser(t)
+	ready := chromedp.Poll[chromedp.Void](`document.documentElement.dataset.ready === 'true'`)
+	b.do(t, chromedp.Navigate(gh.Origin+"/"), ready,
+		chromedp.Click(chromedp.CSS("details summary")),
+		chromedp.SendKeys(chromedp.CSS("#magic-email"), email),
+		chromedp.Click(chromedp.CSS(`#magic-form button[type=submit]`)),
+		chromedp.Poll[chromedp.Void](`document.getElementById('status').textContent.includes('on its way')`))
+
+	var link string
+	waitFor(t, func() bool {
+		files, _ := filepath.Glob(filepath.Join(gh.Dir, "gatehouse-data", "mail", "*.eml"))
+		for _, f := range files {
+			raw, _ := os.ReadFile(f)
+			// The link may be folded by quoted-printable encoding.
+			text := strings.ReplaceAll(strings.ReplaceAll(string(raw), "=\r\n", ""), "=3D", "=")
+			if m := magicLinkRE.FindString(text); m != "" {
+				link = m
+				return true
+			}
+		}
+		return false
+	}, "the magic-link mail")
+
+	b.do(t, chromedp.Navigate(link), ready,
+		chromedp.Poll[chromedp.Void](`document.body.dataset.state === 'signed-in'`, chromedp.WithPollingTimeout(20*time.Second)))
+	if href := eval[string](t, b, `location.href`); strings.Contains(href, "token") {
+		t.Errorf("the token is still in the URL: %s", href)
+	}
+	if who := eval[string](t, b, `document.getElementById('whoami').textContent`); who != email {
+		t.Errorf("whoami %q", who)
+	}
+	// The link again: it was single-use.
+	b.do(t, chromedp.Navigate(link), ready)
+	if msg := eval[string](t, b, `document.getElementById('magic-title').textContent`); !strings.Contains(msg, "already used") {
+		t.Errorf("second use of the link: %q", msg)
 	}
 }

@@ -88,6 +88,7 @@ func (s *syncBuffer) String() string {
 // gatehouseServer is the real binary, serving with --dev in a temp dir.
 type gatehouseServer struct {
 	Origin string // http://localhost:PORT, also GATEHOUSE_PUBLIC_URL
+	Dir    string // the working directory: ./gatehouse-data/ is in it
 	Output *syncBuffer
 }
 
@@ -140,7 +141,7 @@ func startGatehouse(t *testing.T, env map[string]string) *gatehouseServer {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	return &gatehouseServer{Origin: origin, Output: out}
+	return &gatehouseServer{Origin: origin, Dir: cmd.Dir, Output: out}
 }
 
 // call makes a request to the server as a native client would (no Origin,
