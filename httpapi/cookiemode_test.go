@@ -271,3 +271,31 @@ func TestCookieModeHTTP(t *testing.T) {
 		})
 	}
 }
+
+// TestCookieTossingAnywhere: a duplicated gatehouse cookie is refused on any
+// API route, not only where a handler reads it; other cookies and the
+// portal's pages are left alone.
+func TestCookieTossingAnywhere(t *testing.T) {
+	for _, cc := range []CookieConfig{{RefreshTTL: time.Hour}, {Domain: "example.com", RefreshTTL: time.Hour}} {
+		e := newEnv(t, func(_ *Config, d *Deps) { d.Cookies = cc; d.CSRF = &CSRF{} })
+		for _, tt := range []struct {
+			path, cookie string
+			status       int
+		}{
+			{"/v1/me", cc.RefreshCookieName() + "=a; " + cc.RefreshCookieName() + "=b", 400},
+			{"/v1/workspaces", cc.CSRFCookieName() + "=a; " + cc.CSRFCookieName() + "=b", 400},
+			{"/v1/me", "other=a; other=b; " + cc.RefreshCookieName() + "=a", 401},
+			{"/", cc.RefreshCookieName() + "=a; " + cc.RefreshCookieName() + "=b", 200},
+		} {
+			w := do(e.s, req("GET", tt.path, "", "Cookie", tt.cookie))
+			if w.Code != tt.status {
+				t.Errorf("%s with %q: %d, want %d", tt.path, tt.cookie, w.Code, tt.status)
+			}
+			if tt.status == 400 {
+				if b := errBody(t, w); b.Error != "invalid_request" {
+					t.Errorf("%s: %+v", tt.path, b)
+				}
+			}
+		}
+	}
+}

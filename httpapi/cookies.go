@@ -194,3 +194,28 @@ func (c CookieConfig) CheckCookies(r *http.Request) error {
 	_, err := c.CSRFCookie(r)
 	return err
 }
+
+// cookieChecker is what rejectTossedCookies needs of the server's cookies.
+type cookieChecker interface {
+	CheckCookies(r *http.Request) error
+}
+
+// rejectTossedCookies answers 400 invalid_request to any API request that
+// carries one of gatehouse's cookies twice (CONTRACT section 4), whether or
+// not its handler reads the cookie: two values mean another site on the
+// domain planted one, and neither can be trusted.
+func (s *Server) rejectTossedCookies(next http.Handler) http.Handler {
+	cc, ok := s.cookies.(cookieChecker)
+	if !ok {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/v1/") {
+			if err := cc.CheckCookies(r); err != nil {
+				s.writeError(w, r, err)
+				return
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
