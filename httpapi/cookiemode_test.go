@@ -20,11 +20,7 @@ import (
 // derivation, recording through its core. Put it after withSessions.
 func withCookieMode(t *testing.T, cc CookieConfig) option {
 	return func(c *Config, d *Deps) {
-		own := c.PublicURL.Scheme + "://" + c.PublicURL.Host
-		g, err := NewCSRF(CSRFConfig{
-			Cookies: cc, Token: d.Sessions.CSRFToken, SessionOf: auth.RefreshTokenSessionID,
-			Record: d.Sessions.Record, TrustedOrigins: append([]string{own}, c.CORSOrigins...), Log: d.Logger,
-		})
+		g, err := NewCSRF(CSRFConfig{Token: d.Sessions.CSRFToken, Record: d.Sessions.Record, Log: d.Logger})
 		if err != nil {
 			t.Fatal(err)
 		}
