@@ -80,6 +80,7 @@ func gatehouseCookies(t *testing.T, b *browser) (refresh, csrf *network.Cookie) 
 // the CSRF header, is refused without it, and logs out, after which the
 // cookies are gone from Chromium's cookie jar.
 func TestBrowserSecondOriginCookieMode(t *testing.T) {
+	chromiumPath(t) // skip before building anything
 	var ghOrigin string
 	appOrigin := serveLocalhost(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
@@ -174,6 +175,7 @@ func TestBrowserSecondOriginCookieMode(t *testing.T) {
 // CSRF cookie), lists its session, and signs out, leaving no cookie, no web
 // storage and no cache but the static shell.
 func TestBrowserPortal(t *testing.T) {
+	chromiumPath(t)
 	gh := startGatehouse(t, nil)
 	const email, password = "grace@example.com", "another long unusual passphrase 9"
 	gh.signup(t, email, password)
@@ -279,6 +281,7 @@ var magicLinkRE = regexp.MustCompile(`http://localhost:\d+/magic-link\?token=[A-
 // link from the mail gatehouse wrote, and is signed in, with the token gone
 // from the address bar and the history; a second use of the link fails.
 func TestBrowserPortalMagicLink(t *testing.T) {
+	chromiumPath(t)
 	gh := startGatehouse(t, nil)
 	const email = "hedy@example.com"
 	gh.signup(t, email, "yet another long unusual passphrase 3")
