@@ -34,10 +34,11 @@ const (
 	EventCSRFRejected            EventType = "csrf.rejected"
 	EventOriginRejected          EventType = "origin.rejected"
 	// Not in the contract's list, but recorded for the workspace trail.
-	EventWorkspaceCreated EventType = "workspace.created"
-	EventMemberAdded      EventType = "member.added"
-	EventMemberUpdated    EventType = "member.updated"
-	EventMemberRemoved    EventType = "member.removed"
+	EventWorkspaceCreated    EventType = "workspace.created"
+	EventMemberAdded         EventType = "member.added"
+	EventMemberUpdated       EventType = "member.updated"
+	EventMemberRemoved       EventType = "member.removed"
+	EventAccountAdminChanged EventType = "account.admin_changed"
 )
 
 // Outcome says whether the recorded action succeeded.

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -655,3 +656,22 @@ func (k *Keys) JWKS() (*JWKS, error) {
 	k.jwksCache = c
 	return c, nil
 }
+
+// SessionClientID is the client_id of the access tokens of people's own
+// sessions (signed in at gatehouse itself, not through an OAuth client).
+const SessionClientID = "gatehouse"
+
+// sessionScope is the scope claim of a person's own access token: every
+// scope, since the session is the person (CONTRACT 6 lists scope among the
+// claims; resource servers using package verify see the PAT vocabulary).
+var sessionScope = strings.Join(PATScopes, " ")
+
+// IssueSessionToken signs the access token of a person's session: sub the
+// user, sid the session, client_id SessionClientID, every scope, lifetime
+// AccessTTL. It is the SessionTokenIssuer of Sessions.
+func (k *Keys) IssueSessionToken(ctx context.Context, userID, sessionID string) (string, time.Duration, error) {
+	tok, exp, err := k.IssueAccessToken(ctx, token.Claims{Subject: userID, SessionID: sessionID, ClientID: SessionClientID, Scope: sessionScope})
+	return tok, time.Duration(exp) * time.Second, err
+}
+
+var _ SessionTokenIssuer = (*Keys)(nil)

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"strings"
 	"syscall"
 
 	"github.com/gatehouse-auth/gatehouse/secret"
@@ -21,7 +22,7 @@ var version = "dev"
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+	err := runIO(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr)
 	stop()
 	if err != nil {
 		if !errors.Is(err, flag.ErrHelp) {
@@ -48,13 +49,27 @@ commands:
   serve [--dev]      run the server (--dev: SQLite, files and a generated secret under ./gatehouse-data/)
   migrate [--app-role R]
                      apply the database schema (PostgreSQL: as the owner role; grants go to R)
+  keys list|rotate [--now]|revoke KID
+                     signing keys (JSON on stdout; a running server follows within 2 s)
+  users create --email E --password-stdin
+  users set-status --email E --status active|locked|disabled [--reason R]
+  users set-admin --email E [--off]
+                     manage accounts (each prints JSON; each also takes --dev)
+  sessions revoke-all
+                     end every session (also takes --dev)
   secret generate    print a new master secret for GATEHOUSE_AUTH_SECRET
   version            print the version
 `
 
 // run is gatehouse's main, with its inputs and outputs passed in so that
-// tests can run the real thing. ctx ends on SIGINT or SIGTERM.
+// tests can run the real thing, with nothing on standard input.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	return runIO(ctx, args, getenv, strings.NewReader(""), stdout, stderr)
+}
+
+// runIO is run with standard input (users create --password-stdin reads it).
+// ctx ends on SIGINT or SIGTERM.
+func runIO(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		io.WriteString(stderr, usage)
 		return &usageError{"no command given"}
@@ -64,6 +79,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return serve(ctx, rest, getenv, stderr)
 	case "migrate":
 		return migrate(ctx, rest, getenv, stdout, stderr)
+	case "users":
+		return usersCmd(ctx, rest, getenv, stdin, stdout, stderr)
+	case "sessions":
+		return sessionsCmd(ctx, rest, getenv, stdout, stderr)
+	case "keys":
+		return keysCmd(ctx, rest, getenv, stdout, stderr)
 	case "secret":
 		if len(rest) != 1 || rest[0] != "generate" {
 			return &usageError{"usage: gatehouse secret generate"}

@@ -97,7 +97,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
-	svc, err := buildServices(cfg, db, log)
+	svc, err := buildServices(ctx, cfg, getenv, db, log)
 	if err != nil {
 		return err
 	}

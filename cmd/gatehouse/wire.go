@@ -7,7 +7,6 @@ import (
 
 	"github.com/gatehouse-auth/gatehouse"
 	"github.com/gatehouse-auth/gatehouse/auth"
-	"github.com/gatehouse-auth/gatehouse/kms"
 	"github.com/gatehouse-auth/gatehouse/mail"
 	"github.com/gatehouse-auth/gatehouse/password"
 )
@@ -26,18 +25,9 @@ type services struct {
 
 // buildServices wires the auth services over store, by hand, in one screen.
 // The caller closes the mailer.
-func buildServices(cfg *Config, store gatehouse.Store, log *slog.Logger) (*services, error) {
+func buildServices(ctx context.Context, cfg *Config, getenv func(string) string, store gatehouse.Store, log *slog.Logger) (*services, error) {
 	core := auth.NewCore(store, log)
-	kek, err := kms.NewLocal(cfg.Secret.Derive(kms.LocalKeyLabel, 32))
-	if err != nil {
-		return nil, err
-	}
-	keys, err := auth.NewKeys(core, auth.KeysConfig{
-		Issuer:       cfg.PublicURL.String(),
-		AccessTTL:    cfg.AccessTTL,
-		PublishAhead: cfg.KeyPublishAhead,
-		KEK:          kek,
-	})
+	keys, err := newKeys(ctx, cfg, getenv, core)
 	if err != nil {
 		return nil, err
 	}

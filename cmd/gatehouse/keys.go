@@ -1,0 +1,152 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/gatehouse-auth/gatehouse/auth"
+	"github.com/gatehouse-auth/gatehouse/kms"
+	"github.com/gatehouse-auth/gatehouse/kms/awskms"
+	"github.com/gatehouse-auth/gatehouse/token"
+)
+
+// Settings of the signing keys beyond CONTRACT section 1 (docs/keys.md).
+const (
+	envKeyAlg      = "GATEHOUSE_KEY_ALG"      // EdDSA (default), ES256 or RS256
+	envKeyRotation = "GATEHOUSE_KEY_ROTATION" // Go duration a key signs for (default 720h)
+	envKMS         = "GATEHOUSE_KMS"          // local (default) or awskms
+	envKMSKeyID    = "GATEHOUSE_KMS_KEY_ID"   // awskms: key id, ARN or alias
+	envKMSRegion   = "GATEHOUSE_KMS_REGION"   // awskms: region (default: the AWS configuration chain)
+	envKMSEndpoint = "GATEHOUSE_KMS_ENDPOINT" // awskms: endpoint override (a KMS-compatible server)
+)
+
+// keyEncryptionKey builds the KEK provider that GATEHOUSE_KMS names. local
+// derives its key from the master secret (HKDF, label kms.LocalKeyLabel).
+func keyEncryptionKey(ctx context.Context, cfg *Config, getenv func(string) string) (kms.KEK, error) {
+	get := func(k string) string { return strings.TrimSpace(getenv(k)) }
+	switch p := get(envKMS); p {
+	case "", "local":
+		return kms.NewLocal(cfg.Secret.Derive(kms.LocalKeyLabel, 32))
+	case "awskms":
+		if get(envKMSKeyID) == "" {
+			return nil, bad(envKMSKeyID, "is required with %s=awskms", envKMS)
+		}
+		k, err := awskms.New(ctx, awskms.Config{KeyID: get(envKMSKeyID), Region: get(envKMSRegion), Endpoint: get(envKMSEndpoint)})
+		if err != nil {
+			return nil, bad(envKMS, "%v", err)
+		}
+		return k, nil
+	default:
+		return nil, bad(envKMS, "must be local or awskms")
+	}
+}
+
+// newKeys builds the signing-key service from the configuration.
+func newKeys(ctx context.Context, cfg *Config, getenv func(string) string, core *auth.Core) (*auth.Keys, error) {
+	kek, err := keyEncryptionKey(ctx, cfg, getenv)
+	if err != nil {
+		return nil, err
+	}
+	kc := auth.KeysConfig{
+		Issuer:       strings.TrimSuffix(cfg.PublicURL.String(), "/"),
+		AccessTTL:    cfg.AccessTTL,
+		PublishAhead: cfg.KeyPublishAhead,
+		KEK:          kek,
+	}
+	if a := strings.TrimSpace(getenv(envKeyAlg)); a != "" {
+		kc.Alg = token.Alg(a)
+		if !kc.Alg.Valid() {
+			return nil, bad(envKeyAlg, "must be EdDSA, ES256 or RS256")
+		}
+	}
+	if r := strings.TrimSpace(getenv(envKeyRotation)); r != "" {
+		d, err := time.ParseDuration(r)
+		if err != nil || d <= 0 {
+			return nil, bad(envKeyRotation, "must be a positive Go duration, e.g. 720h")
+		}
+		kc.RotationPeriod = d
+	}
+	k, err := auth.NewKeys(core, kc)
+	if err != nil {
+		return nil, bad(envKeyRotation, "%v", err)
+	}
+	return k, nil
+}
+
+const keysUsage = "usage: gatehouse keys list | keys rotate [--now] | keys revoke KID   (each also takes --dev)"
+
+// keysCmd is `gatehouse keys list|rotate [--now]|revoke KID`. It prints JSON
+// on stdout. A running server sees the change within its poll interval
+// (2 seconds).
+func keysCmd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		return &usageError{keysUsage}
+	}
+	sub := args[0]
+	fs := flag.NewFlagSet("keys "+sub, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	dev := fs.Bool("dev", false, "use the --dev data directory and settings")
+	now := false
+	if sub == "rotate" {
+		fs.BoolVar(&now, "now", false, "the new key signs at once (emergency), instead of after "+envKeyPublishAhead)
+	}
+	if err := fs.Parse(args[1:]); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return &usageError{keysUsage}
+	}
+	want := 0
+	if sub == "revoke" {
+		want = 1
+	}
+	if fs.NArg() != want || (sub != "list" && sub != "rotate" && sub != "revoke") {
+		return &usageError{keysUsage}
+	}
+	a, closeAll, err := openAdmin(ctx, *dev, getenv, stderr)
+	if err != nil {
+		return err
+	}
+	defer closeAll()
+	keys := a.svc.keys
+	enc := json.NewEncoder(stdout)
+	switch sub {
+	case "list":
+		if err := keys.Load(ctx); err != nil {
+			return err
+		}
+		l, err := keys.List(ctx)
+		if err != nil {
+			return err
+		}
+		return enc.Encode(map[string]any{"keys": l})
+	case "rotate":
+		if err := keys.Load(ctx); err != nil {
+			return err
+		}
+		ki, err := keys.Rotate(ctx, now, "system")
+		if err != nil {
+			return err
+		}
+		return enc.Encode(ki)
+	default:
+		kid := fs.Arg(0)
+		if err := keys.Load(ctx); err != nil {
+			return err
+		}
+		if err := keys.Revoke(ctx, kid, "system"); err != nil {
+			return fmt.Errorf("keys revoke: %w", err)
+		}
+		l, err := keys.List(ctx)
+		if err != nil {
+			return err
+		}
+		return enc.Encode(map[string]any{"revoked": kid, "keys": l})
+	}
+}
