@@ -143,6 +143,14 @@ func findCookie(cks []*network.Cookie, name string) *network.Cookie {
 // checks that).
 func serveLocalhost(t *testing.T, h http.Handler) string {
 	t.Helper()
+	origin, _ := serveLocalhostClosable(t, h)
+	return origin
+}
+
+// serveLocalhostClosable is serveLocalhost that also returns a func that
+// stops the server (to take a site offline).
+func serveLocalhostClosable(t *testing.T, h http.Handler) (string, func()) {
+	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -152,5 +160,5 @@ func serveLocalhost(t *testing.T, h http.Handler) string {
 	srv.Listener = l
 	srv.Start()
 	t.Cleanup(srv.Close)
-	return "http://localhost:" + strings.TrimPrefix(srv.URL, "http://127.0.0.1:")
+	return "http://localhost:" + strings.TrimPrefix(srv.URL, "http://127.0.0.1:"), srv.Close
 }

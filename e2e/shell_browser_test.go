@@ -225,7 +225,7 @@ func TestPortalShellInBrowser(t *testing.T) {
 	b := newBrowser(t)
 	watchCSP(t, b)
 	api := &fakeAPI{cfg: httpapi.CookieConfig{RefreshTTL: time.Hour}}
-	origin := serveLocalhost(t, portalMux(api))
+	origin, stop := serveLocalhostClosable(t, portalMux(api))
 
 	b.do(t, chromedp.Navigate(origin+"/"),
 		chromedp.Poll[chromedp.Void](`document.documentElement.dataset.ready === 'true'`))
@@ -323,5 +323,23 @@ func TestPortalShellInBrowser(t *testing.T) {
 	}
 	if l := b.consoleLog(); strings.Contains(l, "Content Security Policy") || strings.Contains(l, "exception") {
 		t.Errorf("console:\n%s", l)
+	}
+
+	// Another site cannot frame the portal (frame-ancestors 'none').
+	framer := serveLocalhost(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		fmt.Fprintf(w, `<!doctype html><iframe id="f" src="%s/"></iframe>`, origin)
+	}))
+	b.do(t, chromedp.Navigate(framer+"/"))
+	waitFor(t, func() bool { return strings.Contains(b.consoleLog(), "frame-ancestors") },
+		"Chromium's refusal to frame the portal")
+
+	// Offline, the installed shell still opens: the service worker serves
+	// the static files from its cache, and the page shows the sign-in form.
+	stop()
+	b.do(t, chromedp.Navigate(origin+"/"),
+		chromedp.Poll[chromedp.Void](`document.documentElement.dataset.ready === 'true'`))
+	if n := eval[int](t, b, `document.querySelectorAll('form input[type=password]').length`); n == 0 {
+		t.Error("the offline shell has no sign-in form")
 	}
 }
