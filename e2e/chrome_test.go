@@ -47,8 +47,9 @@ type browser struct {
 	logs []string
 }
 
-// newBrowser launches Chromium for the test; it is closed with the test.
-func newBrowser(t *testing.T) *browser {
+// newBrowser launches Chromium for the test, with extra options after the
+// standard ones; it is closed with the test.
+func newBrowser(t *testing.T, extra ...chromedp.ExecAllocatorOption) *browser {
 	t.Helper()
 	opts := []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(chromiumPath(t)),
@@ -66,6 +67,7 @@ func newBrowser(t *testing.T) *browser {
 		chromedp.Flag("password-store", "basic"),
 		chromedp.UserDataDir(t.TempDir()),
 	}
+	opts = append(opts, extra...)
 	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelC := chromedp.NewContext(actx, chromedp.WithErrorf(t.Logf))
 	t.Cleanup(func() { cancelC(); cancelA() })
