@@ -179,6 +179,11 @@ func TestBrowserPortal(t *testing.T) {
 	gh := startGatehouse(t, nil)
 	const email, password = "grace@example.com", "another long unusual passphrase 9"
 	gh.signup(t, email, password)
+	// Another session of the same account, from a native client.
+	var other map[string]any
+	if st := gh.call(t, "POST", "/v1/auth/token", map[string]string{"email": email, "password": password}, &other); st != 200 {
+		t.Fatalf("native sign-in: %d %v", st, other)
+	}
 	b := newBrowser(t)
 	watchCSP(t, b)
 
@@ -191,9 +196,16 @@ func TestBrowserPortal(t *testing.T) {
 		chromedp.SendKeys(chromedp.CSS("#signin-email"), email),
 		chromedp.SendKeys(chromedp.CSS("#signin-password"), password),
 		chromedp.Click(chromedp.CSS(`#signin-form button[type=submit]`)),
-		chromedp.Poll[chromedp.Void](`document.body.dataset.state === 'signed-in' && document.querySelectorAll('#sessions-body tr').length >= 1`,
+		chromedp.Poll[chromedp.Void](`document.body.dataset.state === 'signed-in' && document.querySelectorAll('#sessions-body tr').length === 2`,
 			chromedp.WithPollingTimeout(20*time.Second)),
 	)
+	// Revoke the other session from the list; this one stays.
+	b.do(t, chromedp.Click(chromedp.CSS(fmt.Sprintf(`#sessions-body tr[data-session=%q] button`, other["session_id"]))),
+		chromedp.Poll[chromedp.Void](`document.querySelectorAll('#sessions-body tr').length === 1 && document.getElementById('sessions-body').textContent.includes('this browser')`))
+	var after map[string]any
+	if st := gh.call(t, "POST", "/v1/auth/refresh", map[string]any{"refresh_token": other["refresh_token"]}, &after); st != 401 {
+		t.Errorf("the revoked session still refreshes: %d %v", st, after)
+	}
 	if who := eval[string](t, b, `document.getElementById('whoami').textContent`); who != email {
 		t.Errorf("whoami %q", who)
 	}
