@@ -2,14 +2,10 @@ package auth
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
-	"sort"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -74,10 +70,11 @@ type Keys struct {
 }
 
 type keyState struct {
-	version int64
-	keys    []*gatehouse.SigningKey
-	pub     map[string]token.PublicKey
-	signers map[string]*token.Signer
+	version  int64
+	keys     []*gatehouse.SigningKey
+	pub      map[string]token.PublicKey
+	signers  map[string]*token.Signer
+	verified verifiedCache // tokens verified against this snapshot
 }
 
 // NewKeys checks cfg, fills defaults and returns a Keys with an empty
@@ -204,7 +201,13 @@ func (k *Keys) Load(ctx context.Context) error {
 		case gatehouse.KeyNext, gatehouse.KeyActive:
 			s, err := k.signer(ctx, r)
 			if err != nil {
-				return err
+				// Published and verifiable, but this instance cannot sign
+				// with it (a changed master secret, a KMS key it cannot
+				// use): IssueAccessToken answers unavailable until
+				// `gatehouse keys rotate --now` makes a key it can use.
+				k.Log.Error("signing keys: cannot decrypt a private key; run `gatehouse keys rotate --now` with the current key-encryption key",
+					slog.String("kid", r.KID), slog.Any("error", err))
+				break
 			}
 			st.signers[r.KID] = s
 		}
@@ -345,7 +348,7 @@ func (k *Keys) rotate(ctx context.Context, mode rotateMode, actor string) (KeyIn
 		case mode == rotateScheduled && next != nil:
 			out = k.info(next, now)
 			return nil
-		case mode == rotateNow && next != nil:
+		case mode == rotateNow && next != nil && k.canSign(ctx, next):
 			if err := t.UpdateSigningKeyTimes(ctx, next.KID, now, time.Time{}); err != nil {
 				return err
 			}
@@ -366,6 +369,17 @@ func (k *Keys) rotate(ctx context.Context, mode rotateMode, actor string) (KeyIn
 			}
 			if err := t.CreateSigningKey(ctx, key); err != nil {
 				return err
+			}
+			if mode == rotateNow && next != nil {
+				// A scheduled key this instance cannot decrypt: withdraw
+				// it, or it would take over (unusable) at its time.
+				if err := t.RevokeSigningKey(ctx, next.KID, now); err != nil {
+					return err
+				}
+				if err := t.Audit(&gatehouse.AuditEvent{Type: gatehouse.EventKeyRevoked, Actor: actor, Target: "key:" + next.KID,
+					Details: map[string]string{"kid": next.KID, "status": string(gatehouse.KeyNext), "reason": "undecryptable"}}); err != nil {
+					return err
+				}
 			}
 		}
 		if active != nil {
@@ -391,6 +405,21 @@ func (k *Keys) rotate(ctx context.Context, mode rotateMode, actor string) (KeyIn
 		return out, k.Load(ctx)
 	}
 	return out, nil
+}
+
+// canSign reports whether this instance can decrypt r's private key.
+func (k *Keys) canSign(ctx context.Context, r *gatehouse.SigningKey) bool {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	_, err := k.signer(ctx, r)
+	return err == nil
+}
+
+// CanSign reports whether a key signs now on this instance.
+func (k *Keys) CanSign() bool {
+	st := k.state.Load()
+	active, _ := k.classify(st.keys, k.Now())
+	return active != nil && st.signers[active.KID] != nil
 }
 
 func (m rotateMode) String() string {
@@ -541,137 +570,3 @@ func (k *Keys) List(ctx context.Context) ([]KeyInfo, error) {
 	}
 	return out, nil
 }
-
-// liveKeys is the verification key set at one instant: the published keys
-// (next, active, retired) of a snapshot.
-type liveKeys struct {
-	st   *keyState
-	now  time.Time
-	keep time.Duration
-}
-
-func (l liveKeys) PublicKey(kid string) (token.PublicKey, bool) {
-	pk, ok := l.st.pub[kid]
-	if !ok {
-		return pk, false
-	}
-	for _, r := range l.st.keys {
-		if r.KID == kid {
-			switch r.Status(l.now, l.keep) {
-			case gatehouse.KeyNext, gatehouse.KeyActive, gatehouse.KeyRetired:
-				return pk, true
-			}
-			return pk, false
-		}
-	}
-	return pk, false
-}
-
-// IssueAccessToken signs c as an RFC 9068 access token with the active key.
-// It fills iss, aud (when empty), iat, exp (now + AccessTTL when zero) and
-// jti (when empty), and refuses an exp beyond MaxTokenTTL, since retired keys
-// are published only that long. It returns the token and its lifetime in
-// seconds (expires_in).
-func (k *Keys) IssueAccessToken(ctx context.Context, c token.Claims) (string, int, error) {
-	now := k.Now()
-	st := k.state.Load()
-	active, _ := k.classify(st.keys, now)
-	if active == nil || st.signers[active.KID] == nil {
-		return "", 0, gatehouse.Errorf(gatehouse.EUnavailable, "no signing key is available")
-	}
-	c.Issuer = k.cfg.Issuer
-	if len(c.Audience) == 0 {
-		c.Audience = token.Audience{k.cfg.Audience}
-	}
-	c.IssuedAt = now.Unix()
-	if c.ExpiresAt == 0 {
-		c.ExpiresAt = now.Add(k.cfg.AccessTTL).Unix()
-	}
-	if c.ExpiresAt > now.Add(k.cfg.MaxTokenTTL).Unix() || c.ExpiresAt <= c.IssuedAt {
-		return "", 0, errors.New("auth: access token lifetime out of bounds")
-	}
-	if c.ID == "" {
-		c.ID = gatehouse.NewID(now)
-	}
-	if c.Subject == "" || c.ClientID == "" {
-		return "", 0, errors.New("auth: access token needs sub and client_id")
-	}
-	tok, err := st.signers[active.KID].SignAccessToken(&c)
-	if err != nil {
-		return "", 0, err
-	}
-	return tok, int(c.ExpiresAt - c.IssuedAt), nil
-}
-
-// VerifyAccessToken verifies an access token against the published keys of
-// the current snapshot: a revoked or removed key's tokens fail.
-func (k *Keys) VerifyAccessToken(tok string) (*token.Claims, error) {
-	now := k.Now()
-	v := token.Verifier{Issuer: k.cfg.Issuer, Audience: k.cfg.Audience, Leeway: k.cfg.Leeway, Now: func() time.Time { return now }}
-	return v.Verify(tok, liveKeys{st: k.state.Load(), now: now, keep: k.keep()})
-}
-
-// JWKS is the published key set document.
-type JWKS struct {
-	Body   []byte
-	ETag   string
-	MaxAge time.Duration
-	kids   string
-}
-
-// JWKS returns the document of the published keys (next, active, retired;
-// never revoked or removed), its ETag, and the max-age to serve it with (the
-// publish-ahead window: a client that caches it that long still sees every
-// key before it signs).
-func (k *Keys) JWKS() (*JWKS, error) {
-	now := k.Now()
-	st := k.state.Load()
-	var keys []token.PublicKey
-	var kids string
-	rows := append([]*gatehouse.SigningKey(nil), st.keys...)
-	order := map[gatehouse.KeyStatus]int{gatehouse.KeyActive: 0, gatehouse.KeyNext: 1, gatehouse.KeyRetired: 2}
-	sort.SliceStable(rows, func(i, j int) bool {
-		return order[rows[i].Status(now, k.keep())] < order[rows[j].Status(now, k.keep())]
-	})
-	for _, r := range rows {
-		switch r.Status(now, k.keep()) {
-		case gatehouse.KeyNext, gatehouse.KeyActive, gatehouse.KeyRetired:
-			if pk, ok := st.pub[r.KID]; ok {
-				keys = append(keys, pk)
-				kids += r.KID + "."
-			}
-		}
-	}
-	k.jwksMu.Lock()
-	defer k.jwksMu.Unlock()
-	if c := k.jwksCache; c != nil && c.kids == kids {
-		return c, nil
-	}
-	body, err := token.MarshalJWKS(keys)
-	if err != nil {
-		return nil, err
-	}
-	sum := sha256.Sum256(body)
-	c := &JWKS{Body: body, ETag: `"` + base64.RawURLEncoding.EncodeToString(sum[:16]) + `"`, MaxAge: k.cfg.PublishAhead, kids: kids}
-	k.jwksCache = c
-	return c, nil
-}
-
-// SessionClientID is the client_id of the access tokens of people's own
-// sessions (signed in at gatehouse itself, not through an OAuth client).
-const SessionClientID = "gatehouse"
-
-// sessionScope is the scope claim of a person's own access token: every
-// scope, since the session is the person (CONTRACT 6 lists scope among the
-// claims; resource servers using package verify see the PAT vocabulary).
-var sessionScope = strings.Join(PATScopes, " ")
-
-// IssueSessionToken signs the access token of a person's session: sub the
-// user, sid the session, client_id SessionClientID, every scope, lifetime
-// AccessTTL. It is the SessionTokenIssuer of Sessions.
-func (k *Keys) IssueSessionToken(ctx context.Context, userID, sessionID string) (string, time.Duration, error) {
-	tok, exp, err := k.IssueAccessToken(ctx, token.Claims{Subject: userID, SessionID: sessionID, ClientID: SessionClientID, Scope: sessionScope})
-	return tok, time.Duration(exp) * time.Second, err
-}
-
-var _ SessionTokenIssuer = (*Keys)(nil)

@@ -204,6 +204,12 @@ func TestKeyLifecycle(t *testing.T) {
 		if _, err := k.VerifyAccessToken(t2); err != nil {
 			t.Fatalf("token signed before the rotation: %v", err)
 		}
+		// Cached or not, an expired token fails.
+		c.Advance(15*time.Minute + token.DefaultLeeway)
+		if _, err := k.VerifyAccessToken(t2); !errors.Is(err, token.ErrExpired) {
+			t.Fatalf("expired token (cached verification): %v", err)
+		}
+		c.Advance(-15*time.Minute - token.DefaultLeeway)
 		if !contains(jwksKids(t, k), k1) {
 			t.Fatal("retired key left the JWKS while its tokens are valid")
 		}
@@ -256,6 +262,11 @@ func TestKeyRotateByHandAndRevoke(t *testing.T) {
 		// Revoking the signing key: its tokens fail at once, it leaves the
 		// JWKS, and another key signs at once.
 		signed := issue(t, k)
+		for i := 0; i < 2; i++ { // the second answer comes from the verified-token cache
+			if _, err := k.VerifyAccessToken(signed); err != nil {
+				t.Fatal(err)
+			}
+		}
 		if err := k.Revoke(ctx, now2.KID, "system"); err != nil {
 			t.Fatal(err)
 		}
@@ -397,12 +408,38 @@ func TestKeysAtRest(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Another master secret cannot load the keys.
+	// Another master secret cannot use the stored keys: the instance serves
+	// the JWKS but answers unavailable for new tokens, until rotate --now
+	// makes a key it can use.
 	other, _ := kms.NewLocal(bytes.Repeat([]byte{8}, 32))
 	core := auth.NewCore(s, slog.New(slog.NewJSONHandler(&bytes.Buffer{}, nil)))
 	core.Now = c.Now
 	k, _ := auth.NewKeys(core, auth.KeysConfig{Issuer: testIssuer, KEK: other})
-	if err := k.Load(ctx); !errors.Is(err, kms.ErrUnknownKEK) {
+	old := newKeys(t, s, c, token.EdDSA)
+	scheduled, err := old.Rotate(ctx, false, "system") // a next key the new KEK cannot open either
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := k.Load(ctx); err != nil {
 		t.Fatalf("load under another KEK: %v", err)
+	}
+	if k.CanSign() {
+		t.Fatal("signs with a key it cannot decrypt")
+	}
+	if _, _, err := k.IssueAccessToken(ctx, token.Claims{Subject: "u", ClientID: "c"}); code(err) != gatehouse.EUnavailable {
+		t.Fatalf("issue without a usable key: %v", err)
+	}
+	if _, err := k.Rotate(ctx, true, "system"); err != nil {
+		t.Fatal(err)
+	}
+	if !k.CanSign() {
+		t.Fatal("rotate --now did not make a usable key")
+	}
+	c.Advance(2 * time.Hour) // past the undecryptable key's time: it must not take over
+	if !k.CanSign() || statusOf(t, k, scheduled.KID) != gatehouse.KeyRevoked {
+		t.Fatalf("undecryptable next key %s took over", statusOf(t, k, scheduled.KID))
+	}
+	if _, _, err := k.IssueAccessToken(ctx, token.Claims{Subject: "u", ClientID: "c"}); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -29,6 +29,7 @@ type readyBody struct {
 	Error       string            `json:"error,omitempty"`
 	Description string            `json:"error_description,omitempty"`
 	Checks      map[string]string `json:"checks"`
+	Details     map[string]string `json:"details,omitempty"`
 }
 
 // readyz runs every check at once, each with a timeout, and answers 200 when
@@ -47,6 +48,12 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) error {
 	wg.Wait()
 	body := readyBody{Status: "ok", Checks: map[string]string{}}
 	var failed []string
+	for name, detail := range s.readyDetails { // read after the checks ran
+		if body.Details == nil {
+			body.Details = map[string]string{}
+		}
+		body.Details[name] = detail()
+	}
 	for i, c := range s.checks {
 		if res[i] != nil {
 			body.Checks[c.Name] = "failed"

@@ -3,6 +3,7 @@ package httpapi
 import (
 	"net/http"
 
+	"github.com/gatehouse-auth/gatehouse/ratelimit"
 	"github.com/gatehouse-auth/gatehouse/web"
 )
 
@@ -37,7 +38,7 @@ func (s *Server) routes() []route {
 		{"GET /.well-known/jwks.json", s.handle(s.jwks)},
 
 		// Personal access tokens (CONTRACT 5).
-		{"POST /v1/tokens", s.requireAuth(s.handle(s.createToken))},
+		{"POST /v1/tokens", s.limit(s.requireAuth(s.handle(s.createToken)), ratelimit.PATCreateIP)},
 		{"GET /v1/tokens", s.requireAuth(s.handle(s.listTokens))},
 		{"GET /v1/tokens/{id}", s.requireAuth(s.handle(s.getToken))},
 		{"PATCH /v1/tokens/{id}", s.requireAuth(s.handle(s.updateToken))},
@@ -54,11 +55,11 @@ func (s *Server) routes() []route {
 		{"GET /v1/workspaces/{id}/audit-events", s.requireAuth(s.handle(s.workspaceAuditEvents))},
 
 		// People's sessions (CONTRACT 3).
-		{"POST /v1/auth/signup", s.handle(s.signup)},
-		{"POST /v1/auth/token", s.handle(s.passwordToken)},
-		{"POST /v1/auth/magic-link", s.handle(s.magicLink)},
-		{"POST /v1/auth/magic-link/verify", s.handle(s.magicLinkVerify)},
-		{"POST /v1/auth/refresh", s.handle(s.refresh)},
+		{"POST /v1/auth/signup", s.limit(s.handle(s.signup), ratelimit.SignupIP)},
+		{"POST /v1/auth/token", s.limit(s.handle(s.passwordToken), ratelimit.TokenIP)},
+		{"POST /v1/auth/magic-link", s.limit(s.handle(s.magicLink), ratelimit.MagicLinkIP)},
+		{"POST /v1/auth/magic-link/verify", s.limit(s.handle(s.magicLinkVerify), ratelimit.MagicLinkVerifyIP)},
+		{"POST /v1/auth/refresh", s.limit(s.handle(s.refresh), ratelimit.RefreshIP)},
 		{"POST /v1/auth/logout", s.handle(s.logout)},
 		{"GET /v1/auth/sessions", s.requireAuth(s.handle(s.listSessions))},
 		{"DELETE /v1/auth/sessions/{id}", s.requireAuth(s.handle(s.revokeSession))},

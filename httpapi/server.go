@@ -16,6 +16,7 @@ import (
 
 	"github.com/gatehouse-auth/gatehouse"
 	"github.com/gatehouse-auth/gatehouse/auth"
+	"github.com/gatehouse-auth/gatehouse/ratelimit"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -46,11 +47,21 @@ type Deps struct {
 	AuditLog   *auth.AuditLog   // audit-event listings
 	Profile    *auth.Profile    // GET /v1/me
 
-	Sessions *auth.Sessions // sign-up, sign-in, refresh, sessions, account status
-	Cookies  SessionCookies // cookie mode (the browser area's CookieConfig); nil: body mode only
-	CSRF     CSRFVerifier   // X-CSRF-Token on cookie-authenticated requests; required with Cookies
-	Keys     *auth.Keys     // signing keys: the JWKS
-	PATs     *auth.PATs     // personal access tokens
+	// ReadyDetails add a line each to /readyz's "details" (e.g. whether rate
+	// limits fell back to memory); never secrets or internals.
+	ReadyDetails map[string]func() string
+
+	// RateLimits are the named rate-limit policies (docs/rate-limits.md);
+	// nil: routes are not limited (tests of other areas only; cmd always
+	// sets it). Its OnExceeded is set to record rate_limit.exceeded when nil.
+	RateLimits *ratelimit.Limits
+	// FailedAuth holds the failed-authentication ceilings; nil: none.
+	FailedAuth *ratelimit.FailedAuth
+	Sessions   *auth.Sessions // sign-up, sign-in, refresh, sessions, account status
+	Cookies    SessionCookies // cookie mode (the browser area's CookieConfig); nil: body mode only
+	CSRF       CSRFVerifier   // X-CSRF-Token on cookie-authenticated requests; required with Cookies
+	Keys       *auth.Keys     // signing keys: the JWKS
+	PATs       *auth.PATs     // personal access tokens
 }
 
 // Server is gatehouse's HTTP handler.
@@ -65,6 +76,8 @@ type Server struct {
 	workspaces  *auth.Workspaces
 	auditLog    *auth.AuditLog
 	profile     *auth.Profile
+	limits      *ratelimit.Limits
+	failed      *ratelimit.FailedAuth
 	sessions    *auth.Sessions
 	cookies     SessionCookies
 	csrf        CSRFVerifier
@@ -80,6 +93,9 @@ type Server struct {
 
 	mux     *http.ServeMux
 	handler http.Handler
+
+	readyDetails map[string]func() string
+	refusals     *prometheus.CounterVec // rate-limit refusals by policy
 }
 
 // New builds the server and its route table.
@@ -120,6 +136,9 @@ func New(cfg Config, d Deps) (*Server, error) {
 	}
 	if s.now == nil {
 		s.now = time.Now
+	}
+	if err := s.setupLimits(d); err != nil {
+		return nil, fmt.Errorf("httpapi: %w", err)
 	}
 	if d.Cookies != nil && d.CSRF == nil {
 		return nil, errors.New("httpapi: cookie mode needs a CSRF verifier")

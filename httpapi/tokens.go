@@ -6,6 +6,7 @@ import (
 
 	"github.com/gatehouse-auth/gatehouse"
 	"github.com/gatehouse-auth/gatehouse/auth"
+	"github.com/gatehouse-auth/gatehouse/ratelimit"
 )
 
 // patJSON is a personal access token as listed: never the secret.
@@ -57,6 +58,9 @@ func (s *Server) createToken(w http.ResponseWriter, r *http.Request) error {
 	var exp time.Time
 	if in.ExpiresAt != nil {
 		exp = *in.ExpiresAt
+	}
+	if err := s.limitAccount(r, ratelimit.PATCreateUser, principal(r).UserID); err != nil {
+		return err
 	}
 	c, err := pats.Create(r.Context(), principal(r), in.WorkspaceID, in.Name, in.Scopes, exp)
 	if err != nil {

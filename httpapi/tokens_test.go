@@ -25,14 +25,14 @@ type credsEnv struct {
 	keys  *auth.Keys
 }
 
-func newCredsEnv(t *testing.T, s gatehouse.Store) *credsEnv {
+func newCredsEnv(t *testing.T, s gatehouse.Store, opts ...option) *credsEnv {
 	t.Helper()
 	kek, err := kms.NewLocal(bytes.Repeat([]byte{3}, 32))
 	if err != nil {
 		t.Fatal(err)
 	}
 	ce := &credsEnv{store: s}
-	e := newEnv(t, func(_ *Config, d *Deps) {
+	e := newEnv(t, append([]option{func(_ *Config, d *Deps) {
 		core := auth.NewCore(s, d.Logger)
 		keys, err := auth.NewKeys(core, auth.KeysConfig{Issuer: "https://auth.example.com", KEK: kek})
 		if err != nil {
@@ -47,7 +47,7 @@ func newCredsEnv(t *testing.T, s gatehouse.Store) *credsEnv {
 		d.AuditLog = &auth.AuditLog{Core: core}
 		d.Keys, d.PATs = keys, pats
 		d.Auth = BearerAuth{Credentials: &auth.Credentials{Keys: keys, PATs: pats}}
-	})
+	}}, opts...)...)
 	ce.testEnv = e
 	return ce
 }

@@ -29,6 +29,8 @@ var areas = []struct {
 	{"Workspaces", testWorkspaces},
 	{"Audit", testAudit},
 	{"Sessions", testSessions},
+	{"Keys", testKeys},
+	{"PATs", testPATs},
 }
 
 // Run runs the whole suite against the stores that open returns. Areas run

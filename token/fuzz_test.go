@@ -1,6 +1,8 @@
 package token
 
 import (
+	"encoding/json"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -83,6 +85,28 @@ func FuzzParsePAT(f *testing.F) {
 		}
 		if patChecksum(s[4:47]) != s[47:] {
 			t.Fatalf("accepted bad checksum %q", s)
+		}
+	})
+}
+
+// FuzzDecodeClaims checks the one-pass claims decoder against encoding/json:
+// whatever it accepts, encoding/json reads to the same claims (it may refuse
+// more: nulls, fractions, case look-alikes).
+func FuzzDecodeClaims(f *testing.F) {
+	f.Add([]byte(mustJSON(goodClaims())))
+	f.Add([]byte(`{"aud":["a","b"],"exp":1,"sub":"\u0041","x":{"y":[1,2]}}`))
+	f.Add([]byte(`{"exp":1.5,"ISS":"x","aud":null}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var mine Claims
+		if decodeClaims(data, &mine) != nil {
+			return
+		}
+		var std Claims
+		if err := json.Unmarshal(data, &std); err != nil {
+			t.Fatalf("decodeClaims accepted %q, encoding/json refuses: %v", data, err)
+		}
+		if !reflect.DeepEqual(mine, std) {
+			t.Fatalf("%q: decodeClaims %+v, encoding/json %+v", data, mine, std)
 		}
 	})
 }

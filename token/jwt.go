@@ -1,7 +1,6 @@
 package token
 
 import (
-	"bytes"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/ed25519"
@@ -10,7 +9,6 @@ import (
 	"encoding/asn1"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"math/big"
 	"strings"
 	"time"
@@ -235,12 +233,9 @@ func (v *Verifier) Verify(tok string, keys KeySet) (*Claims, error) {
 	if !verifySig(key, signed, sig) {
 		return nil, ErrSignature
 	}
-	if err := checkStrictJSON(payload, checkClaimName); err != nil {
-		return nil, fmt.Errorf("%w: claims: %v", ErrMalformed, err)
-	}
 	var c Claims
-	if err := json.Unmarshal(payload, &c); err != nil {
-		return nil, fmt.Errorf("%w: claims: %v", ErrMalformed, err)
+	if err := decodeClaims(payload, &c); err != nil {
+		return nil, err
 	}
 	if err := v.checkClaims(&c); err != nil {
 		return nil, err
@@ -274,131 +269,6 @@ func (v *Verifier) checkClaims(c *Claims) error {
 		return ErrNotYetValid // issued in the future
 	}
 	return nil
-}
-
-// Header is the protected header of a token as this package accepts it.
-type Header struct {
-	Alg Alg
-	KID string
-	Typ string
-}
-
-// PeekHeader parses and checks tok's header (size, shape, allowed members,
-// algorithm, kid) without verifying anything else. verify/ uses it to learn a
-// token's kid before deciding whether to refresh a key set.
-func PeekHeader(tok string) (Header, error) {
-	h, _, _, _, err := parseCompact(tok)
-	return h, err
-}
-
-// parseCompact splits and decodes a compact JWS and checks its header. It
-// returns the payload bytes, the signing input and the signature.
-func parseCompact(tok string) (h Header, payload, signed, sig []byte, err error) {
-	if len(tok) > MaxTokenLen {
-		return h, nil, nil, nil, fmt.Errorf("%w: longer than %d bytes", ErrMalformed, MaxTokenLen)
-	}
-	i := strings.IndexByte(tok, '.')
-	j := strings.LastIndexByte(tok, '.')
-	if i <= 0 || j == i || j == len(tok)-1 || strings.IndexByte(tok[i+1:j], '.') >= 0 {
-		return h, nil, nil, nil, fmt.Errorf("%w: not three parts", ErrMalformed)
-	}
-	if b64enc.DecodedLen(i) > maxHeaderLen {
-		return h, nil, nil, nil, fmt.Errorf("%w: header too long", ErrMalformed)
-	}
-	hdr, err := b64dec.DecodeString(tok[:i])
-	if err != nil {
-		return h, nil, nil, nil, fmt.Errorf("%w: header encoding", ErrMalformed)
-	}
-	if h, err = parseHeader(hdr); err != nil {
-		return h, nil, nil, nil, err
-	}
-	payload, err = b64dec.DecodeString(tok[i+1 : j])
-	if err != nil {
-		return h, nil, nil, nil, fmt.Errorf("%w: payload encoding", ErrMalformed)
-	}
-	sig, err = b64dec.DecodeString(tok[j+1:])
-	if err != nil {
-		return h, nil, nil, nil, fmt.Errorf("%w: signature encoding", ErrMalformed)
-	}
-	return h, payload, []byte(tok[:j]), sig, nil
-}
-
-// forbiddenHeaders name a key or a place to fetch one (RFC 7515 section 4.1);
-// trusting any of them lets the token choose its own key (RFC 8725 section
-// 3.10). They are refused, never fetched.
-var forbiddenHeaders = map[string]bool{
-	"jku": true, "jwk": true, "x5u": true, "x5c": true, "x5t": true, "x5t#S256": true, "crit": true,
-}
-
-func parseHeader(b []byte) (Header, error) {
-	var h Header
-	var memberErr error
-	err := checkStrictJSON(b, func(name []byte) error {
-		switch string(name) { // exact case: encoding/json would match "ALG" to alg
-		case "alg", "kid", "typ":
-			return nil
-		}
-		if forbiddenHeaders[string(name)] {
-			memberErr = fmt.Errorf("%w: %s", ErrHeader, name)
-		} else {
-			memberErr = fmt.Errorf("%w: unknown member", ErrHeader)
-		}
-		return memberErr
-	})
-	if memberErr != nil {
-		return h, memberErr
-	}
-	if err != nil {
-		return h, fmt.Errorf("%w: header: %v", ErrMalformed, err)
-	}
-	var m struct {
-		Alg json.RawMessage `json:"alg"`
-		KID json.RawMessage `json:"kid"`
-		Typ json.RawMessage `json:"typ"`
-	}
-	if err := json.Unmarshal(b, &m); err != nil {
-		return h, fmt.Errorf("%w: header", ErrMalformed)
-	}
-	var alg, kid, typ string
-	if err := unmarshalString(m.Alg, &alg); err != nil || alg == "" {
-		return h, fmt.Errorf("%w: alg", ErrMalformed)
-	}
-	h.Alg = Alg(alg)
-	if !h.Alg.Valid() {
-		return h, ErrAlgorithm // none, HS256 and everything else
-	}
-	if err := unmarshalString(m.KID, &kid); err != nil || !ValidKID(kid) {
-		return h, fmt.Errorf("%w: kid", ErrHeader)
-	}
-	h.KID = kid
-	if m.Typ != nil {
-		if err := unmarshalString(m.Typ, &typ); err != nil {
-			return h, fmt.Errorf("%w: typ", ErrMalformed)
-		}
-	}
-	h.Typ = typ
-	return h, nil
-}
-
-// claimNames are the members of Claims. encoding/json matches member names
-// case-insensitively, so a payload carrying both "iss" and "ISS" would be read
-// one way here and maybe another elsewhere: such look-alikes are refused.
-var claimNames = []string{"iss", "sub", "aud", "exp", "nbf", "iat", "jti", "client_id", "scope", "sid", "workspace_id"}
-
-func checkClaimName(name []byte) error {
-	for _, c := range claimNames {
-		if len(c) == len(name) && string(name) != c && bytes.EqualFold(name, []byte(c)) {
-			return errStrictJSON
-		}
-	}
-	return nil
-}
-
-func unmarshalString(raw json.RawMessage, s *string) error {
-	if len(raw) == 0 || raw[0] != '"' {
-		return errors.New("not a string")
-	}
-	return json.Unmarshal(raw, s)
 }
 
 // typeIs compares a typ header with want case-insensitively, with or without

@@ -119,8 +119,19 @@ func (c *JWKSCache) Fetches() int64 { return c.fetches.Load() }
 // Keys returns the cached set, fetching it first if it is missing or has
 // expired.
 func (c *JWKSCache) Keys(ctx context.Context) (token.Keys, error) {
+	ck, err := c.snapshot(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return ck.keys, nil
+}
+
+// snapshot is Keys returning the cache entry itself: its pointer identifies
+// the set (every fetch makes a new one), so results derived from one set can
+// be dropped when it changes.
+func (c *JWKSCache) snapshot(ctx context.Context) (*cachedKeys, error) {
 	if ck := c.keys.Load(); ck != nil && c.now().Before(ck.expires) {
-		return ck.keys, nil
+		return ck, nil
 	}
 	return c.fetch(ctx, false)
 }
@@ -128,10 +139,14 @@ func (c *JWKSCache) Keys(ctx context.Context) (token.Keys, error) {
 // Refresh refetches the set unless a fetch answered within the last
 // MinRefreshInterval, and returns the newest set.
 func (c *JWKSCache) Refresh(ctx context.Context) (token.Keys, error) {
-	return c.fetch(ctx, true)
+	ck, err := c.fetch(ctx, true)
+	if err != nil {
+		return nil, err
+	}
+	return ck.keys, nil
 }
 
-func (c *JWKSCache) fetch(ctx context.Context, force bool) (token.Keys, error) {
+func (c *JWKSCache) fetch(ctx context.Context, force bool) (*cachedKeys, error) {
 	c.fetchMu.Lock()
 	defer c.fetchMu.Unlock()
 	now := c.now()
@@ -139,10 +154,10 @@ func (c *JWKSCache) fetch(ctx context.Context, force bool) (token.Keys, error) {
 	if ck != nil {
 		// Another caller may have fetched while this one waited.
 		if !force && now.Before(ck.expires) {
-			return ck.keys, nil
+			return ck, nil
 		}
 		if now.Sub(ck.fetchedAt) < c.minRefreshInterval {
-			return ck.keys, nil
+			return ck, nil
 		}
 	}
 	fresh, err := c.get(ctx, ck)
@@ -152,12 +167,12 @@ func (c *JWKSCache) fetch(ctx context.Context, force bool) (token.Keys, error) {
 			stale := *ck
 			stale.fetchedAt = now
 			c.keys.Store(&stale)
-			return ck.keys, nil
+			return &stale, nil
 		}
 		return nil, fmt.Errorf("%w: %v", ErrJWKSUnavailable, err)
 	}
 	c.keys.Store(fresh)
-	return fresh.keys, nil
+	return fresh, nil
 }
 
 func (c *JWKSCache) get(ctx context.Context, prev *cachedKeys) (*cachedKeys, error) {

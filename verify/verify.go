@@ -23,6 +23,7 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse/token"
@@ -99,7 +100,15 @@ type JWTConfig struct {
 type JWT struct {
 	cache    *JWKSCache
 	verifier token.Verifier
+	now      func() time.Time
+
+	mu       sync.RWMutex
+	gen      *cachedKeys          // the key set the entries were verified against
+	verified map[string]*Identity // whole token → identity; emptied when gen changes
 }
+
+// maxVerified bounds the verified-token cache; when full it is emptied.
+const maxVerified = 10000
 
 // NewJWT returns a JWT authenticator.
 func NewJWT(cfg JWTConfig) (*JWT, error) {
@@ -118,7 +127,11 @@ func NewJWT(cfg JWTConfig) (*JWT, error) {
 	if leeway == 0 {
 		leeway = token.DefaultLeeway
 	}
-	return &JWT{cache: cache, verifier: token.Verifier{Issuer: cfg.Issuer, Audience: cfg.Audience, Leeway: leeway, Now: cfg.Now}}, nil
+	now := cfg.Now
+	if now == nil {
+		now = time.Now
+	}
+	return &JWT{cache: cache, now: now, verifier: token.Verifier{Issuer: cfg.Issuer, Audience: cfg.Audience, Leeway: leeway, Now: cfg.Now}}, nil
 }
 
 // Cache returns the JWT authenticator's key cache.
@@ -126,33 +139,57 @@ func (j *JWT) Cache() *JWKSCache { return j.cache }
 
 // Authenticate verifies a JWT access token. A token whose kid is not in the
 // cached set triggers one rate-limited refresh of the set, then one more
-// verification.
+// verification. A token already verified against the current set is
+// answered from memory (keyed by the whole token; still expiry-checked);
+// every new fetch of the set empties that memory.
 func (j *JWT) Authenticate(ctx context.Context, cred string) (*Identity, error) {
 	if token.LooksLikePAT(cred) || strings.Count(cred, ".") != 2 {
 		return nil, ErrNotMine
 	}
-	keys, err := j.cache.Keys(ctx)
+	gen, err := j.cache.snapshot(ctx)
 	if err != nil {
 		return nil, err
 	}
-	c, err := j.verifier.Verify(cred, keys)
+	j.mu.RLock()
+	id, hit := j.verified[cred]
+	hit = hit && j.gen == gen
+	j.mu.RUnlock()
+	if hit {
+		if !j.now().Before(id.ExpiresAt.Add(j.verifier.Leeway)) {
+			return nil, errors.Join(ErrInvalid, token.ErrExpired)
+		}
+		cp := *id
+		return &cp, nil
+	}
+	c, err := j.verifier.Verify(cred, gen.keys)
 	if errors.Is(err, token.ErrUnknownKey) {
 		// The set may have changed since: verify again against the newest
 		// (a still-unknown kid fails before any signature work).
-		if keys, err = j.cache.Refresh(ctx); err != nil {
+		if gen, err = j.cache.fetch(ctx, true); err != nil {
 			return nil, err
 		}
-		c, err = j.verifier.Verify(cred, keys)
+		c, err = j.verifier.Verify(cred, gen.keys)
 	}
 	if err != nil {
 		return nil, errors.Join(ErrInvalid, err)
 	}
-	id := &Identity{Kind: "client", Subject: c.Subject, SessionID: c.SessionID, ClientID: c.ClientID,
+	id = &Identity{Kind: "client", Subject: c.Subject, SessionID: c.SessionID, ClientID: c.ClientID,
 		WorkspaceID: c.WorkspaceID, Scopes: c.Scopes(), TokenID: c.ID, ExpiresAt: time.Unix(c.ExpiresAt, 0), Claims: c}
 	if c.SessionID != "" {
 		id.Kind = "session"
 	}
-	return id, nil
+	j.remember(gen, cred, id)
+	cp := *id
+	return &cp, nil
+}
+
+func (j *JWT) remember(gen *cachedKeys, cred string, id *Identity) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.gen != gen || j.verified == nil || len(j.verified) >= maxVerified {
+		j.gen, j.verified = gen, make(map[string]*Identity)
+	}
+	j.verified[cred] = id
 }
 
 // Require returns middleware that lets a request through only with a

@@ -409,3 +409,29 @@ func TestSecondCredentialKindAndScopes(t *testing.T) {
 		t.Fatalf("missing scope: %d %q", w.Code, w.Header().Get("WWW-Authenticate"))
 	}
 }
+
+// TestCachedTokenStillExpires: a token answered from the verified-token
+// cache is refused once it expires, without any refetch.
+func TestCachedTokenStillExpires(t *testing.T) {
+	c := newClock()
+	is := newIssuer(t, c)
+	ed := is.addKey(t, token.EdDSA)
+	j, err := NewJWT(JWTConfig{Issuer: iss, Audience: aud, JWKSURL: is.srv.URL, Now: c.Now, Leeway: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := Require(j)(protected)
+	tok := is.token(t, ed, func(cl *token.Claims) { cl.ExpiresAt = c.Now().Add(5 * time.Second).Unix() })
+	for i := 0; i < 3; i++ {
+		if w := do(h, bearerHdr(tok), ""); w.Code != 200 {
+			t.Fatalf("request %d: %d", i, w.Code)
+		}
+	}
+	c.Advance(10 * time.Second)
+	if w := do(h, bearerHdr(tok), ""); w.Code != 401 {
+		t.Fatalf("expired cached token: %d", w.Code)
+	}
+	if n := is.fetches.Load(); n != 1 {
+		t.Fatalf("%d fetches", n)
+	}
+}

@@ -133,7 +133,10 @@ func setup(cl *http.Client, base, mode string, i int) (func() error, error) {
 	case "argon2":
 		salt := make([]byte, 16)
 		rand.Read(salt)
-		return func() error { argon2.IDKey([]byte("a long passphrase for the baseline"), salt, 2, 19*1024, 1, 32); return nil }, nil
+		return func() error {
+			argon2.IDKey([]byte("a long passphrase for the baseline"), salt, 2, 19*1024, 1, 32)
+			return nil
+		}, nil
 	}
 	var suffix [6]byte
 	rand.Read(suffix[:])

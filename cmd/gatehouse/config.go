@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse/httpapi"
+	"github.com/gatehouse-auth/gatehouse/ratelimit"
 	"github.com/gatehouse-auth/gatehouse/secret"
 )
 
@@ -22,8 +23,9 @@ type Config struct {
 	DataDir         string // --dev only: ./gatehouse-data
 	Addr            string
 	PublicURL       *url.URL
-	DatabaseURL     string // "sqlite:PATH" or "postgres://…"
-	RedisURL        string // empty: in-memory rate limits
+	DatabaseURL     string             // "sqlite:PATH" or "postgres://…"
+	RedisURL        string             // empty: in-memory rate limits
+	RateLimits      ratelimit.Policies // GATEHOUSE_RATE_LIMITS over the defaults
 	Secret          secret.Secret
 	SecretFile      string // --dev: where the secret came from, if a file
 	SecretGenerated bool   // --dev: the secret file was written now
@@ -125,6 +127,10 @@ func loadConfig(getenv func(string) string, dev bool) (*Config, error) {
 		if err != nil || (r.Scheme != "redis" && r.Scheme != "rediss") || r.Host == "" {
 			return nil, bad(envRedisURL, "must be redis://host:port/db or rediss://…, or empty for in-memory limits")
 		}
+	}
+
+	if c.RateLimits, err = parseRateLimits(get(envRateLimits)); err != nil {
+		return nil, err
 	}
 
 	if s := get(envAuthSecret); s != "" || !dev {

@@ -73,7 +73,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 			slog.String("mail_dir", cfg.MailDir),
 			slog.String("secret_file", cfg.SecretFile),
 			slog.String("secret", how),
-			slog.String("rate_limits", "in-memory"))
+			slog.String("rate_limits", map[bool]string{true: "in-memory", false: "redis"}[cfg.RedisURL == ""]))
 	}
 
 	db, err := openStore(ctx, cfg.DatabaseURL)
@@ -84,18 +84,18 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	if err := prepareSchema(ctx, cfg, db, log); err != nil {
 		return err
 	}
+	// The "redis" check comes with the rate limiter (newRateLimiting): its
+	// ping also moves the limiter back to Redis once Redis answers again.
 	checks := []httpapi.Check{{Name: "database", Check: db.Ping}}
-	if cfg.RedisURL != "" {
-		ping, c, err := redisCheck(cfg.RedisURL)
-		if err != nil {
-			return err
-		}
-		defer c.Close()
-		checks = append(checks, httpapi.Check{Name: "redis", Check: ping})
-	}
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	rl, err := newRateLimiting(ctx, cfg, log, reg)
+	if err != nil {
+		return err
+	}
+	defer rl.close()
 
 	svc, err := buildServices(ctx, cfg, getenv, db, log)
 	if err != nil {
@@ -108,6 +108,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	if err := svc.keys.Start(ctx); err != nil {
 		return fmt.Errorf("signing keys: %w", err)
 	}
+	if !svc.keys.CanSign() {
+		log.Error("no signing key can be decrypted with the current key-encryption key: access tokens cannot be issued; run `gatehouse keys rotate --now` (docs/keys.md)")
+	}
 	cookies, csrf, err := cookieMode(cfg, svc, log)
 	if err != nil {
 		return err
@@ -119,7 +122,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	}, httpapi.Deps{
 		Logger:     log,
 		Registry:   reg,
-		Ready:      checks,
+		Ready:      append(checks, rl.ready...),
 		Recorder:   svc.core,
 		Auth:       httpapi.BearerAuth{Credentials: &auth.Credentials{Keys: svc.keys, PATs: svc.pats}},
 		Workspaces: svc.workspaces,
@@ -130,6 +133,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		CSRF:       csrf,
 		Keys:       svc.keys,
 		PATs:       svc.pats,
+		RateLimits: rl.limits,
+		FailedAuth: rl.failed,
+
+		ReadyDetails: rl.detail,
 	})
 	if err != nil {
 		return err

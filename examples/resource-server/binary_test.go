@@ -1,0 +1,190 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gatehouse-auth/gatehouse/token"
+	"github.com/gatehouse-auth/gatehouse/verify"
+)
+
+// gatehouseBinary builds the real gatehouse binary once per test run.
+func gatehouseBinary(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "gatehouse")
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	if out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, "github.com/gatehouse-auth/gatehouse/cmd/gatehouse").CombinedOutput(); err != nil {
+		t.Fatalf("build gatehouse: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// serveDev starts `gatehouse serve --dev` in dir on a free loopback port and
+// returns its base URL; the test's cleanup stops it.
+func serveDev(t *testing.T, bin, dir string) string {
+	t.Helper()
+	cmd := exec.Command(bin, "serve", "--dev")
+	cmd.Dir = dir
+	// --dev derives the issuer from GATEHOUSE_ADDR, so give it a real port:
+	// one the kernel just handed out.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	free := ln.Addr().String()
+	ln.Close()
+	// The test signs in in a loop while it waits for a rotation: lift the
+	// sign-in limits (they stay in the path; see docs/rate-limits.md).
+	cmd.Env = append(os.Environ(), "GATEHOUSE_ADDR="+free, "GATEHOUSE_RATE_LIMITS=token.ip=1000/1m,token.account=1000/1m")
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Signal(os.Interrupt)
+		done := make(chan struct{})
+		go func() { cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(30 * time.Second):
+			cmd.Process.Kill()
+			<-done
+		}
+	})
+	addr := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			var line struct{ Msg, Addr string }
+			if json.Unmarshal(sc.Bytes(), &line) == nil && line.Msg == "listening" && line.Addr != "" {
+				addr <- line.Addr
+				break
+			}
+		}
+		io.Copy(io.Discard, stderr)
+	}()
+	select {
+	case a := <-addr:
+		return "http://" + a
+	case <-time.After(30 * time.Second):
+		t.Fatal("gatehouse did not start")
+	}
+	return ""
+}
+
+func post(t *testing.T, u, body string) map[string]any {
+	t.Helper()
+	resp, err := http.Post(u, "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var v map[string]any
+	json.NewDecoder(resp.Body).Decode(&v)
+	if resp.StatusCode/100 != 2 {
+		t.Fatalf("POST %s: %d %v", u, resp.StatusCode, v)
+	}
+	return v
+}
+
+func getStatus(t *testing.T, u, tok string) int {
+	t.Helper()
+	req, _ := http.NewRequest("GET", u, nil)
+	req.Header.Set("Authorization", "Bearer "+tok)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+func within(t *testing.T, d time.Duration, what string, ok func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !ok() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within %v", what, d)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// TestAgainstGatehouseBinary runs the real gatehouse binary (serve --dev),
+// signs a person in, and checks the example API with the person's access
+// token across `gatehouse keys rotate --now` and `gatehouse keys revoke`
+// run as separate processes.
+func TestAgainstGatehouseBinary(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the gatehouse binary")
+	}
+	bin := gatehouseBinary(t)
+	dir := t.TempDir()
+	base := serveDev(t, bin, dir)
+	keys := func(args ...string) {
+		t.Helper()
+		cmd := exec.Command(bin, append([]string{"keys"}, args...)...)
+		cmd.Dir = dir
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("gatehouse keys %v: %v\n%s", args, err, out)
+		}
+	}
+
+	const pw = "a long passphrase nobody else has"
+	post(t, base+"/v1/auth/signup", `{"email":"ada@example.com","password":"`+pw+`"}`)
+	before := post(t, base+"/v1/auth/token", `{"email":"ada@example.com","password":"`+pw+`"}`)["access_token"].(string)
+
+	h, jwt, err := newHandler(verify.JWTConfig{Issuer: base, Audience: base, MinRefreshInterval: 200 * time.Millisecond, MaxCacheAge: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	api := httptest.NewServer(h)
+	defer api.Close()
+	if st := getStatus(t, api.URL+"/hello", before); st != 200 {
+		t.Fatalf("resource server with a gatehouse token: %d", st)
+	}
+
+	keys("rotate", "--now", "--dev")
+	var after string
+	within(t, 5*time.Second, "new key signs", func() bool {
+		after = post(t, base+"/v1/auth/token", `{"email":"ada@example.com","password":"`+pw+`"}`)["access_token"].(string)
+		a, _ := token.PeekHeader(after)
+		b, _ := token.PeekHeader(before)
+		return a.KID != b.KID
+	})
+	time.Sleep(250 * time.Millisecond)
+	for name, tok := range map[string]string{"signed before the rotation": before, "signed after": after} {
+		if st := getStatus(t, api.URL+"/hello", tok); st != 200 {
+			t.Fatalf("resource server, token %s: %d", name, st)
+		}
+		if st := getStatus(t, base+"/v1/me", tok); st != 200 {
+			t.Fatalf("gatehouse, token %s: %d", name, st)
+		}
+	}
+
+	old, _ := token.PeekHeader(before)
+	keys("revoke", "--dev", old.KID)
+	within(t, 5*time.Second, "gatehouse refuses the revoked key's token", func() bool { return getStatus(t, base+"/v1/me", before) == 401 })
+	within(t, 5*time.Second, "resource server refuses the revoked key's token", func() bool { return getStatus(t, api.URL+"/hello", before) == 401 })
+	if getStatus(t, base+"/v1/me", after) != 200 || getStatus(t, api.URL+"/hello", after) != 200 {
+		t.Fatal("the new key's token stopped working")
+	}
+	if n := jwt.Cache().Fetches(); n > 20 {
+		t.Fatalf("%d JWKS fetches", n)
+	}
+}

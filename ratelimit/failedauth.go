@@ -1,0 +1,126 @@
+package ratelimit
+
+import (
+	"context"
+	"time"
+)
+
+// FailedAuth tracks failed authentication per client IP and per account, with
+// one ceiling each (OWASP Authentication Cheat Sheet, "Protect against
+// automated attacks"). Only failures count: callers call Fail after a wrong
+// password, a bad PAT, a bad client secret or a bad magic-link token, and never
+// on a success. Check comes first, before any hashing or look-up: once a
+// ceiling is reached it refuses, with a retry-after, until the window passes,
+// even when the credentials would be right.
+//
+// account is what the credentials claim to be: "email:<address>" for a
+// password, "client:<id>" for a client secret; empty when the attempt names no
+// account (a bad PAT, a bad magic-link token), which then counts per IP only.
+type FailedAuth struct {
+	backend    Backend
+	perIP      Policy
+	perAccount Policy
+}
+
+// NewFailedAuth returns a tracker over b with the failed_auth.ip and
+// failed_auth.account ceilings of ps (nil: the defaults).
+func NewFailedAuth(b Backend, ps Policies) *FailedAuth {
+	if ps == nil {
+		ps = DefaultPolicies()
+	}
+	return &FailedAuth{backend: b, perIP: ps[FailedAuthIP], perAccount: ps[FailedAuthAccount]}
+}
+
+// Verdict is the failed-auth state of one attempt's IP and account.
+type Verdict struct {
+	IP, Account Failures // zero when that part was not given
+	Blocked     bool     // a ceiling is reached: refuse with 429
+	RetryAfter  time.Duration
+	// Crossed lists the ceilings this very failure reached (Fail only). Each is
+	// reported once per window: the caller records failed_auth.ceiling_reached
+	// for each.
+	Crossed []Policy
+}
+
+// Decision returns v as a denied Decision for the response headers and the
+// rate_limited error (the ceiling that blocks longest).
+func (v Verdict) Decision() Decision {
+	f := v.IP
+	if v.Account.Blocked && (!f.Blocked || v.Account.RetryAfter > f.RetryAfter) {
+		f = v.Account
+	}
+	return Decision{Policy: f.Policy, Allowed: !v.Blocked, ResetAfter: f.RetryAfter, RetryAfter: f.RetryAfter}
+}
+
+// Check reports the state of ip and account without counting anything (the
+// read-only status helper).
+func (fa *FailedAuth) Check(ctx context.Context, ip, account string) (Verdict, error) {
+	return fa.do(ctx, ip, account, false)
+}
+
+// Fail counts one failed attempt against ip and account.
+func (fa *FailedAuth) Fail(ctx context.Context, ip, account string) (Verdict, error) {
+	return fa.do(ctx, ip, account, true)
+}
+
+// Enforce is Check for callers that need a yes or no: nil, or a rate_limited
+// error carrying the retry-after (its decision is added to the request's
+// Record so the response carries Retry-After).
+func (fa *FailedAuth) Enforce(ctx context.Context, ip, account string) error {
+	v, err := fa.Check(ctx, ip, account)
+	if err != nil {
+		return err
+	}
+	if v.Blocked {
+		d := v.Decision()
+		FromContext(ctx).Add(d)
+		return Exceeded(d)
+	}
+	return nil
+}
+
+// Reset forgets the failures of ip and account (either may be empty), for an
+// administrator who unlocks an account.
+func (fa *FailedAuth) Reset(ctx context.Context, ip, account string) error {
+	if ip != "" {
+		if err := fa.backend.ResetFailures(ctx, Key(FailedAuthIP, ip)); err != nil {
+			return err
+		}
+	}
+	if account != "" {
+		return fa.backend.ResetFailures(ctx, Key(FailedAuthAccount, account))
+	}
+	return nil
+}
+
+func (fa *FailedAuth) do(ctx context.Context, ip, account string, add bool) (Verdict, error) {
+	var v Verdict
+	step := func(p Policy, identity string) (Failures, error) {
+		key := Key(p.Name, identity)
+		if add {
+			return fa.backend.AddFailure(ctx, key, p)
+		}
+		return fa.backend.Failures(ctx, key, p)
+	}
+	var err error
+	if ip != "" {
+		if v.IP, err = step(fa.perIP, ip); err != nil {
+			return Verdict{}, err
+		}
+	}
+	if account != "" {
+		if v.Account, err = step(fa.perAccount, account); err != nil {
+			return Verdict{}, err
+		}
+	}
+	for _, f := range []Failures{v.IP, v.Account} {
+		if f.Crossed {
+			v.Crossed = append(v.Crossed, f.Policy)
+		}
+		if f.Blocked {
+			v.Blocked = true
+			v.RetryAfter = max(v.RetryAfter, f.RetryAfter)
+		}
+	}
+	return v, nil
+}

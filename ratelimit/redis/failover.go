@@ -1,0 +1,233 @@
+package redis
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/gatehouse-auth/gatehouse/ratelimit"
+	"github.com/gatehouse-auth/gatehouse/ratelimit/memory"
+)
+
+// Failover is a ratelimit.Backend that decides in Redis and, while Redis is
+// unreachable (an error or a timeout of a short per-call deadline), decides in
+// a per-instance memory store instead, so limits never stop (CONTRACT 10).
+// It logs each transition once, exports the state as metrics and in Status
+// (for /readyz), and goes back to Redis when a probe, at most once per probe
+// interval while requests arrive, or a Ping, finds it answering again.
+type Failover struct {
+	redis    *Limiter
+	fallback *memory.Store
+	log      *slog.Logger
+	timeout  time.Duration
+	every    time.Duration
+
+	degraded  atomic.Bool
+	probing   atomic.Bool
+	lastProbe atomic.Int64 // unix ns
+
+	mu      sync.Mutex // guards since and lastErr
+	since   time.Time
+	lastErr string
+
+	active      prometheus.Gauge
+	transitions *prometheus.CounterVec
+	fallbacks   prometheus.Counter
+}
+
+// FailoverOptions configure a Failover.
+type FailoverOptions struct {
+	Logger        *slog.Logger          // required
+	Registerer    prometheus.Registerer // nil: metrics are kept but not registered
+	Fallback      *memory.Store         // nil: memory.New with defaults
+	Timeout       time.Duration         // per Redis call; 0: 100ms
+	ProbeInterval time.Duration         // between probes while on memory; 0: 1s
+}
+
+// NewFailover returns a Failover over r. It starts on Redis.
+func NewFailover(r *Limiter, o FailoverOptions) (*Failover, error) {
+	if o.Logger == nil {
+		return nil, errors.New("ratelimit failover: a logger is required")
+	}
+	if o.Fallback == nil {
+		o.Fallback = memory.New(memory.Options{})
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = 100 * time.Millisecond
+	}
+	if o.ProbeInterval <= 0 {
+		o.ProbeInterval = time.Second
+	}
+	f := &Failover{
+		redis: r, fallback: o.Fallback, log: o.Logger, timeout: o.Timeout, every: o.ProbeInterval,
+		since: time.Now(),
+		active: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "gatehouse_ratelimit_fallback_active",
+			Help: "1 while rate limits are decided in per-instance memory because Redis is unreachable, else 0.",
+		}),
+		transitions: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "gatehouse_ratelimit_backend_transitions_total",
+			Help: "Switches of the rate-limit backend, by the backend switched to (redis or memory).",
+		}, []string{"to"}),
+		fallbacks: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "gatehouse_ratelimit_fallback_decisions_total",
+			Help: "Rate-limit and failed-auth decisions taken in per-instance memory because Redis was unreachable.",
+		}),
+	}
+	if o.Registerer != nil {
+		for _, c := range []prometheus.Collector{f.active, f.transitions, f.fallbacks} {
+			if err := o.Registerer.Register(c); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return f, nil
+}
+
+// Status is the failover's state, for /readyz details.
+type Status struct {
+	Backend   string    `json:"backend"` // "redis" or "memory"
+	Degraded  bool      `json:"degraded"`
+	Since     time.Time `json:"since"`
+	LastError string    `json:"last_error,omitempty"`
+}
+
+// Status returns the current state.
+func (f *Failover) Status() Status {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	s := Status{Backend: "redis", Since: f.since}
+	if f.degraded.Load() {
+		s.Backend, s.Degraded, s.LastError = "memory", true, f.lastErr
+	}
+	return s
+}
+
+// Detail describes the state in a line for /readyz.
+func (f *Failover) Detail() string {
+	s := f.Status()
+	if s.Degraded {
+		return "rate limits per instance (memory fallback) since " + s.Since.UTC().Format(time.RFC3339) + ": Redis unreachable"
+	}
+	return "rate limits shared through Redis"
+}
+
+// Ping asks Redis, switches state accordingly, and reports whether it answered.
+func (f *Failover) Ping(ctx context.Context) error {
+	cctx, cancel := context.WithTimeout(ctx, f.timeout)
+	err := f.redis.Ping(cctx)
+	cancel()
+	if err != nil {
+		if ctx.Err() == nil {
+			f.down(err)
+		}
+		return err
+	}
+	f.up()
+	return nil
+}
+
+func (f *Failover) down(err error) {
+	if !f.degraded.CompareAndSwap(false, true) {
+		return
+	}
+	f.lastProbe.Store(time.Now().UnixNano())
+	f.mu.Lock()
+	f.since, f.lastErr = time.Now(), err.Error()
+	f.mu.Unlock()
+	f.active.Set(1)
+	f.transitions.WithLabelValues("memory").Inc()
+	f.log.Error("rate limits: Redis unreachable; falling back to per-instance memory limits (not shared between instances)",
+		slog.String("error", err.Error()))
+}
+
+func (f *Failover) up() {
+	if !f.degraded.CompareAndSwap(true, false) {
+		return
+	}
+	f.mu.Lock()
+	f.since, f.lastErr = time.Now(), ""
+	f.mu.Unlock()
+	f.active.Set(0)
+	f.transitions.WithLabelValues("redis").Inc()
+	f.log.Info("rate limits: Redis reachable again; limits shared between instances")
+}
+
+// onMemory reports whether to decide in memory, starting a probe when one is due.
+func (f *Failover) onMemory() bool {
+	if !f.degraded.Load() {
+		return false
+	}
+	now := time.Now().UnixNano()
+	if now-f.lastProbe.Load() >= int64(f.every) && f.probing.CompareAndSwap(false, true) {
+		f.lastProbe.Store(now)
+		go func() {
+			defer f.probing.Store(false)
+			_ = f.Ping(context.Background())
+		}()
+	}
+	f.fallbacks.Inc()
+	return true
+}
+
+func decide[T any](f *Failover, ctx context.Context, onRedis, onMemory func(context.Context) (T, error)) (T, error) {
+	if !f.onMemory() {
+		cctx, cancel := context.WithTimeout(ctx, f.timeout)
+		v, err := onRedis(cctx)
+		cancel()
+		if err == nil {
+			return v, nil
+		}
+		if ctx.Err() != nil { // the caller gave up; not Redis's fault
+			return v, ctx.Err()
+		}
+		f.down(err)
+		f.fallbacks.Inc()
+	}
+	return onMemory(ctx)
+}
+
+// Allow implements ratelimit.Backend.
+func (f *Failover) Allow(ctx context.Context, key string, p ratelimit.Policy) (ratelimit.Decision, error) {
+	return decide(f, ctx,
+		func(c context.Context) (ratelimit.Decision, error) { return f.redis.Allow(c, key, p) },
+		func(c context.Context) (ratelimit.Decision, error) { return f.fallback.Allow(c, key, p) })
+}
+
+// Peek implements ratelimit.Backend.
+func (f *Failover) Peek(ctx context.Context, key string, p ratelimit.Policy) (ratelimit.Decision, error) {
+	return decide(f, ctx,
+		func(c context.Context) (ratelimit.Decision, error) { return f.redis.Peek(c, key, p) },
+		func(c context.Context) (ratelimit.Decision, error) { return f.fallback.Peek(c, key, p) })
+}
+
+// AddFailure implements ratelimit.Backend.
+func (f *Failover) AddFailure(ctx context.Context, key string, p ratelimit.Policy) (ratelimit.Failures, error) {
+	return decide(f, ctx,
+		func(c context.Context) (ratelimit.Failures, error) { return f.redis.AddFailure(c, key, p) },
+		func(c context.Context) (ratelimit.Failures, error) { return f.fallback.AddFailure(c, key, p) })
+}
+
+// Failures implements ratelimit.Backend.
+func (f *Failover) Failures(ctx context.Context, key string, p ratelimit.Policy) (ratelimit.Failures, error) {
+	return decide(f, ctx,
+		func(c context.Context) (ratelimit.Failures, error) { return f.redis.Failures(c, key, p) },
+		func(c context.Context) (ratelimit.Failures, error) { return f.fallback.Failures(c, key, p) })
+}
+
+// ResetFailures implements ratelimit.Backend. It clears both stores, so an
+// unlock made during an outage also holds once Redis is back.
+func (f *Failover) ResetFailures(ctx context.Context, key string) error {
+	_ = f.fallback.ResetFailures(ctx, key)
+	_, err := decide(f, ctx,
+		func(c context.Context) (struct{}, error) { return struct{}{}, f.redis.ResetFailures(c, key) },
+		func(c context.Context) (struct{}, error) { return struct{}{}, nil })
+	return err
+}
+
+var _ ratelimit.Backend = (*Failover)(nil)

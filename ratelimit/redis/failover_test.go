@@ -1,0 +1,352 @@
+package redis_test
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"net"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/gatehouse-auth/gatehouse/ratelimit"
+	"github.com/gatehouse-auth/gatehouse/ratelimit/redis"
+	"github.com/gatehouse-auth/gatehouse/ratelimit/redis/redistest"
+)
+
+// logBuf is a goroutine-safe log sink.
+type logBuf struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *logBuf) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *logBuf) count(s string) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return strings.Count(l.b.String(), s)
+}
+
+func metric(t *testing.T, reg *prometheus.Registry, name, label string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			if label != "" && (len(m.GetLabel()) == 0 || m.GetLabel()[0].GetValue() != label) {
+				continue
+			}
+			if m.Gauge != nil {
+				return m.Gauge.GetValue()
+			}
+			return m.Counter.GetValue()
+		}
+	}
+	return 0
+}
+
+const (
+	downLine = "Redis unreachable"
+	upLine   = "Redis reachable again"
+)
+
+func newFailover(t *testing.T, l *redis.Limiter) (*redis.Failover, *prometheus.Registry, *logBuf) {
+	t.Helper()
+	reg := prometheus.NewRegistry()
+	logs := &logBuf{}
+	f, err := redis.NewFailover(l, redis.FailoverOptions{
+		Logger:        slog.New(slog.NewJSONHandler(logs, nil)),
+		Registerer:    reg,
+		Timeout:       100 * time.Millisecond,
+		ProbeInterval: 20 * time.Millisecond,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f, reg, logs
+}
+
+// refusingAddr returns an address on which nothing listens.
+func refusingAddr(t *testing.T) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	return addr
+}
+
+func TestFailoverRefusingPort(t *testing.T) {
+	c, err := redis.Open("redis://" + refusingAddr(t) + "/0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	f, reg, logs := newFailover(t, redis.New(c, redis.Options{}))
+	ctx := context.Background()
+	p := ratelimit.Policy{Name: "refused", Limit: 3, Window: time.Hour}
+	allowed := 0
+	for i := 0; i < 50; i++ {
+		d, err := f.Allow(ctx, "k", p)
+		if err != nil {
+			t.Fatalf("request %d: %v (a fallback decision must not fail)", i, err)
+		}
+		if d.Allowed {
+			allowed++
+		}
+	}
+	if allowed != 3 {
+		t.Fatalf("%d of 50 allowed on a limit of 3 with Redis down: limits must still hold", allowed)
+	}
+	// Failed-auth ceilings hold too.
+	fa := ratelimit.NewFailedAuth(f, nil)
+	var v ratelimit.Verdict
+	for i := 0; i < 10; i++ {
+		v, _ = fa.Fail(ctx, "", "email:victim@example.com")
+	}
+	if !v.Blocked {
+		t.Fatalf("failed-auth ceiling not enforced during the outage: %+v", v)
+	}
+	if s := f.Status(); !s.Degraded || s.Backend != "memory" || s.LastError == "" {
+		t.Fatalf("status %+v, want degraded on memory with the error", s)
+	}
+	if f.Ping(ctx) == nil {
+		t.Fatal("Ping reported a refusing port as reachable")
+	}
+	if n := logs.count(downLine); n != 1 {
+		t.Fatalf("fallback logged %d times, want once per transition", n)
+	}
+	if v := metric(t, reg, "gatehouse_ratelimit_fallback_active", ""); v != 1 {
+		t.Fatalf("fallback gauge %v, want 1", v)
+	}
+	if v := metric(t, reg, "gatehouse_ratelimit_fallback_decisions_total", ""); v < 60 {
+		t.Fatalf("fallback decisions %v, want at least 60", v)
+	}
+}
+
+// proxy is a TCP proxy between the client and the real Redis that the test
+// can cut, stall and restore.
+type proxy struct {
+	target  string
+	addr    string
+	stalled atomic.Bool
+	mu      sync.Mutex
+	ln      net.Listener
+	conns   []net.Conn
+}
+
+func newProxy(t *testing.T, target string) *proxy {
+	p := &proxy{target: target}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.addr = ln.Addr().String()
+	p.serve(ln)
+	t.Cleanup(p.cut)
+	return p
+}
+
+func (p *proxy) serve(ln net.Listener) {
+	p.mu.Lock()
+	p.ln = ln
+	p.mu.Unlock()
+	go func() {
+		for {
+			in, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			out, err := net.Dial("tcp", p.target)
+			if err != nil {
+				in.Close()
+				continue
+			}
+			p.mu.Lock()
+			p.conns = append(p.conns, in, out)
+			p.mu.Unlock()
+			go p.pipe(out, in)
+			go p.pipe(in, out)
+		}
+	}()
+}
+
+func (p *proxy) pipe(dst, src net.Conn) {
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := src.Read(buf)
+		if n > 0 && !p.stalled.Load() {
+			if _, err := dst.Write(buf[:n]); err != nil {
+				return
+			}
+		}
+		if err != nil {
+			if err == io.EOF {
+				dst.Close()
+			}
+			return
+		}
+	}
+}
+
+// cut closes the listener and every proxied connection: Redis is gone.
+func (p *proxy) cut() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.ln != nil {
+		p.ln.Close()
+		p.ln = nil
+	}
+	for _, c := range p.conns {
+		c.Close()
+	}
+	p.conns = nil
+}
+
+// restore listens again on the same address.
+func (p *proxy) restore(t *testing.T) {
+	ln, err := net.Listen("tcp", p.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.serve(ln)
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("gave up waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// A real Redis becomes unreachable mid-test, then returns.
+func TestFailoverRedisGoesAwayAndReturns(t *testing.T) {
+	direct, prefix := redistest.Open(t)
+	px := newProxy(t, direct.Options().Addr)
+	c, err := redis.Open("redis://" + px.addr + "/" + strconv.Itoa(direct.Options().DB))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	f, reg, logs := newFailover(t, redis.New(c, redis.Options{Prefix: prefix}))
+	inRedis := redis.New(direct, redis.Options{Prefix: prefix}) // reads Redis past the proxy
+	ctx := context.Background()
+	p := ratelimit.Policy{Name: "outage", Limit: 5, Window: time.Hour}
+
+	for i := 0; i < 2; i++ {
+		if d, err := f.Allow(ctx, "k", p); err != nil || !d.Allowed {
+			t.Fatalf("request %d through Redis: %+v %v", i, d, err)
+		}
+	}
+	if d, _ := inRedis.Peek(ctx, "k", p); d.Remaining != 3 {
+		t.Fatalf("Redis holds remaining %d, want 3: decisions were not taken in Redis", d.Remaining)
+	}
+
+	px.cut()
+	allowed := 0
+	for i := 0; i < 40; i++ {
+		d, err := f.Allow(ctx, "k", p)
+		if err != nil {
+			t.Fatalf("request %d during the outage: %v", i, err)
+		}
+		if d.Allowed {
+			allowed++
+		}
+	}
+	if allowed != 5 {
+		t.Fatalf("%d of 40 allowed during the outage on a limit of 5: the memory fallback must limit", allowed)
+	}
+	if s := f.Status(); !s.Degraded {
+		t.Fatalf("status %+v during the outage", s)
+	}
+	if n := logs.count(downLine); n != 1 {
+		t.Fatalf("outage logged %d times, want once", n)
+	}
+	if v := metric(t, reg, "gatehouse_ratelimit_fallback_active", ""); v != 1 {
+		t.Fatalf("fallback gauge %v during the outage", v)
+	}
+
+	px.restore(t)
+	waitFor(t, "the failover to go back to Redis", func() bool {
+		f.Allow(ctx, "other", p) // traffic drives the probe
+		return !f.Status().Degraded
+	})
+	d, err := f.Allow(ctx, "k", p)
+	if err != nil || !d.Allowed || d.Remaining != 2 {
+		t.Fatalf("after Redis returned: %+v %v, want the Redis bucket (remaining 2)", d, err)
+	}
+	if n := logs.count(upLine); n != 1 {
+		t.Fatalf("recovery logged %d times, want once", n)
+	}
+	if v := metric(t, reg, "gatehouse_ratelimit_fallback_active", ""); v != 0 {
+		t.Fatalf("fallback gauge %v after recovery", v)
+	}
+	if v := metric(t, reg, "gatehouse_ratelimit_backend_transitions_total", "redis"); v != 1 {
+		t.Fatalf("transitions to redis %v, want 1", v)
+	}
+}
+
+// A Redis that accepts but never answers is caught by the per-call timeout.
+func TestFailoverStalledRedis(t *testing.T) {
+	direct, prefix := redistest.Open(t)
+	px := newProxy(t, direct.Options().Addr)
+	c, err := redis.Open("redis://" + px.addr + "/" + strconv.Itoa(direct.Options().DB))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	f, _, logs := newFailover(t, redis.New(c, redis.Options{Prefix: prefix}))
+	ctx := context.Background()
+	p := ratelimit.Policy{Name: "stall", Limit: 2, Window: time.Hour}
+	if d, err := f.Allow(ctx, "k", p); err != nil || !d.Allowed {
+		t.Fatalf("before the stall: %+v %v", d, err)
+	}
+	px.stalled.Store(true)
+	allowed := 0
+	for i := 0; i < 10; i++ {
+		d, err := f.Allow(ctx, "k", p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d.Allowed {
+			allowed++
+		}
+	}
+	if allowed != 2 || !f.Status().Degraded || logs.count(downLine) != 1 {
+		t.Fatalf("stalled Redis: %d allowed (want 2), status %+v, %d log lines", allowed, f.Status(), logs.count(downLine))
+	}
+}
+
+func TestFailoverCallerCancelIsNotAnOutage(t *testing.T) {
+	direct, prefix := redistest.Open(t)
+	f, _, logs := newFailover(t, redis.New(direct, redis.Options{Prefix: prefix}))
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := f.Allow(ctx, "k", ratelimit.Policy{Name: "cancel", Limit: 1, Window: time.Minute}); err == nil {
+		t.Fatal("a canceled request was decided")
+	}
+	if f.Status().Degraded || logs.count(downLine) != 0 {
+		t.Fatal("a caller's cancellation switched to the fallback")
+	}
+}
