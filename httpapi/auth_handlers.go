@@ -24,9 +24,6 @@ type SessionCookies interface {
 // CSRFVerifier checks X-CSRF-Token against a session's CSRF token and
 // records a refusal; *CSRF implements it.
 type CSRFVerifier interface {
-	// Precheck refuses, without storage, a request carrying the refresh
-	// cookie that no cookie-mode client would send.
-	Precheck(r *http.Request) error
 	Verify(r *http.Request, sessionID string) error
 	Reject(r *http.Request, sessionID string, err error)
 }
@@ -195,17 +192,6 @@ func (s *Server) magicLinkVerify(w http.ResponseWriter, r *http.Request) error {
 func (s *Server) refreshInput(r *http.Request) (token string, fromCookie bool, err error) {
 	var in struct {
 		RefreshToken string `json:"refresh_token"`
-	}
-	if s.cookies != nil {
-		// Two refresh cookies (cookie tossing) are refused outright, and a
-		// request carrying one passes the storage-free CSRF checks first.
-		if _, err := s.cookies.RefreshCookie(r); err != nil {
-			return "", false, err
-		}
-		if err := s.csrf.Precheck(r); err != nil {
-			s.csrf.Reject(r, "", err)
-			return "", false, err
-		}
 	}
 	if r.ContentLength != 0 || r.Header.Get("Content-Type") != "" {
 		if err := decodeJSON(r, &in); err != nil {
