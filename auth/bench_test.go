@@ -6,8 +6,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
+	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
@@ -15,6 +18,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse"
 	"github.com/gatehouse-auth/gatehouse/auth"
 	"github.com/gatehouse-auth/gatehouse/internal/testdb"
+	"github.com/gatehouse-auth/gatehouse/kms"
 	"github.com/gatehouse-auth/gatehouse/password"
 	"github.com/gatehouse-auth/gatehouse/postgres"
 	"github.com/gatehouse-auth/gatehouse/sqlstore"
@@ -74,8 +78,16 @@ func benchEnv(b *testing.B, store gatehouse.Store, params password.Params) *auth
 		b.Fatal(err)
 	}
 	core := auth.NewCore(store, slog.New(slog.NewJSONHandler(io.Discard, nil)))
+	kek, _ := kms.NewLocal(bytes.Repeat([]byte{9}, 32))
+	keys, err := auth.NewKeys(core, auth.KeysConfig{Issuer: "https://auth.example.com", KEK: kek})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := keys.Tick(context.Background()); err != nil {
+		b.Fatal(err)
+	}
 	s, err := auth.NewSessions(core, auth.SessionConfig{
-		Hasher: h, Mailer: discardMailer{}, Tokens: issuer{},
+		Hasher: h, Mailer: discardMailer{}, Tokens: keys,
 		RefreshKey: bytes.Repeat([]byte("r"), 32), CSRFKey: bytes.Repeat([]byte("c"), 32),
 	})
 	if err != nil {
@@ -143,5 +155,62 @@ func BenchmarkPasswordLogin(b *testing.B) {
 				}
 			}
 		})
+	})
+}
+
+// BenchmarkLoginVsArgon2 interleaves, in one run, rounds of bare argon2id
+// verifications and rounds of whole password logins (8 clients each, default
+// parameters), and reports logins/s as a share of the argon2 ceiling, and the
+// logins' p50 and p99 latency. Interleaving keeps a shared machine's load
+// from favouring either side.
+func BenchmarkLoginVsArgon2(b *testing.B) {
+	benchStores(b, func(b *testing.B, store gatehouse.Store) {
+		s := benchEnv(b, store, password.DefaultParams)
+		if _, err := s.Signup(ctx, "jane@example.com", goodPassword); err != nil {
+			b.Fatal(err)
+		}
+		h, _ := password.New(password.Config{QueueLimit: 1024})
+		enc, _ := h.Hash(ctx, goodPassword)
+		const clients, perRound = 8, 24
+		round := func(op func() error) (time.Duration, []time.Duration) {
+			var wg sync.WaitGroup
+			var next atomic.Int64
+			lat := make([]time.Duration, perRound)
+			start := time.Now()
+			for c := 0; c < clients; c++ {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for i := next.Add(1) - 1; i < perRound; i = next.Add(1) - 1 {
+						t0 := time.Now()
+						if err := op(); err != nil {
+							b.Error(err)
+							return
+						}
+						lat[i] = time.Since(t0)
+					}
+				}()
+			}
+			wg.Wait()
+			return time.Since(start), lat
+		}
+		var argonTime, loginTime time.Duration
+		var lats []time.Duration
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			d, _ := round(func() error { _, _, err := h.Verify(ctx, goodPassword, enc); return err })
+			argonTime += d
+			d, l := round(func() error { _, err := s.PasswordLogin(ctx, "jane@example.com", goodPassword); return err })
+			loginTime += d
+			lats = append(lats, l...)
+		}
+		b.StopTimer()
+		slices.Sort(lats)
+		n := float64(b.N * perRound)
+		b.ReportMetric(n/argonTime.Seconds(), "argon2/s")
+		b.ReportMetric(n/loginTime.Seconds(), "logins/s")
+		b.ReportMetric(argonTime.Seconds()/loginTime.Seconds(), "login/argon2")
+		b.ReportMetric(float64(lats[len(lats)/2].Milliseconds()), "p50-ms")
+		b.ReportMetric(float64(lats[len(lats)*99/100].Milliseconds()), "p99-ms")
 	})
 }

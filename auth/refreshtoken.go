@@ -37,6 +37,9 @@ const (
 	// one (about 1 µs a step). A session refreshed every 15 minutes for 30
 	// days has 2,880 generations.
 	maxWalk = 20000
+	// maxGeneration bounds a token's generation: far beyond any session's
+	// rotations, and far from int64 overflow.
+	maxGeneration = 1 << 40
 )
 
 var b64url = base64.RawURLEncoding.Strict()
@@ -58,7 +61,7 @@ func parseRefreshToken(s string) (refreshToken, bool) {
 		return refreshToken{}, false
 	}
 	gen := binary.BigEndian.Uint64(raw[16:24])
-	if gen > 1<<62 {
+	if gen > maxGeneration {
 		return refreshToken{}, false
 	}
 	return refreshToken{text: s, sid: formatUUID(raw[:16]), gen: int64(gen)}, true

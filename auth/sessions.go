@@ -409,3 +409,21 @@ func (s *Sessions) Purge(ctx context.Context) error {
 	cutoff := s.now().Add(-24 * time.Hour)
 	return s.InTx(ctx, gatehouse.Scope{}, func(t *Tx) error { return t.PurgeSessions(ctx, cutoff) })
 }
+
+// RunPurge calls Purge every interval until ctx ends; a failure is logged
+// and retried at the next tick. Several instances may run it: each purge is
+// one idempotent DELETE per table.
+func (s *Sessions) RunPurge(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := s.Purge(ctx); err != nil && ctx.Err() == nil {
+				s.Log.ErrorContext(ctx, "purging ended sessions failed", "error", err.Error())
+			}
+		}
+	}
+}

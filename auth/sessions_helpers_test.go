@@ -14,6 +14,7 @@ import (
 
 	"github.com/gatehouse-auth/gatehouse"
 	"github.com/gatehouse-auth/gatehouse/auth"
+	"github.com/gatehouse-auth/gatehouse/kms"
 	"github.com/gatehouse-auth/gatehouse/mail"
 	"github.com/gatehouse-auth/gatehouse/password"
 )
@@ -29,13 +30,6 @@ func (c *clock) Advance(d time.Duration) {
 	c.mu.Lock()
 	c.t = c.t.Add(d)
 	c.mu.Unlock()
-}
-
-// issuer stands in for the credentials area's signer until it is wired.
-type issuer struct{}
-
-func (issuer) IssueSessionToken(ctx context.Context, userID, sessionID string) (string, time.Duration, error) {
-	return "at." + userID + "." + sessionID, 15 * time.Minute, nil
 }
 
 // syncBuffer is a log sink safe for concurrent writers.
@@ -61,6 +55,7 @@ type env struct {
 	hasher  *password.Hasher
 	mailDir string
 	logs    *syncBuffer
+	keys    *auth.Keys
 }
 
 // fastParams keep argon2id cheap where cost is not the point.
@@ -85,8 +80,19 @@ func newEnv(t *testing.T, store gatehouse.Store, edit func(*auth.SessionConfig))
 	if err != nil {
 		t.Fatal(err)
 	}
+	kek, err := kms.NewLocal(bytes.Repeat([]byte{9}, 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.keys, err = auth.NewKeys(e.core, auth.KeysConfig{Issuer: "https://auth.example.com", KEK: kek})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.keys.Tick(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	cfg := auth.SessionConfig{
-		Hasher: e.hasher, Mailer: mailer, Tokens: issuer{},
+		Hasher: e.hasher, Mailer: mailer, Tokens: e.keys,
 		PublicURL:  "https://auth.example.com/",
 		RefreshKey: bytes.Repeat([]byte{1, 2, 3, 4}, 8),
 		CSRFKey:    bytes.Repeat([]byte{5, 6, 7, 8}, 8),

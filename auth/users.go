@@ -108,19 +108,23 @@ func (s *Sessions) PasswordLogin(ctx context.Context, email, pw string) (*TokenR
 	if err := password.CheckLength(pw); err != nil {
 		return nil, err
 	}
+	// A malformed email is looked up too, as "" (which no account can
+	// have), so that it costs what an unknown one does.
+	norm, err := gatehouse.NormalizeEmail(email)
+	if err != nil {
+		norm = ""
+	}
 	var u *gatehouse.User
-	if norm, err := gatehouse.NormalizeEmail(email); err == nil {
-		err = s.InTx(ctx, gatehouse.Scope{}, func(t *Tx) error {
-			var err error
-			u, err = t.UserByEmail(ctx, norm)
-			if errors.Is(err, gatehouse.ErrNotFound) {
-				u, err = nil, nil
-			}
-			return err
-		})
-		if err != nil {
-			return nil, err
+	err = s.InTx(ctx, gatehouse.Scope{}, func(t *Tx) error {
+		var err error
+		u, err = t.UserByEmail(ctx, norm)
+		if errors.Is(err, gatehouse.ErrNotFound) {
+			u, err = nil, nil
 		}
+		return err
+	})
+	if err != nil {
+		return nil, err
 	}
 	if u == nil {
 		if err := s.cfg.Hasher.VerifyDummy(ctx, pw); err != nil {

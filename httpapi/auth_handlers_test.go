@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -16,25 +17,42 @@ import (
 	"github.com/gatehouse-auth/gatehouse"
 	"github.com/gatehouse-auth/gatehouse/auth"
 	"github.com/gatehouse-auth/gatehouse/internal/testdb"
+	"github.com/gatehouse-auth/gatehouse/kms"
 	"github.com/gatehouse-auth/gatehouse/mail"
 	"github.com/gatehouse-auth/gatehouse/password"
 	"github.com/gatehouse-auth/gatehouse/sqlstore"
 )
 
-// stubIssuer signs nothing: it stands in for the credentials area's signer
-// in these HTTP-shape tests.
+// stubIssuer signs nothing; tests that count hashing and transactions use it
+// (the other tests here sign with real keys).
 type stubIssuer struct{}
 
 func (stubIssuer) IssueSessionToken(_ context.Context, userID, sid string) (string, time.Duration, error) {
 	return "at." + sid, 15 * time.Minute, nil
 }
 
-// withSessions wires a real auth.Sessions over s, mail into dir.
+// withSessions wires a real auth.Sessions over s, with real signing keys
+// and real bearer authentication (JWT access tokens and PATs), mail into dir.
 func withSessions(t *testing.T, s gatehouse.Store, mailDir string) option {
 	return func(c *Config, d *Deps) {
 		core := auth.NewCore(s, d.Logger)
 		d.Workspaces = &auth.Workspaces{Core: core}
 		d.AuditLog = &auth.AuditLog{Core: core}
+		d.Profile = &auth.Profile{Core: core}
+		kek, err := kms.NewLocal(bytes.Repeat([]byte{3}, 32))
+		if err != nil {
+			t.Fatal(err)
+		}
+		keys, err := auth.NewKeys(core, auth.KeysConfig{Issuer: c.PublicURL.String(), KEK: kek})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := keys.Tick(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		pats := &auth.PATs{Core: core}
+		d.Keys, d.PATs = keys, pats
+		d.Auth = BearerAuth{Credentials: &auth.Credentials{Keys: keys, PATs: pats}}
 		h, err := password.New(password.Config{Params: password.Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}})
 		if err != nil {
 			t.Fatal(err)
@@ -48,13 +66,47 @@ func withSessions(t *testing.T, s gatehouse.Store, mailDir string) option {
 			t.Fatal(err)
 		}
 		d.Sessions, err = auth.NewSessions(core, auth.SessionConfig{
-			Hasher: h, Mailer: m, Tokens: stubIssuer{}, PublicURL: c.PublicURL.String(),
+			Hasher: h, Mailer: m, Tokens: keys, PublicURL: c.PublicURL.String(),
 			RefreshKey: bytes.Repeat([]byte("r"), 32), CSRFKey: bytes.Repeat([]byte("c"), 32),
 		})
 		if err != nil {
 			t.Fatal(err)
 		}
 	}
+}
+
+// bearerCall sends a JSON request with an access token (empty: none).
+func bearerCall(t *testing.T, h http.Handler, method, path, bearer, body string) (int, map[string]any) {
+	t.Helper()
+	r := httptest.NewRequest(method, path, strings.NewReader(body))
+	if body != "" {
+		r.Header.Set("Content-Type", "application/json")
+	}
+	if bearer != "" {
+		r.Header.Set("Authorization", "Bearer "+bearer)
+	}
+	w := do(h, r)
+	if got := w.Header().Get("Cache-Control"); got != "no-store" {
+		t.Errorf("%s %s: Cache-Control %q", method, path, got)
+	}
+	var out map[string]any
+	if w.Body.Len() > 0 {
+		if err := json.Unmarshal(w.Body.Bytes(), &out); err != nil {
+			t.Fatalf("%s %s: body %q: %v", method, path, w.Body.String(), err)
+		}
+	}
+	return w.Code, out
+}
+
+// signIn signs up (if needed) and signs in email, returning the token response.
+func signIn(t *testing.T, h http.Handler, email string) map[string]any {
+	t.Helper()
+	bearerCall(t, h, "POST", "/v1/auth/signup", "", `{"email":"`+email+`","password":"`+httpPassword+`"}`)
+	code, body := bearerCall(t, h, "POST", "/v1/auth/token", "", `{"email":"`+email+`","password":"`+httpPassword+`"}`)
+	if code != 200 {
+		t.Fatalf("sign-in of %s: %d %v", email, code, body)
+	}
+	return body
 }
 
 const httpPassword = "a quiet otter crossing the bridge"
@@ -168,59 +220,82 @@ func TestSessionAndAdminRoutes(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, db *sqlstore.DB) {
 		e := newEnv(t, withSessions(t, db, t.TempDir()))
 		h := e.s
-		adminID := createUser(t, db, "admin@example.com", true)
-		_, body := call(t, h, "POST", "/v1/auth/signup", "", `{"email":"jane@example.com","password":"`+httpPassword+`"}`)
-		janeID := body["id"].(string)
-		_, body = call(t, h, "POST", "/v1/auth/token", "", `{"email":"jane@example.com","password":"`+httpPassword+`"}`)
-		sid, refresh := body["session_id"].(string), body["refresh_token"].(string)
+		admin := signIn(t, h, "admin@example.com")
+		if err := db.Tx(context.Background(), gatehouse.Scope{}, func(tx gatehouse.Tx) error {
+			u, err := tx.UserByEmail(context.Background(), "admin@example.com")
+			if err != nil {
+				return err
+			}
+			return tx.SetUserAdmin(context.Background(), u.ID, true, time.Now())
+		}); err != nil {
+			t.Fatal(err)
+		}
+		adminAT := admin["access_token"].(string)
+		first := signIn(t, h, "jane@example.com")
+		jane := signIn(t, h, "jane@example.com") // a second session
+		janeAT, sid, refresh := jane["access_token"].(string), jane["session_id"].(string), first["refresh_token"].(string)
+		_, me := bearerCall(t, h, "GET", "/v1/me", janeAT, "")
+		janeID, _ := me["id"].(string)
+		if janeID == "" {
+			t.Fatalf("/v1/me with the session's access token: %v", me)
+		}
 
-		code, body := call(t, h, "GET", "/v1/auth/sessions", janeID, "")
+		code, body := bearerCall(t, h, "GET", "/v1/auth/sessions", janeAT, "")
 		list, _ := body["sessions"].([]any)
-		if code != 200 || len(list) != 1 {
+		if code != 200 || len(list) != 2 {
 			t.Fatalf("sessions: %d %v", code, body)
 		}
-		first := list[0].(map[string]any)
-		for _, k := range []string{"id", "created_at", "last_used_at", "ip", "user_agent", "current"} {
-			if _, ok := first[k]; !ok {
-				t.Errorf("session lacks %q: %v", k, first)
+		current := 0
+		for _, x := range list {
+			m := x.(map[string]any)
+			for _, k := range []string{"id", "created_at", "last_used_at", "ip", "user_agent", "current"} {
+				if _, ok := m[k]; !ok {
+					t.Errorf("session lacks %q: %v", k, m)
+				}
+			}
+			if m["current"] == true {
+				current++
+				if m["id"] != sid {
+					t.Errorf("current session %v, want %s", m["id"], sid)
+				}
 			}
 		}
-		if first["id"] != sid {
-			t.Fatalf("session id %v, want the token response's %s", first["id"], sid)
+		if current != 1 {
+			t.Fatalf("%d current sessions", current)
 		}
-		if code, _ := call(t, h, "GET", "/v1/auth/sessions", "", ""); code != 401 {
+		if code, _ := bearerCall(t, h, "GET", "/v1/auth/sessions", "", ""); code != 401 {
 			t.Fatalf("unauthenticated list: %d", code)
 		}
-		if code, _ := call(t, h, "DELETE", "/v1/auth/sessions/"+sid, adminID, ""); code != 404 {
+		if code, _ := bearerCall(t, h, "DELETE", "/v1/auth/sessions/"+sid, adminAT, ""); code != 404 {
 			t.Fatalf("someone else's session: %d", code)
 		}
 
 		// Account status: only admins; leaving active ends the sessions.
-		if code, _ := call(t, h, "PATCH", "/v1/admin/users/"+adminID, janeID, `{"status":"locked"}`); code != 403 {
+		adminID := func() string { _, m := bearerCall(t, h, "GET", "/v1/me", adminAT, ""); return m["id"].(string) }()
+		if code, _ := bearerCall(t, h, "PATCH", "/v1/admin/users/"+adminID, janeAT, `{"status":"locked"}`); code != 403 {
 			t.Fatalf("non-admin PATCH: %d", code)
 		}
-		code, body = call(t, h, "PATCH", "/v1/admin/users/"+janeID, adminID, `{"status":"locked","reason":"suspicious"}`)
+		code, body = bearerCall(t, h, "PATCH", "/v1/admin/users/"+janeID, adminAT, `{"status":"locked","reason":"suspicious"}`)
 		if code != 200 || body["status"] != "locked" {
 			t.Fatalf("PATCH: %d %v", code, body)
 		}
-		code, body = call(t, h, "POST", "/v1/auth/refresh", "", `{"refresh_token":"`+refresh+`"}`)
+		code, body = bearerCall(t, h, "POST", "/v1/auth/refresh", "", `{"refresh_token":"`+refresh+`"}`)
 		if code != 401 || body["error"] != "invalid_grant" {
 			t.Fatalf("refresh of a locked account: %d %v", code, body)
 		}
-		code, body = call(t, h, "POST", "/v1/auth/token", "", `{"email":"jane@example.com","password":"`+httpPassword+`"}`)
+		code, body = bearerCall(t, h, "POST", "/v1/auth/token", "", `{"email":"jane@example.com","password":"`+httpPassword+`"}`)
 		if code != 403 || body["error"] != "account_locked" {
 			t.Fatalf("login of a locked account: %d %v", code, body)
 		}
-		code, _ = call(t, h, "PATCH", "/v1/admin/users/"+janeID, adminID, `{"status":"active"}`)
-		if code != 200 {
+		if code, _ := bearerCall(t, h, "PATCH", "/v1/admin/users/"+janeID, adminAT, `{"status":"active"}`); code != 200 {
 			t.Fatal(code)
 		}
-		_, body = call(t, h, "POST", "/v1/auth/token", "", `{"email":"jane@example.com","password":"`+httpPassword+`"}`)
-		sid2 := body["session_id"].(string)
-		if code, _ := call(t, h, "DELETE", "/v1/auth/sessions/"+sid2, janeID, ""); code != 204 {
+		again := signIn(t, h, "jane@example.com")
+		at2, sid2 := again["access_token"].(string), again["session_id"].(string)
+		if code, _ := bearerCall(t, h, "DELETE", "/v1/auth/sessions/"+sid2, at2, ""); code != 204 {
 			t.Fatalf("revoke own session: %d", code)
 		}
-		if code, _ := call(t, h, "DELETE", "/v1/auth/sessions/"+sid2, janeID, ""); code != 404 {
+		if code, _ := bearerCall(t, h, "DELETE", "/v1/auth/sessions/"+sid2, at2, ""); code != 404 {
 			t.Fatalf("revoke again: %d", code)
 		}
 	})

@@ -4,7 +4,12 @@ import (
 	"net/http"
 
 	"github.com/gatehouse-auth/gatehouse/ratelimit"
+	"github.com/gatehouse-auth/gatehouse/web"
 )
+
+// portal serves the web portal's pages and files with their own security
+// headers (Content-Security-Policy, Referrer-Policy, …).
+var portal = web.Handler()
 
 // route is one entry of the route table.
 type route struct {
@@ -21,6 +26,11 @@ func (s *Server) routes() []route {
 		{"GET /healthz", s.handle(s.healthz)},
 		{"GET /readyz", s.handle(s.readyz)},
 		{"GET /metrics", metricsHandler(s.registry)},
+
+		// The web portal (package web, CONTRACT 12): / and one-segment static
+		// files (/magic-link, /app.js, /sw.js, …); any other name is its 404.
+		{"GET /{$}", portal},
+		{"GET /{file}", portal},
 
 		// The caller.
 		{"GET /v1/me", s.requireAuth(s.handle(s.me))},

@@ -182,6 +182,7 @@ func (s *Server) middleware(h http.Handler) (http.Handler, error) {
 		s.cors,
 		s.checkOrigin,
 		cop,
+		s.rejectTossedCookies,
 		s.limitBody,
 	), nil
 }

@@ -26,15 +26,7 @@ import (
 var migrationFiles embed.FS
 
 // Migrations holds the embedded SQLite migrations, NNNN_name.sql.
-var Migrations fs.FS = mustSub(migrationFiles, "migrations")
-
-func mustSub(f fs.FS, dir string) fs.FS {
-	s, err := fs.Sub(f, dir)
-	if err != nil {
-		panic(err)
-	}
-	return s
-}
+var Migrations fs.FS = sqlstore.MigrationsDir(migrationFiles, "migrations")
 
 // Dialect is the SQLite dialect of sqlstore.
 var Dialect = sqlstore.Dialect{

@@ -175,3 +175,14 @@ func CheckSchema(ctx context.Context, db *DB, fsys fs.FS) error {
 	}
 	return nil
 }
+
+// MigrationsDir returns the migrations subdirectory of a backend's embedded
+// files. It panics when dir is missing: that is a build mistake, not a
+// runtime condition.
+func MigrationsDir(f fs.FS, dir string) fs.FS {
+	s, err := fs.Sub(f, dir)
+	if err != nil {
+		panic(err)
+	}
+	return s
+}

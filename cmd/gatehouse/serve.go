@@ -111,6 +111,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	if !svc.keys.CanSign() {
 		log.Error("no signing key can be decrypted with the current key-encryption key: access tokens cannot be issued; run `gatehouse keys rotate --now` (docs/keys.md)")
 	}
+	cookies, csrf, err := cookieMode(cfg, svc, log)
+	if err != nil {
+		return err
+	}
 	srv, err := httpapi.New(httpapi.Config{
 		PublicURL:      cfg.PublicURL,
 		CORSOrigins:    cfg.CORSOrigins,
@@ -125,6 +129,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		AuditLog:   &auth.AuditLog{Core: svc.core},
 		Profile:    &auth.Profile{Core: svc.core},
 		Sessions:   svc.sessions,
+		Cookies:    cookies,
+		CSRF:       csrf,
 		Keys:       svc.keys,
 		PATs:       svc.pats,
 		Clients:    svc.clients,
