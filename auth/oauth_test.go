@@ -24,7 +24,7 @@ type oauthFixture struct {
 	keys    *auth.Keys
 }
 
-func newOAuthFixture(t *testing.T, s *sqlstore.DB) *oauthFixture {
+func newOAuthFixture(t testing.TB, s *sqlstore.DB) *oauthFixture {
 	t.Helper()
 	var buf bytes.Buffer
 	core := auth.NewCore(s, slog.New(slog.NewJSONHandler(&buf, nil)))
