@@ -211,7 +211,7 @@ func (o *OAuth) introspectPAT(ctx context.Context, caller *gatehouse.Client, tok
 		return inactive, nil
 	}
 	return &Introspection{Active: true, Scope: strings.Join(pat.Scopes, " "), Subject: pat.UserID, TokenType: "personal_access_token",
-		WorkspaceID: pat.WorkspaceID, IssuedAt: pat.CreatedAt, ExpiresAt: pat.ExpiresAt}, nil
+		WorkspaceID: pat.WorkspaceID, JTI: pat.ID, IssuedAt: pat.CreatedAt, ExpiresAt: pat.ExpiresAt}, nil
 }
 
 // Revoke revokes tok for caller (RFC 7009): a PAT of the caller's workspace

@@ -238,7 +238,7 @@ func TestClientCredentialsIntrospectRevoke(t *testing.T) {
 			t.Fatalf("own access token: %+v %v", got, err)
 		}
 		got, err = f.oauth.Introspect(ctx, client, patA.Token.Reveal())
-		if err != nil || !got.Active || got.Subject != alice.UserID || got.Scope != "audit:read" || got.TokenType != "personal_access_token" {
+		if err != nil || !got.Active || got.Subject != alice.UserID || got.Scope != "audit:read" || got.TokenType != "personal_access_token" || got.JTI != patA.PAT.ID {
 			t.Fatalf("own workspace's PAT: %+v %v", got, err)
 		}
 		for name, tok := range map[string]string{
