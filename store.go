@@ -24,6 +24,10 @@ type Store interface {
 	// returns nil and rolls back otherwise. Concurrent transactions that write
 	// the same rows are serialized (row locks in PostgreSQL, one writer in SQLite).
 	Tx(ctx context.Context, scope Scope, fn func(Tx) error) error
+	// Read runs fn, which must only read, in the cheapest way the scope
+	// allows: without a transaction when the scope is zero (each statement
+	// then sees its own snapshot), else as Tx does.
+	Read(ctx context.Context, scope Scope, fn func(Tx) error) error
 	// Ping reports whether the database answers.
 	Ping(ctx context.Context) error
 	Close() error

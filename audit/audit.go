@@ -51,20 +51,6 @@ func CutIP(ip string) string {
 	return p.Addr().String()
 }
 
-// MaskEmail returns s with its local part masked ("j***@example.com"), so the
-// trail can show which domain was involved without naming the person.
-func MaskEmail(s string) string {
-	at := strings.LastIndexByte(s, '@')
-	if at < 0 {
-		return Redacted
-	}
-	first, _ := utf8.DecodeRuneInString(s)
-	if at == 0 || first == utf8.RuneError {
-		return "***" + s[at:]
-	}
-	return string(first) + "***" + Clean(s[at:], MaxField)
-}
-
 // Clean returns s with control characters replaced by spaces, invalid UTF-8
 // dropped, and cut to at most max bytes on a rune boundary.
 func Clean(s string, max int) string {
@@ -137,7 +123,7 @@ func isSecretKey(k string) bool {
 // a PAT, a JWT, or a long run of base64/hex characters that is not a UUID.
 func redactValue(v string) string {
 	if strings.Contains(v, "@") {
-		return MaskEmail(v)
+		return gatehouse.MaskEmail(v)
 	}
 	if strings.Contains(v, "gth_") || strings.HasPrefix(v, "eyJ") {
 		return Redacted

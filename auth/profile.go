@@ -20,7 +20,7 @@ func (s *Profile) Me(ctx context.Context, p *gatehouse.Principal) (*gatehouse.Us
 		return nil, err
 	}
 	var u *gatehouse.User
-	err := s.InTx(ctx, gatehouse.Scope{}, func(t *Tx) error {
+	err := s.Store.Read(ctx, gatehouse.Scope{}, func(t gatehouse.Tx) error {
 		var err error
 		u, err = t.UserByID(ctx, p.UserID)
 		if gatehouse.ErrorCode(err) == gatehouse.ENotFound {

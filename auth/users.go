@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	"github.com/gatehouse-auth/gatehouse"
-	"github.com/gatehouse-auth/gatehouse/audit"
 	"github.com/gatehouse-auth/gatehouse/password"
 )
 
@@ -91,7 +90,7 @@ func (s *Sessions) loginFailed(ctx context.Context, method gatehouse.SessionMeth
 		if len(email) > maxAuditEmail {
 			email = email[:maxAuditEmail]
 		}
-		ev.Details["email"] = audit.MaskEmail(email)
+		ev.Details["email"] = gatehouse.MaskEmail(email)
 	}
 	if err := s.Record(ctx, ev); err != nil {
 		s.Log.ErrorContext(ctx, "recording login.failed failed", "error", err.Error())
@@ -199,7 +198,7 @@ func (s *Sessions) RequestMagicLink(ctx context.Context, email string) error {
 		if err != nil && !errors.Is(err, gatehouse.ErrNotFound) {
 			return err
 		}
-		ev := &gatehouse.AuditEvent{Type: gatehouse.EventMagicLinkRequested, Details: map[string]string{"email": audit.MaskEmail(norm)}}
+		ev := &gatehouse.AuditEvent{Type: gatehouse.EventMagicLinkRequested, Details: map[string]string{"email": gatehouse.MaskEmail(norm)}}
 		if u == nil || u.Status != gatehouse.StatusActive {
 			ev.Details["sent"] = "false"
 			if u != nil {

@@ -143,14 +143,35 @@ func (db *DB) txErr(err error, what string) error {
 // Tx is one transaction; it implements gatehouse.Tx. Area files add its
 // methods.
 type Tx struct {
-	tx *sql.Tx
+	tx querier // a *sql.Tx, or the *sql.DB itself for Read
 	d  *Dialect
+}
+
+// querier is what the area files run statements on.
+type querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
 var _ gatehouse.Tx = (*Tx)(nil)
 
-// SQL returns the underlying transaction, for tests.
-func (t *Tx) SQL() *sql.Tx { return t.tx }
+// SQL returns the underlying transaction, for tests (nil inside Read).
+func (t *Tx) SQL() *sql.Tx {
+	stx, _ := t.tx.(*sql.Tx)
+	return stx
+}
+
+// Read runs fn, which must only read, without a transaction when scope is
+// zero: each statement is one round trip and sees its own snapshot, instead
+// of BEGIN, the statements and COMMIT. A scoped read needs the transaction
+// that its set_config lives in, so it goes through Tx.
+func (db *DB) Read(ctx context.Context, scope gatehouse.Scope, fn func(gatehouse.Tx) error) error {
+	if scope != (gatehouse.Scope{}) {
+		return db.Tx(ctx, scope, fn)
+	}
+	return fn(&Tx{tx: db.db, d: db.dialect})
+}
 
 // err maps a driver error: sql.ErrNoRows becomes gatehouse.ErrNotFound, a
 // unique violation gatehouse.ErrConflict; both keep the cause for logs and

@@ -25,6 +25,7 @@ var areas = []struct {
 	run  func(t *testing.T, open Opener)
 }{
 	{"Tx", testTx},
+	{"Read", testRead},
 	{"Users", testUsers},
 	{"Workspaces", testWorkspaces},
 	{"Audit", testAudit},

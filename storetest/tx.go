@@ -64,3 +64,21 @@ func testTx(t *testing.T, open Opener) {
 		}
 	})
 }
+
+// testRead checks Read: an unscoped read sees committed rows without a
+// transaction, and a scoped read sees its workspace (it runs in the
+// transaction its scope needs; postgres/rls_test.go covers isolation).
+func testRead(t *testing.T, open Opener) {
+	s := open(t)
+	u := newUser(t, s, "read@example.com")
+	var got *gatehouse.User
+	if err := s.Read(ctx, unscoped, func(tx gatehouse.Tx) (err error) { got, err = tx.UserByID(ctx, u.ID); return }); err != nil || got.Email != u.Email {
+		t.Fatalf("unscoped Read: %v %+v", err, got)
+	}
+	w := &gatehouse.Workspace{ID: gatehouse.NewID(base), Name: "read", CreatedAt: base}
+	tx(t, s, gatehouse.Scope{WorkspaceID: w.ID}, func(tx gatehouse.Tx) error { return tx.CreateWorkspace(ctx, w) })
+	var seen *gatehouse.Workspace
+	if err := s.Read(ctx, gatehouse.Scope{WorkspaceID: w.ID}, func(tx gatehouse.Tx) (err error) { seen, err = tx.WorkspaceByID(ctx, w.ID); return }); err != nil || seen.Name != "read" {
+		t.Fatalf("scoped Read: %v %+v", err, seen)
+	}
+}

@@ -108,6 +108,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	if err := svc.keys.Start(ctx); err != nil {
 		return fmt.Errorf("signing keys: %w", err)
 	}
+	// Ended sessions and used or expired magic links are deleted a day after
+	// they end, hourly, so the tables do not grow without bound.
+	go svc.sessions.RunPurge(ctx, time.Hour)
 	if !svc.keys.CanSign() {
 		log.Error("no signing key can be decrypted with the current key-encryption key: access tokens cannot be issued; run `gatehouse keys rotate --now` (docs/keys.md)")
 	}
