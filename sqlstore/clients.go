@@ -48,7 +48,9 @@ func (t *Tx) Client(ctx context.Context, workspaceID, clientID string) (*gatehou
 // ClientByClientID finds a client by its client id. Under PostgreSQL it
 // first sets the transaction-local app.client_id, which the oauth_clients
 // select policy reads: that one row becomes visible, and nothing else
-// (postgres/migrations/0006_clients.sql).
+// (postgres/migrations/0006_clients.sql). It needs a transaction (Store.Tx,
+// not an unscoped Store.Read, where the setting would end with its own
+// statement).
 func (t *Tx) ClientByClientID(ctx context.Context, clientID string) (*gatehouse.Client, error) {
 	if t.d.Name == "postgres" {
 		if _, err := t.tx.ExecContext(ctx, `select set_config('app.client_id', $1, true)`, clientID); err != nil {
