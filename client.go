@@ -5,13 +5,14 @@ import (
 	"time"
 )
 
-// The grant types an OAuth client can be registered for (RFC 6749). Only the
-// client credentials grant is served today (docs/oauth.md).
+// The grant types an OAuth client can be registered for (RFC 6749).
 const (
 	GrantClientCredentials = "client_credentials"
+	GrantAuthorizationCode = "authorization_code" // with PKCE S256 only (RFC 7636)
+	GrantRefreshToken      = "refresh_token"
 )
 
-// Client is an OAuth 2.0 client as stored: a confidential client bound to one
+// Client is an OAuth 2.0 client as stored: a confidential or public client bound to one
 // workspace, under row-level security. Its secret is never stored, only the
 // SHA-256 of it (SecretHash, hex), compared in constant time.
 type Client struct {
@@ -22,8 +23,8 @@ type Client struct {
 	SecretHash      string // hex SHA-256 of the secret; empty for a public client
 	Grants          []string
 	Scopes          []string
-	RedirectURIs    []string // kept for the authorization-code grant (not served yet)
-	Public          bool     // PKCE-only, no secret (not served yet)
+	RedirectURIs    []string // exact strings the authorization-code grant may redirect to
+	Public          bool     // PKCE-only, no secret (RFC 6749 section 2.1)
 	CreatedBy       string   // user id, or "system" for the CLI
 	CreatedAt       time.Time
 	SecretRotatedAt time.Time // zero: never rotated
@@ -56,4 +57,16 @@ type ClientTx interface {
 	// SetClientSecret replaces the secret hash of workspaceID's client.
 	SetClientSecret(ctx context.Context, workspaceID, clientID, secretHash string, at time.Time) error
 	DeleteClient(ctx context.Context, workspaceID, clientID string) error
+}
+
+// HasRedirectURI reports whether uri is one of c's registered redirect URIs,
+// compared as exact strings (RFC 9700 section 2.1: no pattern, no loopback
+// port exception).
+func (c *Client) HasRedirectURI(uri string) bool {
+	for _, x := range c.RedirectURIs {
+		if x == uri {
+			return true
+		}
+	}
+	return false
 }

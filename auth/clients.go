@@ -8,7 +8,10 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"log/slog"
+	"net"
+	"net/url"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/gatehouse-auth/gatehouse"
@@ -19,8 +22,15 @@ import (
 // scopes (docs/scopes.md).
 var ClientScopes = PATScopes
 
-// ClientGrants are the grant types a client may be registered for today.
-var ClientGrants = []string{gatehouse.GrantClientCredentials}
+// ClientGrants are the grant types a client may be registered for.
+var ClientGrants = []string{gatehouse.GrantAuthorizationCode, gatehouse.GrantClientCredentials, gatehouse.GrantRefreshToken}
+
+// MaxRedirectURIs bounds a client's redirect URIs; maxRedirectURILen bounds
+// each.
+const (
+	MaxRedirectURIs   = 10
+	maxRedirectURILen = 2000
+)
 
 // MaxClientsPerWorkspace bounds the OAuth clients of one workspace.
 const MaxClientsPerWorkspace = 100
@@ -101,31 +111,108 @@ type ClientSpec struct {
 	Name   string
 	Grants []string // nil: client_credentials
 	Scopes []string // within ClientScopes; nil or empty: none
-	// RedirectURIs and Public serve the authorization-code grant, which is
-	// not served yet: a spec with either is refused (docs/oauth.md).
+	// RedirectURIs serve the authorization-code grant: absolute, no
+	// fragment, https (or http to a loopback host), matched later as exact
+	// strings. Public makes a PKCE-only client without a secret.
 	RedirectURIs []string
 	Public       bool
 }
 
-// validSpec checks a spec and returns its normalized grants and scopes.
-func validSpec(spec ClientSpec) (name string, grants, scopes []string, err error) {
+// validSpec checks a spec and returns its normalized grants, scopes and
+// redirect URIs. Grants default to authorization_code and refresh_token
+// when redirect URIs are given or the client is public, else to
+// client_credentials. A public client may not use client_credentials (it
+// has no credentials, RFC 6749 section 4.4); authorization_code needs at
+// least one redirect URI, and redirect URIs need authorization_code.
+func validSpec(spec ClientSpec) (name string, grants, scopes, uris []string, err error) {
 	if name, err = ValidName("name", spec.Name); err != nil {
-		return "", nil, nil, err
-	}
-	if spec.Public || len(spec.RedirectURIs) > 0 {
-		return "", nil, nil, gatehouse.Errorf(gatehouse.EInvalidRequest,
-			"redirect URIs and public clients serve the authorization-code grant, which gatehouse does not serve yet; register a confidential client_credentials client")
+		return "", nil, nil, nil, err
 	}
 	if grants, err = inVocabulary(spec.Grants, ClientGrants, gatehouse.EInvalidRequest, "grant"); err != nil {
-		return "", nil, nil, err
+		return "", nil, nil, nil, err
 	}
 	if len(grants) == 0 {
 		grants = []string{gatehouse.GrantClientCredentials}
+		if spec.Public || len(spec.RedirectURIs) > 0 {
+			grants = []string{gatehouse.GrantAuthorizationCode, gatehouse.GrantRefreshToken}
+		}
 	}
 	if scopes, err = inVocabulary(spec.Scopes, ClientScopes, gatehouse.EInvalidScope, "scope"); err != nil {
-		return "", nil, nil, err
+		return "", nil, nil, nil, err
 	}
-	return name, grants, scopes, nil
+	if uris, err = validRedirectURIs(spec.RedirectURIs); err != nil {
+		return "", nil, nil, nil, err
+	}
+	code := contains(grants, gatehouse.GrantAuthorizationCode)
+	switch {
+	case spec.Public && contains(grants, gatehouse.GrantClientCredentials):
+		return "", nil, nil, nil, gatehouse.Errorf(gatehouse.EInvalidRequest, "a public client has no secret and cannot use the client_credentials grant")
+	case code && len(uris) == 0:
+		return "", nil, nil, nil, gatehouse.Errorf(gatehouse.EInvalidRequest, "the authorization_code grant needs at least one redirect URI")
+	case !code && len(uris) > 0:
+		return "", nil, nil, nil, gatehouse.Errorf(gatehouse.EInvalidRequest, "redirect URIs serve the authorization_code grant; register the client for it")
+	case contains(grants, gatehouse.GrantRefreshToken) && !code:
+		return "", nil, nil, nil, gatehouse.Errorf(gatehouse.EInvalidRequest, "refresh_token comes with the authorization_code grant")
+	}
+	return name, grants, scopes, uris, nil
+}
+
+// validRedirectURIs checks redirect URIs (RFC 6749 section 3.1.2, RFC 9700
+// section 2.1, RFC 8252 section 8.3): each absolute, without a fragment or
+// user information, https, or http to a loopback host (127.0.0.1, [::1] or
+// localhost). They are kept as given, without duplicates, and later matched
+// as exact strings.
+func validRedirectURIs(in []string) ([]string, error) {
+	if len(in) > MaxRedirectURIs {
+		return nil, gatehouse.Errorf(gatehouse.EInvalidRequest, "a client has at most %d redirect URIs", MaxRedirectURIs)
+	}
+	out := []string{}
+	for _, s := range in {
+		if err := ValidRedirectURI(s); err != nil {
+			return nil, err
+		}
+		if !contains(out, s) {
+			out = append(out, s)
+		}
+	}
+	return out, nil
+}
+
+// ValidRedirectURI checks one redirect URI as validRedirectURIs does.
+func ValidRedirectURI(s string) error {
+	bad := func(why string) error {
+		return gatehouse.Errorf(gatehouse.EInvalidRequest, "redirect URI %s", why)
+	}
+	if s == "" || len(s) > maxRedirectURILen {
+		return bad("must be 1 to 2000 characters")
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] <= ' ' || s[i] >= 0x7f {
+			return bad("must be printable ASCII without spaces (percent-encode the rest)")
+		}
+	}
+	u, err := url.Parse(s)
+	switch {
+	case err != nil || !u.IsAbs() || u.Host == "" || u.Opaque != "":
+		return bad("must be an absolute URI with a host")
+	case strings.Contains(s, "#"):
+		return bad("must not have a fragment (RFC 6749 section 3.1.2)")
+	case u.User != nil:
+		return bad("must not hold user information")
+	case u.Scheme == "https":
+		return nil
+	case u.Scheme == "http" && isLoopbackHost(u.Hostname()):
+		return nil
+	}
+	return bad("must use https, or http to a loopback host (127.0.0.1, [::1], localhost)")
+}
+
+func isLoopbackHost(h string) bool {
+	if h == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(h)
+	return ip != nil && ip.IsLoopback()
 }
 
 // inVocabulary returns xs sorted without duplicates, or an error with code
@@ -215,7 +302,7 @@ func (s *Clients) CreateAsSystem(ctx context.Context, id string, spec ClientSpec
 }
 
 func (s *Clients) create(ctx context.Context, t *Tx, id, actor string, spec ClientSpec) (*CreatedClient, error) {
-	name, grants, scopes, err := validSpec(spec)
+	name, grants, scopes, uris, err := validSpec(spec)
 	if err != nil {
 		return nil, err
 	}
@@ -230,18 +317,22 @@ func (s *Clients) create(ctx context.Context, t *Tx, id, actor string, spec Clie
 	if err != nil {
 		return nil, err
 	}
-	secret, hash, err := newClientSecret()
-	if err != nil {
-		return nil, err
+	var secret ClientSecret
+	var hash string
+	if !spec.Public {
+		if secret, hash, err = newClientSecret(); err != nil {
+			return nil, err
+		}
 	}
 	now := s.now()
 	c := &gatehouse.Client{ID: gatehouse.NewID(now), WorkspaceID: id, ClientID: clientID, Name: name, SecretHash: hash,
-		Grants: grants, Scopes: scopes, CreatedBy: actor, CreatedAt: now}
+		Grants: grants, Scopes: scopes, RedirectURIs: uris, Public: spec.Public, CreatedBy: actor, CreatedAt: now}
 	if err := t.CreateClient(ctx, c); err != nil {
 		return nil, err
 	}
 	err = t.Audit(&gatehouse.AuditEvent{Type: gatehouse.EventOAuthClientCreated, Actor: actor, Target: "client:" + clientID, WorkspaceID: id,
-		Details: map[string]string{"name": name, "grants": strings.Join(grants, " "), "scopes": strings.Join(scopes, " ")}})
+		Details: map[string]string{"name": name, "grants": strings.Join(grants, " "), "scopes": strings.Join(scopes, " "),
+			"public": strconv.FormatBool(spec.Public)}})
 	if err != nil {
 		return nil, err
 	}
@@ -299,6 +390,9 @@ func (s *Clients) RotateSecret(ctx context.Context, p *gatehouse.Principal, id, 
 		c, err := t.Client(ctx, id, clientID)
 		if err != nil {
 			return err
+		}
+		if c.Public {
+			return gatehouse.Errorf(gatehouse.EInvalidRequest, "a public client has no secret to rotate")
 		}
 		secret, hash, err := newClientSecret()
 		if err != nil {

@@ -82,8 +82,14 @@ func TestClientManagement(t *testing.T) {
 			{"malformed workspace", owner, "nope", spec, gatehouse.ENotFound},
 			{"unknown scope", owner, w.ID, auth.ClientSpec{Name: "x", Scopes: []string{"admin"}}, gatehouse.EInvalidScope},
 			{"unknown grant", owner, w.ID, auth.ClientSpec{Name: "x", Grants: []string{"password"}}, gatehouse.EInvalidRequest},
-			{"redirect uri", owner, w.ID, auth.ClientSpec{Name: "x", RedirectURIs: []string{"https://app.example.com/cb"}}, gatehouse.EInvalidRequest},
-			{"public", owner, w.ID, auth.ClientSpec{Name: "x", Public: true}, gatehouse.EInvalidRequest},
+			{"redirect uri without authorization_code", owner, w.ID, auth.ClientSpec{Name: "x", Grants: []string{"client_credentials"}, RedirectURIs: []string{"https://app.example.com/cb"}}, gatehouse.EInvalidRequest},
+			{"public without a redirect uri", owner, w.ID, auth.ClientSpec{Name: "x", Public: true}, gatehouse.EInvalidRequest},
+			{"public client_credentials", owner, w.ID, auth.ClientSpec{Name: "x", Public: true, Grants: []string{"client_credentials", "authorization_code"}, RedirectURIs: []string{"https://a.example/cb"}}, gatehouse.EInvalidRequest},
+			{"refresh_token alone", owner, w.ID, auth.ClientSpec{Name: "x", Grants: []string{"client_credentials", "refresh_token"}}, gatehouse.EInvalidRequest},
+			{"http redirect uri", owner, w.ID, auth.ClientSpec{Name: "x", RedirectURIs: []string{"http://app.example.com/cb"}}, gatehouse.EInvalidRequest},
+			{"fragment", owner, w.ID, auth.ClientSpec{Name: "x", RedirectURIs: []string{"https://app.example.com/cb#x"}}, gatehouse.EInvalidRequest},
+			{"relative", owner, w.ID, auth.ClientSpec{Name: "x", RedirectURIs: []string{"/cb"}}, gatehouse.EInvalidRequest},
+			{"space", owner, w.ID, auth.ClientSpec{Name: "x", RedirectURIs: []string{"https://app.example.com/a b"}}, gatehouse.EInvalidRequest},
 			{"empty name", owner, w.ID, auth.ClientSpec{Name: " "}, gatehouse.EInvalidRequest},
 		} {
 			if _, err := f.clients.Create(ctx, c.p, c.ws, c.spec); code(err) != c.want {

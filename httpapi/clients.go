@@ -15,6 +15,8 @@ type clientJSON struct {
 	Name            string     `json:"name"`
 	GrantTypes      []string   `json:"grant_types"`
 	Scopes          []string   `json:"scopes"`
+	RedirectURIs    []string   `json:"redirect_uris"`
+	Public          bool       `json:"public"`
 	CreatedAt       time.Time  `json:"created_at"`
 	SecretRotatedAt *time.Time `json:"secret_rotated_at"`
 }
@@ -29,7 +31,10 @@ type createdClientJSON struct {
 // clients create`); secret is shown only when it is not empty.
 func ClientOut(c *gatehouse.Client, secret auth.ClientSecret) any {
 	out := clientJSON{ClientID: c.ClientID, WorkspaceID: c.WorkspaceID, Name: c.Name, GrantTypes: c.Grants, Scopes: c.Scopes,
-		CreatedAt: c.CreatedAt.UTC()}
+		RedirectURIs: c.RedirectURIs, Public: c.Public, CreatedAt: c.CreatedAt.UTC()}
+	if out.RedirectURIs == nil {
+		out.RedirectURIs = []string{}
+	}
 	if out.GrantTypes == nil {
 		out.GrantTypes = []string{}
 	}

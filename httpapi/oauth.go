@@ -264,7 +264,7 @@ func (s *Server) discovery(w http.ResponseWriter, r *http.Request) error {
 		JWKSURI:                          iss + "/.well-known/jwks.json",
 		IntrospectionEndpoint:            iss + "/v1/oauth/introspect",
 		RevocationEndpoint:               iss + "/v1/oauth/revoke",
-		GrantTypesSupported:              append([]string(nil), auth.ClientGrants...),
+		GrantTypesSupported:              []string{gatehouse.GrantClientCredentials},
 		ResponseTypesSupported:           []string{},
 		TokenEndpointAuthMethods:         methods,
 		IntrospectionEndpointAuthMethods: methods,

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -257,8 +258,12 @@ func TestClientManagementRoutes(t *testing.T) {
 				t.Errorf("%s %s: %d %v", tc.method, tc.path, st, v)
 			}
 		}
-		if st, v := ce.call(t, "POST", base, owner, `{"name":"x","redirect_uris":["https://app.example.com/cb"]}`); st != 400 || v["error"] != "invalid_request" {
-			t.Fatalf("redirect_uris: %d %v", st, v)
+		if st, v := ce.call(t, "POST", base, owner, `{"name":"x","redirect_uris":["http://app.example.com/cb"]}`); st != 400 || v["error"] != "invalid_request" {
+			t.Fatalf("http redirect_uris: %d %v", st, v)
+		}
+		if st, v := ce.call(t, "POST", base, owner, `{"name":"spa","public":true,"redirect_uris":["http://[::1]/cb"]}`); st != 201 || v["client_secret"] != nil ||
+			v["public"] != true || fmt.Sprint(v["redirect_uris"]) != "[http://[::1]/cb]" {
+			t.Fatalf("public client: %d %v", st, v)
 		}
 		if st, v := ce.call(t, "POST", base, owner, `{"name":"x","scopes":["root"]}`); st != 400 || v["error"] != "invalid_scope" {
 			t.Fatalf("unknown scope: %d %v", st, v)
@@ -283,7 +288,7 @@ func TestClientManagementRoutes(t *testing.T) {
 		if st, _ := ce.call(t, "GET", base+"/"+c.id, owner, ""); st != 404 {
 			t.Fatalf("deleted client: %d", st)
 		}
-		for typ, n := range map[gatehouse.EventType]int{gatehouse.EventOAuthClientCreated: 1, gatehouse.EventOAuthClientSecretRotate: 1, gatehouse.EventOAuthClientDeleted: 1} {
+		for typ, n := range map[gatehouse.EventType]int{gatehouse.EventOAuthClientCreated: 2, gatehouse.EventOAuthClientSecretRotate: 1, gatehouse.EventOAuthClientDeleted: 1} {
 			if got := countEventsIn(t, s, c.ws, typ); got != n {
 				t.Errorf("%s: %d events, want %d", typ, got, n)
 			}

@@ -14,7 +14,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse/httpapi"
 )
 
-const clientsUsage = "usage: gatehouse clients create --workspace W --name N [--grant client_credentials]… [--scope S]… [--dev]   (--redirect-uri and --public are refused until the authorization-code grant exists: docs/oauth.md)"
+const clientsUsage = "usage: gatehouse clients create --workspace W --name N [--grant G]… [--scope S]… [--redirect-uri U]… [--public] [--dev]"
 
 // repeated is a flag that may be given more than once; each value may also
 // hold several items separated by spaces or commas ("--scope 'a b'").
@@ -26,9 +26,16 @@ func (r *repeated) Set(v string) error {
 	return nil
 }
 
-// clientsCmd is `gatehouse clients create`: it registers a confidential
-// OAuth client in a workspace and prints it as JSON with its secret, which
-// is shown this once (only its SHA-256 is stored).
+// exactValues is a flag that may be given more than once, each value kept
+// as given (a redirect URI is matched as an exact string).
+type exactValues []string
+
+func (e *exactValues) String() string     { return strings.Join(*e, " ") }
+func (e *exactValues) Set(v string) error { *e = append(*e, v); return nil }
+
+// clientsCmd is `gatehouse clients create`: it registers an OAuth client
+// in a workspace and prints it as JSON with its secret, which is shown this
+// once (only its SHA-256 is stored); a public client (--public) has none.
 func clientsCmd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	if len(args) == 0 || args[0] != "create" {
 		return &usageError{clientsUsage}
@@ -38,11 +45,12 @@ func clientsCmd(ctx context.Context, args []string, getenv func(string) string, 
 	dev := fs.Bool("dev", false, "use the --dev data directory and settings")
 	workspace := fs.String("workspace", "", "the workspace id")
 	name := fs.String("name", "", "the client's name")
-	public := fs.Bool("public", false, "a public (PKCE-only) client: refused until the authorization-code grant exists")
-	var grants, scopes, redirects repeated
-	fs.Var(&grants, "grant", "a grant type (repeats); default client_credentials")
+	public := fs.Bool("public", false, "a public client: PKCE only, no secret (authorization_code)")
+	var grants, scopes repeated
+	var redirectURIs exactValues
+	fs.Var(&grants, "grant", "a grant type (repeats): "+strings.Join(auth.ClientGrants, ", ")+"; default client_credentials, or authorization_code and refresh_token with --redirect-uri or --public")
 	fs.Var(&scopes, "scope", "a scope the client may ask for (repeats): "+strings.Join(auth.ClientScopes, ", "))
-	fs.Var(&redirects, "redirect-uri", "a redirect URI (repeats): refused until the authorization-code grant exists")
+	fs.Var(&redirectURIs, "redirect-uri", "a redirect URI (repeats): absolute, https or http to a loopback host, matched exactly")
 	if err := fs.Parse(args[1:]); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return err
@@ -58,7 +66,7 @@ func clientsCmd(ctx context.Context, args []string, getenv func(string) string, 
 	}
 	defer closeAll()
 	cc, err := a.svc.clients.CreateAsSystem(ctx, strings.TrimSpace(*workspace),
-		auth.ClientSpec{Name: *name, Grants: grants, Scopes: scopes, RedirectURIs: redirects, Public: *public})
+		auth.ClientSpec{Name: *name, Grants: grants, Scopes: scopes, RedirectURIs: redirectURIs, Public: *public})
 	if err != nil {
 		return fmt.Errorf("clients create: %s", gatehouse.ErrorMessage(err))
 	}

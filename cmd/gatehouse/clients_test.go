@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"net/url"
 	"strings"
 	"testing"
@@ -33,8 +34,29 @@ func TestClientsCommandAndOAuth(t *testing.T) {
 	if _, err := admin1(t, "", "clients", "create", "--dev", "--workspace", wsID, "--name", "x", "--scope", "admin"); err == nil {
 		t.Fatal("unknown scope accepted")
 	}
-	if _, err := admin1(t, "", "clients", "create", "--dev", "--workspace", wsID, "--name", "x", "--public"); err == nil || !strings.Contains(err.Error(), "authorization-code") {
-		t.Fatalf("--public: %v", err)
+	if _, err := admin1(t, "", "clients", "create", "--dev", "--workspace", wsID, "--name", "x", "--public"); err == nil || !strings.Contains(err.Error(), "redirect URI") {
+		t.Fatalf("--public without a redirect URI: %v", err)
+	}
+	for _, bad := range []string{"http://app.example.com/cb", "https://app.example.com/cb#frag", "/cb", "https://u:p@app.example.com/cb"} {
+		if _, err := admin1(t, "", "clients", "create", "--dev", "--workspace", wsID, "--name", "x", "--redirect-uri", bad); err == nil {
+			t.Fatalf("redirect URI %q accepted", bad)
+		}
+	}
+	pub, err := admin1(t, "", "clients", "create", "--dev", "--workspace", wsID, "--name", "spa", "--public",
+		"--redirect-uri", "https://app.example.com/cb", "--redirect-uri", "http://127.0.0.1:8123/cb", "--scope", "profile:read")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, has := pub["client_secret"]; has || pub["public"] != true || fmt.Sprint(pub["redirect_uris"]) != "[https://app.example.com/cb http://127.0.0.1:8123/cb]" ||
+		fmt.Sprint(pub["grant_types"]) != "[authorization_code refresh_token]" {
+		t.Fatalf("public client: %v", pub)
+	}
+	conf, err := admin1(t, "", "clients", "create", "--dev", "--workspace", wsID, "--name", "web", "--redirect-uri", "https://app.example.com/cb")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s, _ := conf["client_secret"].(string); !strings.HasPrefix(s, "ghs_") || conf["public"] != false {
+		t.Fatalf("confidential client with a redirect URI: %v", conf)
 	}
 	if _, err := admin1(t, "", "clients", "create", "--dev", "--workspace", "00000000-0000-7000-8000-000000000000", "--name", "x"); err == nil {
 		t.Fatal("client in an unknown workspace")
