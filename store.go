@@ -42,4 +42,5 @@ type Tx interface {
 	KeyTx
 	PATTx
 	ClientTx
+	AuthCodeTx
 }

@@ -33,6 +33,7 @@ var areas = []struct {
 	{"Keys", testKeys},
 	{"PATs", testPATs},
 	{"Clients", testClients},
+	{"AuthCodes", testAuthCodes},
 }
 
 // Run runs the whole suite against the stores that open returns. Areas run
