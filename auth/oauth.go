@@ -16,6 +16,11 @@ import (
 type OAuth struct {
 	*Core
 	Keys *Keys
+	// Sessions, when set, serves the authorization-code grant
+	// (authcode.go): who is signed in at the portal, the CSRF key of the
+	// consent form, and the refresh-token derivation key, lifetime and grace
+	// window of OAuth grants. Nil: that grant is unavailable.
+	Sessions *Sessions
 }
 
 // maxSecretLen bounds a presented client secret before it is hashed.

@@ -113,15 +113,17 @@ func noStore(w http.ResponseWriter) {
 }
 
 type oauthTokenJSON struct {
-	AccessToken string `json:"access_token"`
-	TokenType   string `json:"token_type"`
-	ExpiresIn   int    `json:"expires_in"`
-	Scope       string `json:"scope,omitempty"`
+	AccessToken  string `json:"access_token"`
+	TokenType    string `json:"token_type"`
+	ExpiresIn    int    `json:"expires_in"`
+	Scope        string `json:"scope,omitempty"`
+	RefreshToken string `json:"refresh_token,omitempty"`
 }
 
 // oauthToken is POST /v1/oauth/token. The grant type is checked first, so
 // an unsupported one is unsupported_grant_type whoever asks; then the client
-// is authenticated; then the grant runs.
+// is authenticated (a public client of the authorization-code grant names
+// itself with client_id alone); then the grant runs.
 func (s *Server) oauthToken(w http.ResponseWriter, r *http.Request) error {
 	noStore(w)
 	o, err := s.oauthOrUnavailable()
@@ -132,24 +134,62 @@ func (s *Server) oauthToken(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	switch gt := form.Get("grant_type"); gt {
+	gt := form.Get("grant_type")
+	switch gt {
 	case "":
 		return gatehouse.Errorf(gatehouse.EInvalidRequest, "grant_type is required")
-	case gatehouse.GrantClientCredentials:
+	case gatehouse.GrantClientCredentials, gatehouse.GrantAuthorizationCode, gatehouse.GrantRefreshToken:
 	default:
-		// password is never served (RFC 9700 section 2.4); refresh_token and
-		// authorization_code are not served yet (docs/oauth.md).
-		return gatehouse.Errorf(gatehouse.EUnsupportedGrantType, "the supported grant type is client_credentials")
+		// password is never served (RFC 9700 section 2.4).
+		return gatehouse.Errorf(gatehouse.EUnsupportedGrantType, "the supported grant types are authorization_code, client_credentials and refresh_token")
 	}
-	c, err := s.authenticateClient(w, r, form, ratelimit.OAuthTokenClient)
+	var c *gatehouse.Client
+	if _, secret := form["client_secret"]; gt != gatehouse.GrantClientCredentials && !secret && r.Header.Get("Authorization") == "" && form.Get("client_id") != "" {
+		c, err = s.publicClient(r, form.Get("client_id"))
+	} else {
+		c, err = s.authenticateClient(w, r, form, ratelimit.OAuthTokenClient)
+	}
 	if err != nil {
 		return err
 	}
-	it, err := o.ClientCredentials(r.Context(), c, form.Get("scope"))
+	var ig *auth.IssuedGrant
+	switch gt {
+	case gatehouse.GrantClientCredentials:
+		it, err := o.ClientCredentials(r.Context(), c, form.Get("scope"))
+		if err != nil {
+			return err
+		}
+		return writeJSON(w, http.StatusOK, oauthTokenJSON{AccessToken: it.AccessToken, TokenType: "Bearer", ExpiresIn: it.ExpiresIn, Scope: it.Scope})
+	case gatehouse.GrantAuthorizationCode:
+		ig, err = o.ExchangeCode(r.Context(), c, form.Get("code"), form.Get("redirect_uri"), form.Get("code_verifier"))
+	default:
+		ig, err = o.RefreshGrant(r.Context(), c, form.Get("refresh_token"), form.Get("scope"))
+	}
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, oauthTokenJSON{AccessToken: it.AccessToken, TokenType: "Bearer", ExpiresIn: it.ExpiresIn, Scope: it.Scope})
+	return writeJSON(w, http.StatusOK, oauthTokenJSON{AccessToken: ig.AccessToken, TokenType: "Bearer", ExpiresIn: ig.ExpiresIn,
+		Scope: ig.Scope, RefreshToken: ig.RefreshToken})
+}
+
+// publicClient identifies a public client by its client_id (RFC 6749
+// section 2.1; it proves itself with PKCE) under the same limits as a
+// secret: the per-client policy and the failed-auth ceilings; an unknown or
+// confidential client counts one failure.
+func (s *Server) publicClient(r *http.Request, clientID string) (*gatehouse.Client, error) {
+	var c *gatehouse.Client
+	check := func() error {
+		var err error
+		c, err = s.oauth.PublicClient(r.Context(), clientID)
+		return err
+	}
+	var err error
+	if auth.ValidClientID(clientID) {
+		err = s.guardClient(r, ratelimit.OAuthTokenClient, clientID, check)
+	} else {
+		err = s.guardCredentials(r, "", check)
+	}
+	return c, err
 }
 
 // introspectionJSON is RFC 7662 section 2.2's answer; an inactive token gets
@@ -238,6 +278,7 @@ func (s *Server) oauthRevoke(w http.ResponseWriter, r *http.Request) error {
 // discoveryJSON is the authorization server metadata (RFC 8414 section 2).
 type discoveryJSON struct {
 	Issuer                           string   `json:"issuer"`
+	AuthorizationEndpoint            string   `json:"authorization_endpoint"`
 	TokenEndpoint                    string   `json:"token_endpoint"`
 	JWKSURI                          string   `json:"jwks_uri"`
 	IntrospectionEndpoint            string   `json:"introspection_endpoint"`
@@ -248,27 +289,32 @@ type discoveryJSON struct {
 	IntrospectionEndpointAuthMethods []string `json:"introspection_endpoint_auth_methods_supported"`
 	RevocationEndpointAuthMethods    []string `json:"revocation_endpoint_auth_methods_supported"`
 	ScopesSupported                  []string `json:"scopes_supported"`
+	CodeChallengeMethodsSupported    []string `json:"code_challenge_methods_supported"`
+	AuthorizationResponseIss         bool     `json:"authorization_response_iss_parameter_supported"`
 }
 
 // discovery is GET /.well-known/oauth-authorization-server and GET
 // /.well-known/openid-configuration: one document, the same issuer and
-// endpoints. No authorization_endpoint, and no response types, since the
-// authorization-code grant is not served yet (docs/oauth.md).
+// endpoints, with the authorization-code grant (PKCE S256 only; public
+// clients authenticate with "none") and the iss parameter of RFC 9207.
 func (s *Server) discovery(w http.ResponseWriter, r *http.Request) error {
 	iss := strings.TrimSuffix(s.cfg.PublicURL.String(), "/")
 	methods := []string{"client_secret_basic", "client_secret_post"}
 	w.Header().Set("Cache-Control", "public, max-age=3600")
 	return writeJSON(w, http.StatusOK, discoveryJSON{
 		Issuer:                           iss,
+		AuthorizationEndpoint:            iss + "/v1/oauth/authorize",
 		TokenEndpoint:                    iss + "/v1/oauth/token",
 		JWKSURI:                          iss + "/.well-known/jwks.json",
 		IntrospectionEndpoint:            iss + "/v1/oauth/introspect",
 		RevocationEndpoint:               iss + "/v1/oauth/revoke",
-		GrantTypesSupported:              []string{gatehouse.GrantClientCredentials},
-		ResponseTypesSupported:           []string{},
-		TokenEndpointAuthMethods:         methods,
+		GrantTypesSupported:              append([]string(nil), auth.ClientGrants...),
+		ResponseTypesSupported:           []string{"code"},
+		TokenEndpointAuthMethods:         append(append([]string(nil), methods...), "none"),
 		IntrospectionEndpointAuthMethods: methods,
 		RevocationEndpointAuthMethods:    methods,
 		ScopesSupported:                  append([]string(nil), auth.ClientScopes...),
+		CodeChallengeMethodsSupported:    []string{"S256"},
+		AuthorizationResponseIss:         true,
 	})
 }

@@ -94,7 +94,8 @@ func TestOAuthTokenEndpoint(t *testing.T) {
 			{"password grant", "grant_type=password&username=a&password=b", []string{"Authorization", basic}, 400, "unsupported_grant_type"},
 			{"password grant, no client", "grant_type=password&username=a&password=b", nil, 400, "unsupported_grant_type"},
 			{"unknown grant", "grant_type=urn:example:x", []string{"Authorization", basic}, 400, "unsupported_grant_type"},
-			{"refresh_token grant", "grant_type=refresh_token&refresh_token=x", []string{"Authorization", basic}, 400, "unsupported_grant_type"},
+			{"refresh_token grant, client not registered for it", "grant_type=refresh_token&refresh_token=x", []string{"Authorization", basic}, 400, "unauthorized_client"},
+			{"authorization_code grant, client not registered for it", "grant_type=authorization_code&code=x", []string{"Authorization", basic}, 400, "unauthorized_client"},
 			{"no grant", "scope=audit:read", []string{"Authorization", basic}, 400, "invalid_request"},
 			{"grant twice", "grant_type=client_credentials&grant_type=client_credentials", []string{"Authorization", basic}, 400, "invalid_request"},
 			{"scope beyond the client's", "grant_type=client_credentials&scope=profile:read", []string{"Authorization", basic}, 400, "invalid_scope"},
@@ -320,16 +321,12 @@ func TestDiscovery(t *testing.T) {
 		}
 	}
 	j := func(v any) string { s, _ := json.Marshal(v); return string(s) }
-	if j(a["grant_types_supported"]) != `["client_credentials"]` ||
-		j(a["token_endpoint_auth_methods_supported"]) != `["client_secret_basic","client_secret_post"]` ||
-		j(a["scopes_supported"]) != j(auth.ClientScopes) || j(a["response_types_supported"]) != `[]` {
+	if j(a["grant_types_supported"]) != `["authorization_code","client_credentials","refresh_token"]` ||
+		j(a["token_endpoint_auth_methods_supported"]) != `["client_secret_basic","client_secret_post","none"]` ||
+		j(a["scopes_supported"]) != j(auth.ClientScopes) || j(a["response_types_supported"]) != `["code"]` ||
+		j(a["code_challenge_methods_supported"]) != `["S256"]` || a["authorization_endpoint"] != "https://auth.example.com/v1/oauth/authorize" ||
+		a["authorization_response_iss_parameter_supported"] != true {
 		t.Fatalf("metadata %v", a)
-	}
-	if _, ok := a["authorization_endpoint"]; ok {
-		t.Fatal("authorization_endpoint without the authorization-code grant")
-	}
-	if _, ok := a["code_challenge_methods_supported"]; ok {
-		t.Fatal("code_challenge_methods_supported without the authorization-code grant")
 	}
 	if j(a) != j(b) {
 		t.Fatal("the two discovery documents differ")

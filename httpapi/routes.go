@@ -62,6 +62,8 @@ func (s *Server) routes() []route {
 		// OAuth 2.0 (CONTRACT 6, docs/oauth.md). The per-client policies and
 		// the failed-auth ceilings apply in the handlers (guardClient) before
 		// the client secret is checked; revocation shares introspection's.
+		{"GET /v1/oauth/authorize", http.HandlerFunc(s.oauthAuthorize)},
+		{"POST /v1/oauth/authorize", http.HandlerFunc(s.oauthDecide)},
 		{"POST /v1/oauth/token", s.limit(s.handleOAuth(s.oauthToken), ratelimit.OAuthTokenIP)},
 		{"POST /v1/oauth/introspect", s.limit(s.handleOAuth(s.oauthIntrospect), ratelimit.IntrospectIP)},
 		{"POST /v1/oauth/revoke", s.limit(s.handleOAuth(s.oauthRevoke), ratelimit.IntrospectIP)},

@@ -58,6 +58,6 @@ func buildServices(ctx context.Context, cfg *Config, getenv func(string) string,
 	return &services{
 		core: core, keys: keys, sessions: sessions, pats: &auth.PATs{Core: core},
 		mailer: mailer, hasher: hasher, workspaces: &auth.Workspaces{Core: core},
-		clients: &auth.Clients{Core: core}, oauth: &auth.OAuth{Core: core, Keys: keys},
+		clients: &auth.Clients{Core: core}, oauth: &auth.OAuth{Core: core, Keys: keys, Sessions: sessions},
 	}, nil
 }

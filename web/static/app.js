@@ -172,7 +172,23 @@
     document.body.dataset.state = 'signed-out';
   }
 
+  // authorizeNext returns the authorization request to go back to after
+  // signing in (/?next=/v1/oauth/authorize?…, set by gatehouse's
+  // authorization endpoint), or null. Only that path on this origin is
+  // followed, never another page or site (no open redirect).
+  function authorizeNext() {
+    const next = new URLSearchParams(location.search).get('next');
+    if (!next || !next.startsWith('/v1/oauth/authorize?')) return null;
+    const u = new URL(next, location.origin);
+    return u.origin === location.origin && u.pathname === '/v1/oauth/authorize' ? u.href : null;
+  }
+
   async function showSignedIn() {
+    const next = authorizeNext();
+    if (next) {
+      location.assign(next);
+      return;
+    }
     $('signed-out').hidden = true;
     $('magic-link').hidden = true;
     $('signed-in').hidden = false;

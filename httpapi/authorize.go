@@ -1,0 +1,262 @@
+package httpapi
+
+import (
+	"errors"
+	"html/template"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/gatehouse-auth/gatehouse"
+	"github.com/gatehouse-auth/gatehouse/auth"
+	"github.com/gatehouse-auth/gatehouse/web"
+)
+
+// The authorization endpoint of the authorization-code grant (RFC 6749
+// section 4.1, RFC 7636, docs/oauth.md). GET checks the request and shows
+// the consent page to a person signed in at the portal (the refresh
+// cookie); POST carries the decision. Until the client and redirect URI are
+// known good, every error is an error page and nothing redirects (section
+// 4.1.2.1); after that, errors go back as error redirects with state.
+
+// authorizeParams are the parameters an authorization request carries; each
+// may appear once (section 3.1).
+var authorizeParams = []string{"client_id", "redirect_uri", "response_type", "scope", "state", "code_challenge", "code_challenge_method"}
+
+// authorizeRequest reads the authorization request from q. dup is the
+// first parameter given more than once, if any.
+func authorizeRequest(q url.Values) (req auth.AuthorizationRequest, dup string) {
+	for _, p := range authorizeParams {
+		if len(q[p]) > 1 && dup == "" {
+			dup = p
+		}
+	}
+	return auth.AuthorizationRequest{ClientID: q.Get("client_id"), RedirectURI: q.Get("redirect_uri"),
+		ResponseType: q.Get("response_type"), Scope: q.Get("scope"), State: q.Get("state"),
+		CodeChallenge: q.Get("code_challenge"), CodeChallengeMethod: q.Get("code_challenge_method")}, dup
+}
+
+// query returns req as the query of an authorization request.
+func authorizeQuery(req auth.AuthorizationRequest) string {
+	v := url.Values{}
+	for k, x := range map[string]string{"client_id": req.ClientID, "redirect_uri": req.RedirectURI, "response_type": req.ResponseType,
+		"scope": req.Scope, "state": req.State, "code_challenge": req.CodeChallenge, "code_challenge_method": req.CodeChallengeMethod} {
+		if x != "" {
+			v.Set(k, x)
+		}
+	}
+	return v.Encode()
+}
+
+// authorizeCheck runs both steps of the request's checks. A nil client
+// means an error page (err); a client with an error means an error
+// redirect.
+func (s *Server) authorizeCheck(r *http.Request, q url.Values) (*gatehouse.Client, auth.AuthorizationRequest, string, error) {
+	req, dup := authorizeRequest(q)
+	if dup == "client_id" || dup == "redirect_uri" {
+		return nil, req, "", gatehouse.Errorf(gatehouse.EInvalidRequest, "%s is given more than once", dup)
+	}
+	c, err := s.oauth.AuthorizationClient(r.Context(), req.ClientID, req.RedirectURI)
+	if err != nil {
+		return nil, req, "", err
+	}
+	if dup != "" {
+		return c, req, "", &auth.AuthorizeError{Code: "invalid_request", Description: dup + " is given more than once"}
+	}
+	scope, err := auth.CheckAuthorization(c, req)
+	return c, req, scope, err
+}
+
+// oauthAuthorize is GET /v1/oauth/authorize.
+func (s *Server) oauthAuthorize(w http.ResponseWriter, r *http.Request) {
+	if s.oauth == nil || s.oauth.Sessions == nil || s.cookies == nil {
+		s.authorizePage(w, r, http.StatusServiceUnavailable, "The authorization endpoint is not available here.")
+		return
+	}
+	c, req, scope, err := s.authorizeCheck(r, r.URL.Query())
+	if c == nil {
+		s.authorizeFailed(w, r, err)
+		return
+	}
+	if err != nil {
+		s.authorizeRedirect(w, r, req, url.Values{}, err)
+		return
+	}
+	tok, err := s.cookies.RefreshCookie(r)
+	if err != nil {
+		s.authorizeFailed(w, r, err)
+		return
+	}
+	userID, sid, err := s.oauth.SignedIn(r.Context(), tok)
+	if gatehouse.ErrorCode(err) == gatehouse.EUnauthorized {
+		// Sign in at the portal, which comes back here (web/static/app.js
+		// follows only a next of this path).
+		http.Redirect(w, r, "/?next="+url.QueryEscape("/v1/oauth/authorize?"+authorizeQuery(req)), http.StatusSeeOther)
+		return
+	}
+	if err != nil {
+		s.authorizeFailed(w, r, err)
+		return
+	}
+	if err := s.oauth.MayApprove(r.Context(), c, userID); err != nil {
+		s.authorizeRedirect(w, r, req, url.Values{}, err)
+		return
+	}
+	s.consentPage(w, c, req, scope, s.oauth.ConsentToken(sid, c, req, scope))
+}
+
+// oauthDecide is POST /v1/oauth/authorize: the consent form's decision.
+// The form carries the request's parameters and the consent token, an
+// HMAC bound to the portal session and to those parameters (a GET cannot
+// carry X-CSRF-Token); a missing or wrong token is csrf_failed, recorded,
+// and changes nothing.
+func (s *Server) oauthDecide(w http.ResponseWriter, r *http.Request) {
+	if s.oauth == nil || s.oauth.Sessions == nil || s.cookies == nil {
+		s.authorizePage(w, r, http.StatusServiceUnavailable, "The authorization endpoint is not available here.")
+		return
+	}
+	form, err := decodeForm(r)
+	if err != nil {
+		s.authorizeFailed(w, r, err)
+		return
+	}
+	c, req, scope, err := s.authorizeCheck(r, form)
+	if c == nil {
+		s.authorizeFailed(w, r, err)
+		return
+	}
+	if err != nil {
+		s.authorizeRedirect(w, r, req, url.Values{}, err)
+		return
+	}
+	tok, err := s.cookies.RefreshCookie(r)
+	if err != nil {
+		s.authorizeFailed(w, r, err)
+		return
+	}
+	userID, sid, err := s.oauth.SignedIn(r.Context(), tok)
+	if err != nil {
+		s.authorizeFailed(w, r, err)
+		return
+	}
+	if len(form["consent_token"]) != 1 || !s.oauth.CheckConsentToken(form.Get("consent_token"), sid, c, req, scope) {
+		err := gatehouse.Errorf(gatehouse.ECSRFFailed, "the consent form is stale or forged; start again from the application")
+		if s.csrf != nil {
+			s.csrf.Reject(r, sid, err)
+		}
+		s.authorizeFailed(w, r, err)
+		return
+	}
+	switch form.Get("decision") {
+	case "approve":
+		code, err := s.oauth.IssueCode(r.Context(), c, userID, sid, req, scope)
+		if err != nil {
+			s.authorizeRedirect(w, r, req, url.Values{}, err)
+			return
+		}
+		s.authorizeRedirect(w, r, req, url.Values{"code": {code}}, nil)
+	case "deny":
+		s.authorizeRedirect(w, r, req, url.Values{}, &auth.AuthorizeError{Code: "access_denied", Description: "the person declined"})
+	default:
+		s.authorizeRedirect(w, r, req, url.Values{}, &auth.AuthorizeError{Code: "invalid_request", Description: "decision must be approve or deny"})
+	}
+}
+
+// authorizeRedirect sends the browser back to the (known good) redirect URI
+// with v, state and iss (RFC 9207), or with the error of err (RFC 6749
+// section 4.1.2.1): an *auth.AuthorizeError's code, else server_error
+// (logged) or temporarily_unavailable. The redirect URI's own query is
+// kept. 303, so a POST becomes a GET (RFC 9700 section 4.11).
+func (s *Server) authorizeRedirect(w http.ResponseWriter, r *http.Request, req auth.AuthorizationRequest, v url.Values, err error) {
+	if err != nil {
+		var ae *auth.AuthorizeError
+		switch {
+		case errors.As(err, &ae):
+			v.Set("error", ae.Code)
+			v.Set("error_description", ae.Description)
+		case gatehouse.ErrorCode(err) == gatehouse.EUnavailable:
+			v.Set("error", "temporarily_unavailable")
+		default:
+			s.logFailure(r, http.StatusInternalServerError, gatehouse.EInternal, err)
+			v.Set("error", "server_error")
+		}
+	}
+	if req.State != "" {
+		v.Set("state", req.State)
+	}
+	v.Set("iss", strings.TrimSuffix(s.cfg.PublicURL.String(), "/"))
+	target := req.RedirectURI
+	if strings.Contains(target, "?") {
+		target += "&" + v.Encode()
+	} else {
+		target += "?" + v.Encode()
+	}
+	w.Header().Set("Location", target)
+	w.WriteHeader(http.StatusSeeOther)
+}
+
+// authorizeFailed shows the error page for an error that must not redirect.
+func (s *Server) authorizeFailed(w http.ResponseWriter, r *http.Request, err error) {
+	code, msg := body(err)
+	status := StatusOf(code)
+	if status >= 500 {
+		s.logFailure(r, status, code, err)
+	}
+	if code == gatehouse.EInvalidRequest && msg == "unknown client or unregistered redirect_uri" {
+		msg = "The application's request names an unknown client or a redirect URI it has not registered, so gatehouse will not send you back to it."
+	}
+	s.authorizePage(w, r, status, msg)
+}
+
+var pageTmpl = template.Must(template.New("page").Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{{.Title}} · gatehouse</title><link rel="stylesheet" href="/app.css"></head>
+<body><main>
+<h1>{{.Title}}</h1>
+{{if .Client}}<form method="post" action="/v1/oauth/authorize" id="consent">
+<p><strong>{{.Client}}</strong> asks to act for you{{if .Scopes}} with these permissions:{{else}}.{{end}}</p>
+{{if .Scopes}}<ul>{{range .Scopes}}<li><code>{{.}}</code></li>{{end}}</ul>{{end}}
+<p>You will be sent back to <code>{{.Redirect}}</code>.</p>
+{{range $k, $v := .Hidden}}<input type="hidden" name="{{$k}}" value="{{$v}}">
+{{end}}<button type="submit" name="decision" value="approve">Allow</button>
+<button type="submit" name="decision" value="deny">Deny</button>
+</form>{{else}}<p role="alert">{{.Message}}</p>{{end}}
+</main></body></html>
+`))
+
+type pageData struct {
+	Title, Message, Client, Redirect string
+	Scopes                           []string
+	Hidden                           map[string]string
+}
+
+// authorizePage writes an error page with the portal's security headers.
+func (s *Server) authorizePage(w http.ResponseWriter, r *http.Request, status int, msg string) {
+	web.SetSecurityHeaders(w.Header())
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	pageTmpl.Execute(w, pageData{Title: "Authorization failed", Message: msg})
+}
+
+// consentPage writes the consent form. Its CSP is the portal's, with one
+// change: form-action also allows the redirect URI's origin, since browsers
+// check the redirect that follows the form's submission against it.
+func (s *Server) consentPage(w http.ResponseWriter, c *gatehouse.Client, req auth.AuthorizationRequest, scope, token string) {
+	web.SetSecurityHeaders(w.Header())
+	if u, err := url.Parse(req.RedirectURI); err == nil {
+		w.Header().Set("Content-Security-Policy", strings.Replace(web.CSP, "form-action 'self'", "form-action 'self' "+u.Scheme+"://"+u.Host, 1))
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	hidden := map[string]string{"consent_token": token}
+	for k, vs := range mustQuery(authorizeQuery(req)) {
+		hidden[k] = vs[0]
+	}
+	w.WriteHeader(http.StatusOK)
+	pageTmpl.Execute(w, pageData{Title: "Authorize " + c.Name, Client: c.Name, Redirect: req.RedirectURI,
+		Scopes: strings.Fields(scope), Hidden: hidden})
+}
+
+func mustQuery(s string) url.Values {
+	v, _ := url.ParseQuery(s)
+	return v
+}
