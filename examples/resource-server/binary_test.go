@@ -149,7 +149,7 @@ func TestAgainstGatehouseBinary(t *testing.T) {
 	post(t, base+"/v1/auth/signup", `{"email":"ada@example.com","password":"`+pw+`"}`)
 	before := post(t, base+"/v1/auth/token", `{"email":"ada@example.com","password":"`+pw+`"}`)["access_token"].(string)
 
-	h, jwt, err := newHandler(verify.JWTConfig{Issuer: base, Audience: base, MinRefreshInterval: 200 * time.Millisecond, MaxCacheAge: time.Second})
+	h, jwt, _, err := newHandler(verify.JWTConfig{Issuer: base, Audience: base, MinRefreshInterval: 200 * time.Millisecond, MaxCacheAge: time.Second}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
