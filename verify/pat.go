@@ -320,9 +320,18 @@ func (p *PAT) introspect(ctx context.Context, cred string) (*Identity, error) {
 		// (a configuration fault, not the caller's); 429: rate-limited.
 		return nil, fmt.Errorf("%w: introspection answered %d", ErrIntrospectionUnavailable, resp.StatusCode)
 	}
+	b, err := io.ReadAll(io.LimitReader(resp.Body, maxIntrospectionLen))
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrIntrospectionUnavailable, err)
+	}
+	return parseIntrospection(b)
+}
+
+// parseIntrospection reads an RFC 7662 answer (section 2.2) about a PAT:
+// (nil, nil) is inactive.
+func parseIntrospection(b []byte) (*Identity, error) {
 	var a introspectionAnswer
-	dec := json.NewDecoder(io.LimitReader(resp.Body, maxIntrospectionLen))
-	if err := dec.Decode(&a); err != nil || a.Active == nil {
+	if err := json.Unmarshal(b, &a); err != nil || a.Active == nil {
 		return nil, fmt.Errorf("%w: not an introspection answer", ErrIntrospectionUnavailable)
 	}
 	if !*a.Active {
