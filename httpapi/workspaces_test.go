@@ -135,7 +135,8 @@ func TestWorkspaceRoutes(t *testing.T) {
 		if ev["ip"] != "192.0.2.0" { // httptest's RemoteAddr 192.0.2.1, cut to /24
 			t.Fatalf("event ip %v", ev["ip"])
 		}
-		for _, q := range []string{"since=yesterday", "limit=0", "limit=500", "cursor=abc", "type=a&type=b", "bogus=1"} {
+		for _, q := range []string{"since=yesterday", "limit=0", "limit=500", "cursor=abc", "type=a&type=b", "bogus=1",
+			"actor=%00", "actor=%ff", "type=%ff%fe", "type=a%00b"} {
 			if code, out := call(t, e.s, "GET", "/v1/workspaces/"+id+"/audit-events?"+q, alice, ""); code != 400 || out["error"] != "invalid_request" {
 				t.Fatalf("query %s: %d %v", q, code, out)
 			}
