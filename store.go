@@ -41,4 +41,5 @@ type Tx interface {
 	SessionTx
 	KeyTx
 	PATTx
+	ClientTx
 }

@@ -53,6 +53,20 @@ func (s *Server) routes() []route {
 		{"PATCH /v1/workspaces/{id}/members/{user_id}", s.requireAuth(s.handle(s.updateMember))},
 		{"DELETE /v1/workspaces/{id}/members/{user_id}", s.requireAuth(s.handle(s.removeMember))},
 		{"GET /v1/workspaces/{id}/audit-events", s.requireAuth(s.handle(s.workspaceAuditEvents))},
+		{"POST /v1/workspaces/{id}/clients", s.requireAuth(s.handle(s.createClient))},
+		{"GET /v1/workspaces/{id}/clients", s.requireAuth(s.handle(s.listClients))},
+		{"GET /v1/workspaces/{id}/clients/{client_id}", s.requireAuth(s.handle(s.getClient))},
+		{"DELETE /v1/workspaces/{id}/clients/{client_id}", s.requireAuth(s.handle(s.deleteClient))},
+		{"POST /v1/workspaces/{id}/clients/{client_id}/secret", s.requireAuth(s.handle(s.rotateClientSecret))},
+
+		// OAuth 2.0 (CONTRACT 6, docs/oauth.md). The per-client policies and
+		// the failed-auth ceilings apply in the handlers (guardClient) before
+		// the client secret is checked; revocation shares introspection's.
+		{"POST /v1/oauth/token", s.limit(s.handleOAuth(s.oauthToken), ratelimit.OAuthTokenIP)},
+		{"POST /v1/oauth/introspect", s.limit(s.handleOAuth(s.oauthIntrospect), ratelimit.IntrospectIP)},
+		{"POST /v1/oauth/revoke", s.limit(s.handleOAuth(s.oauthRevoke), ratelimit.IntrospectIP)},
+		{"GET /.well-known/oauth-authorization-server", s.handle(s.discovery)},
+		{"GET /.well-known/openid-configuration", s.handle(s.discovery)},
 
 		// People's sessions (CONTRACT 3).
 		{"POST /v1/auth/signup", s.limit(s.handle(s.signup), ratelimit.SignupIP)},

@@ -62,6 +62,8 @@ type Deps struct {
 	CSRF       CSRFVerifier   // X-CSRF-Token on cookie-authenticated requests; required with Cookies
 	Keys       *auth.Keys     // signing keys: the JWKS
 	PATs       *auth.PATs     // personal access tokens
+	Clients    *auth.Clients  // OAuth clients of a workspace
+	OAuth      *auth.OAuth    // the OAuth endpoints: token, introspection, revocation
 }
 
 // Server is gatehouse's HTTP handler.
@@ -83,6 +85,8 @@ type Server struct {
 	csrf        CSRFVerifier
 	keys        *auth.Keys
 	pats        *auth.PATs
+	clients     *auth.Clients
+	oauth       *auth.OAuth
 	metrics     *metrics
 	clientIP    *ClientIP
 	ownOrigin   string
@@ -126,6 +130,8 @@ func New(cfg Config, d Deps) (*Server, error) {
 		csrf:        d.CSRF,
 		keys:        d.Keys,
 		pats:        d.PATs,
+		clients:     d.Clients,
+		oauth:       d.OAuth,
 		clientIP:    NewClientIP(cfg.TrustedProxies),
 		ownOrigin:   own,
 		corsAllowed: map[string]bool{},

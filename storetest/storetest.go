@@ -32,6 +32,7 @@ var areas = []struct {
 	{"Sessions", testSessions},
 	{"Keys", testKeys},
 	{"PATs", testPATs},
+	{"Clients", testClients},
 }
 
 // Run runs the whole suite against the stores that open returns. Areas run

@@ -55,6 +55,8 @@ commands:
   users set-status --email E --status active|locked|disabled [--reason R]
   users set-admin --email E [--off]
                      manage accounts (each prints JSON; each also takes --dev)
+  clients create --workspace W --name N [--grant G]… [--scope S]…
+                     register a confidential OAuth client; prints its id and secret (also takes --dev)
   sessions revoke-all
                      end every session (also takes --dev)
   secret generate    print a new master secret for GATEHOUSE_AUTH_SECRET
@@ -83,6 +85,8 @@ func runIO(ctx context.Context, args []string, getenv func(string) string, stdin
 		return usersCmd(ctx, rest, getenv, stdin, stdout, stderr)
 	case "sessions":
 		return sessionsCmd(ctx, rest, getenv, stdout, stderr)
+	case "clients":
+		return clientsCmd(ctx, rest, getenv, stdout, stderr)
 	case "keys":
 		return keysCmd(ctx, rest, getenv, stdout, stderr)
 	case "secret":

@@ -136,6 +136,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		CSRF:       csrf,
 		Keys:       svc.keys,
 		PATs:       svc.pats,
+		Clients:    svc.clients,
+		OAuth:      svc.oauth,
 		RateLimits: rl.limits,
 		FailedAuth: rl.failed,
 

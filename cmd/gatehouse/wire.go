@@ -21,6 +21,8 @@ type services struct {
 	mailer     *mail.Mailer
 	hasher     *password.Hasher
 	workspaces *auth.Workspaces
+	clients    *auth.Clients
+	oauth      *auth.OAuth
 }
 
 // buildServices wires the auth services over store, by hand, in one screen.
@@ -56,5 +58,6 @@ func buildServices(ctx context.Context, cfg *Config, getenv func(string) string,
 	return &services{
 		core: core, keys: keys, sessions: sessions, pats: &auth.PATs{Core: core},
 		mailer: mailer, hasher: hasher, workspaces: &auth.Workspaces{Core: core},
+		clients: &auth.Clients{Core: core}, oauth: &auth.OAuth{Core: core, Keys: keys},
 	}, nil
 }

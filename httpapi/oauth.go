@@ -1,0 +1,274 @@
+package httpapi
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/gatehouse-auth/gatehouse"
+	"github.com/gatehouse-auth/gatehouse/auth"
+	"github.com/gatehouse-auth/gatehouse/ratelimit"
+)
+
+// The OAuth 2.0 endpoints (CONTRACT 6, docs/oauth.md): the token endpoint
+// (RFC 6749), introspection (RFC 7662) and revocation (RFC 7009), all taking
+// application/x-www-form-urlencoded bodies and authenticating the client
+// with client_secret_basic or client_secret_post, and the discovery
+// documents (RFC 8414).
+
+func (s *Server) oauthOrUnavailable() (*auth.OAuth, error) {
+	if s.oauth == nil {
+		return nil, gatehouse.Errorf(gatehouse.EUnavailable, "OAuth is not available")
+	}
+	return s.oauth, nil
+}
+
+// clientCredentials are the client credentials a request presents.
+type clientCredentials struct {
+	id, secret string
+	basic      bool // sent with HTTP Basic (client_secret_basic)
+}
+
+var errNoClientAuth = gatehouse.Errorf(gatehouse.EInvalidClient, "client authentication is required (client_secret_basic or client_secret_post)")
+
+// readClientCredentials finds the client's credentials, by exactly one
+// method (RFC 6749 section 2.3: "MUST NOT use more than one authentication
+// method in each request"): HTTP Basic with the form-encoded id and secret
+// (section 2.3.1), or client_id and client_secret in the body. Both: 400
+// invalid_request. Neither, or an Authorization header of another scheme or
+// that does not parse: 401 invalid_client.
+func readClientCredentials(r *http.Request, form url.Values) (clientCredentials, error) {
+	hdr := r.Header.Values("Authorization")
+	_, postSecret := form["client_secret"]
+	if len(hdr) == 0 {
+		if !postSecret || form.Get("client_id") == "" {
+			return clientCredentials{}, errNoClientAuth
+		}
+		return clientCredentials{id: form.Get("client_id"), secret: form.Get("client_secret")}, nil
+	}
+	if postSecret {
+		return clientCredentials{}, gatehouse.Errorf(gatehouse.EInvalidRequest, "use one client authentication method: HTTP Basic or client_secret in the body, not both")
+	}
+	user, pass, ok := r.BasicAuth()
+	if len(hdr) != 1 || !ok {
+		return clientCredentials{}, errNoClientAuth
+	}
+	id, err1 := url.QueryUnescape(user)
+	secret, err2 := url.QueryUnescape(pass)
+	if err1 != nil || err2 != nil || id == "" {
+		return clientCredentials{}, errNoClientAuth
+	}
+	if fid, ok := form["client_id"]; ok && fid[0] != id {
+		return clientCredentials{}, gatehouse.Errorf(gatehouse.EInvalidRequest, "client_id in the body differs from the one in the Authorization header")
+	}
+	return clientCredentials{id: id, secret: secret, basic: true}, nil
+}
+
+// authenticateClient reads the client's credentials and checks them under
+// the rate limits: the per-client policy, then the failed-auth ceilings of
+// the IP and the client (guardClient), before the secret is hashed and
+// compared. A malformed client id names no client and meets only the IP's
+// ceiling. A wrong secret counts one failure; a right one never does.
+func (s *Server) authenticateClient(w http.ResponseWriter, r *http.Request, form url.Values, policy string) (*gatehouse.Client, error) {
+	o, err := s.oauthOrUnavailable()
+	if err != nil {
+		return nil, err
+	}
+	if r.Header.Get("Authorization") != "" {
+		// RFC 6749 section 5.2: a 401 to a client that tried the
+		// Authorization header names the scheme, also when it did not parse.
+		defer func() {
+			if gatehouse.ErrorCode(err) == gatehouse.EInvalidClient {
+				w.Header().Set("WWW-Authenticate", `Basic realm="gatehouse"`)
+			}
+		}()
+	}
+	cc, err := readClientCredentials(r, form)
+	if err != nil {
+		if gatehouse.ErrorCode(err) == gatehouse.EInvalidClient {
+			// No usable credentials is a failed authentication too, under
+			// the IP's ceiling.
+			err = s.guardCredentials(r, "", func() error { return err })
+		}
+		return nil, err
+	}
+	var c *gatehouse.Client
+	check := func() error {
+		var err error
+		c, err = o.AuthenticateClient(r.Context(), cc.id, cc.secret)
+		return err
+	}
+	if auth.ValidClientID(cc.id) {
+		err = s.guardClient(r, policy, cc.id, check)
+	} else {
+		err = s.guardCredentials(r, "", check)
+	}
+	return c, err
+}
+
+// noStore marks an OAuth response as never cached (RFC 6749 section 5.1).
+func noStore(w http.ResponseWriter) {
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Pragma", "no-cache")
+}
+
+type oauthTokenJSON struct {
+	AccessToken string `json:"access_token"`
+	TokenType   string `json:"token_type"`
+	ExpiresIn   int    `json:"expires_in"`
+	Scope       string `json:"scope,omitempty"`
+}
+
+// oauthToken is POST /v1/oauth/token. The grant type is checked first, so
+// an unsupported one is unsupported_grant_type whoever asks; then the client
+// is authenticated; then the grant runs.
+func (s *Server) oauthToken(w http.ResponseWriter, r *http.Request) error {
+	noStore(w)
+	o, err := s.oauthOrUnavailable()
+	if err != nil {
+		return err
+	}
+	form, err := decodeForm(r)
+	if err != nil {
+		return err
+	}
+	switch gt := form.Get("grant_type"); gt {
+	case "":
+		return gatehouse.Errorf(gatehouse.EInvalidRequest, "grant_type is required")
+	case gatehouse.GrantClientCredentials:
+	default:
+		// password is never served (RFC 9700 section 2.4); refresh_token and
+		// authorization_code are not served yet (docs/oauth.md).
+		return gatehouse.Errorf(gatehouse.EUnsupportedGrantType, "the supported grant type is client_credentials")
+	}
+	c, err := s.authenticateClient(w, r, form, ratelimit.OAuthTokenClient)
+	if err != nil {
+		return err
+	}
+	it, err := o.ClientCredentials(r.Context(), c, form.Get("scope"))
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, oauthTokenJSON{AccessToken: it.AccessToken, TokenType: "Bearer", ExpiresIn: it.ExpiresIn, Scope: it.Scope})
+}
+
+// introspectionJSON is RFC 7662 section 2.2's answer; an inactive token gets
+// {"active":false} and nothing else.
+type introspectionJSON struct {
+	Active      bool   `json:"active"`
+	Scope       string `json:"scope,omitempty"`
+	ClientID    string `json:"client_id,omitempty"`
+	TokenType   string `json:"token_type,omitempty"`
+	Exp         int64  `json:"exp,omitempty"`
+	Iat         int64  `json:"iat,omitempty"`
+	Sub         string `json:"sub,omitempty"`
+	Aud         any    `json:"aud,omitempty"`
+	Iss         string `json:"iss,omitempty"`
+	JTI         string `json:"jti,omitempty"`
+	WorkspaceID string `json:"workspace_id,omitempty"`
+	TokenKind   string `json:"token_kind,omitempty"`
+}
+
+// oauthIntrospect is POST /v1/oauth/introspect (RFC 7662).
+func (s *Server) oauthIntrospect(w http.ResponseWriter, r *http.Request) error {
+	noStore(w)
+	o, err := s.oauthOrUnavailable()
+	if err != nil {
+		return err
+	}
+	form, err := decodeForm(r)
+	if err != nil {
+		return err
+	}
+	c, err := s.authenticateClient(w, r, form, ratelimit.IntrospectClient)
+	if err != nil {
+		return err
+	}
+	tok, ok := form["token"]
+	if !ok {
+		return gatehouse.Errorf(gatehouse.EInvalidRequest, "token is required")
+	}
+	in, err := o.Introspect(r.Context(), c, tok[0])
+	if err != nil {
+		return err
+	}
+	if !in.Active {
+		return writeJSON(w, http.StatusOK, introspectionJSON{})
+	}
+	out := introspectionJSON{Active: true, Scope: in.Scope, ClientID: in.ClientID, TokenType: "Bearer", Sub: in.Subject,
+		Iss: in.Issuer, JTI: in.JTI, WorkspaceID: in.WorkspaceID, TokenKind: in.TokenType,
+		Exp: in.ExpiresAt.Unix(), Iat: in.IssuedAt.Unix()}
+	switch len(in.Audience) {
+	case 0:
+	case 1:
+		out.Aud = in.Audience[0]
+	default:
+		out.Aud = in.Audience
+	}
+	return writeJSON(w, http.StatusOK, out)
+}
+
+// oauthRevoke is POST /v1/oauth/revoke (RFC 7009): 200 with an empty body
+// for every token, revoked or not (section 2.2).
+func (s *Server) oauthRevoke(w http.ResponseWriter, r *http.Request) error {
+	noStore(w)
+	o, err := s.oauthOrUnavailable()
+	if err != nil {
+		return err
+	}
+	form, err := decodeForm(r)
+	if err != nil {
+		return err
+	}
+	c, err := s.authenticateClient(w, r, form, ratelimit.IntrospectClient)
+	if err != nil {
+		return err
+	}
+	tok, ok := form["token"]
+	if !ok {
+		return gatehouse.Errorf(gatehouse.EInvalidRequest, "token is required")
+	}
+	if err := o.Revoke(r.Context(), c, tok[0]); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusOK)
+	return nil
+}
+
+// discoveryJSON is the authorization server metadata (RFC 8414 section 2).
+type discoveryJSON struct {
+	Issuer                           string   `json:"issuer"`
+	TokenEndpoint                    string   `json:"token_endpoint"`
+	JWKSURI                          string   `json:"jwks_uri"`
+	IntrospectionEndpoint            string   `json:"introspection_endpoint"`
+	RevocationEndpoint               string   `json:"revocation_endpoint"`
+	GrantTypesSupported              []string `json:"grant_types_supported"`
+	ResponseTypesSupported           []string `json:"response_types_supported"`
+	TokenEndpointAuthMethods         []string `json:"token_endpoint_auth_methods_supported"`
+	IntrospectionEndpointAuthMethods []string `json:"introspection_endpoint_auth_methods_supported"`
+	RevocationEndpointAuthMethods    []string `json:"revocation_endpoint_auth_methods_supported"`
+	ScopesSupported                  []string `json:"scopes_supported"`
+}
+
+// discovery is GET /.well-known/oauth-authorization-server and GET
+// /.well-known/openid-configuration: one document, the same issuer and
+// endpoints. No authorization_endpoint, and no response types, since the
+// authorization-code grant is not served yet (docs/oauth.md).
+func (s *Server) discovery(w http.ResponseWriter, r *http.Request) error {
+	iss := strings.TrimSuffix(s.cfg.PublicURL.String(), "/")
+	methods := []string{"client_secret_basic", "client_secret_post"}
+	w.Header().Set("Cache-Control", "public, max-age=3600")
+	return writeJSON(w, http.StatusOK, discoveryJSON{
+		Issuer:                           iss,
+		TokenEndpoint:                    iss + "/v1/oauth/token",
+		JWKSURI:                          iss + "/.well-known/jwks.json",
+		IntrospectionEndpoint:            iss + "/v1/oauth/introspect",
+		RevocationEndpoint:               iss + "/v1/oauth/revoke",
+		GrantTypesSupported:              append([]string(nil), auth.ClientGrants...),
+		ResponseTypesSupported:           []string{},
+		TokenEndpointAuthMethods:         methods,
+		IntrospectionEndpointAuthMethods: methods,
+		RevocationEndpointAuthMethods:    methods,
+		ScopesSupported:                  append([]string(nil), auth.ClientScopes...),
+	})
+}
