@@ -96,6 +96,17 @@ func TestWorkspaceRoutes(t *testing.T) {
 		if code, _ := call(t, e.s, "DELETE", "/v1/workspaces/"+id+"/members/"+alice, bob, ""); code != 404 {
 			t.Fatalf("non-member DELETE: %d", code)
 		}
+		// Whatever the body: a non-member learns nothing from validation.
+		for _, b := range []string{`{}`, `{"email":"nobody","role":"king"}`} {
+			if code, out := call(t, e.s, "POST", "/v1/workspaces/"+id+"/members", bob, b); code != 404 || out["error"] != "not_found" {
+				t.Fatalf("non-member POST members %s: %d %v", b, code, out)
+			}
+		}
+		for _, b := range []string{`{}`, `{"role":"king"}`} {
+			if code, out := call(t, e.s, "PATCH", "/v1/workspaces/"+id+"/members/"+alice, bob, b); code != 404 || out["error"] != "not_found" {
+				t.Fatalf("non-member PATCH member %s: %d %v", b, code, out)
+			}
+		}
 		if code, m := call(t, e.s, "POST", "/v1/workspaces/"+id+"/members", alice, `{"email":"bob@example.com","role":"member"}`); code != 201 || m["user_id"] != bob || m["role"] != "member" {
 			t.Fatalf("add: %d %v", code, m)
 		}
