@@ -102,6 +102,11 @@ func TestWorkspaceRoutes(t *testing.T) {
 				t.Fatalf("non-member POST members %s: %d %v", b, code, out)
 			}
 		}
+		for _, q := range []string{"bogus=1", "limit=0", "actor=%00"} {
+			if code, out := call(t, e.s, "GET", "/v1/workspaces/"+id+"/audit-events?"+q, bob, ""); code != 404 || out["error"] != "not_found" {
+				t.Fatalf("non-member audit-events?%s: %d %v", q, code, out)
+			}
+		}
 		for _, b := range []string{`{}`, `{"role":"king"}`} {
 			if code, out := call(t, e.s, "PATCH", "/v1/workspaces/"+id+"/members/"+alice, bob, b); code != 404 || out["error"] != "not_found" {
 				t.Fatalf("non-member PATCH member %s: %d %v", b, code, out)
