@@ -469,3 +469,27 @@ func TestLogoutIsLimitedPerIP(t *testing.T) {
 		}
 	}
 }
+
+// A PAT cannot create PATs (403); its attempts must not use up its owner's
+// pat_create.user budget, or a leaked PAT could stop the owner from making
+// the replacement.
+func TestPATAttemptsSpendNoPATCreateBudget(t *testing.T) {
+	db := testdb.SQLite(t)
+	e := limitEnv(t, memory.New(memory.Options{}), "pat_create.user=2/1h", withSessions(t, db, t.TempDir()))
+	at := signIn(t, e.s, "pat-budget@example.com")["access_token"].(string)
+	_, ws := bearerCall(t, e.s, "POST", "/v1/workspaces", at, `{"name":"W"}`)
+	body := `{"name":"t","workspace_id":"` + ws["id"].(string) + `"}`
+	code, created := bearerCall(t, e.s, "POST", "/v1/tokens", at, body)
+	if code != http.StatusCreated {
+		t.Fatalf("create: %d %v", code, created)
+	}
+	pat := created["token"].(string)
+	for i := 0; i < 3; i++ {
+		if code, out := bearerCall(t, e.s, "POST", "/v1/tokens", pat, body); code != http.StatusForbidden {
+			t.Fatalf("PAT creating a PAT: %d %v", code, out)
+		}
+	}
+	if code, out := bearerCall(t, e.s, "POST", "/v1/tokens", at, body); code != http.StatusCreated {
+		t.Fatalf("the owner's second PAT after the PAT's refused attempts: %d %v", code, out)
+	}
+}
