@@ -24,6 +24,11 @@ func (r Role) CanManageMembers() bool { return r == RoleOwner || r == RoleAdmin 
 // MaxNameLen bounds a workspace, token or client name.
 const MaxNameLen = 200
 
+// MaxWorkspacesListed bounds WorkspacesForUser: anyone may create workspaces
+// and add any account to them, so a person's memberships are not bounded by
+// anything that person controls.
+const MaxWorkspacesListed = 1000
+
 // Workspace is a tenant: its members, tokens, clients and audit events are kept
 // apart from every other workspace's, down to PostgreSQL row-level security.
 type Workspace struct {
@@ -47,7 +52,8 @@ type Member struct {
 type WorkspaceTx interface {
 	CreateWorkspace(ctx context.Context, w *Workspace) error
 	WorkspaceByID(ctx context.Context, id string) (*Workspace, error)
-	// WorkspacesForUser lists the workspaces userID is a member of, oldest first.
+	// WorkspacesForUser lists the workspaces userID is a member of, oldest
+	// first, at most MaxWorkspacesListed.
 	WorkspacesForUser(ctx context.Context, userID string) ([]*Workspace, error)
 	// AddMember inserts m; ErrConflict when the user is already a member.
 	AddMember(ctx context.Context, m *Member) error

@@ -101,6 +101,10 @@ func Redact(ev *gatehouse.AuditEvent) {
 			out[ck] = Redacted
 			continue
 		}
+		if (ck == "kid" || strings.HasSuffix(ck, "_kid")) && keyID(v) {
+			out[ck] = v // a signing key's id is public (the JWKS lists it)
+			continue
+		}
 		out[ck] = redactValue(Clean(v, MaxDetailValue))
 	}
 	ev.Details = out
@@ -125,6 +129,9 @@ func redactValue(v string) string {
 	if strings.Contains(v, "@") {
 		return gatehouse.MaskEmail(v)
 	}
+	if kid, ok := strings.CutPrefix(v, "key:"); ok && keyID(kid) {
+		return v // a signing key's target: its id is public (the JWKS lists it)
+	}
 	if strings.Contains(v, "gth_") || strings.HasPrefix(v, "eyJ") {
 		return Redacted
 	}
@@ -140,6 +147,21 @@ func redactValue(v string) string {
 		return Redacted
 	}
 	return v
+}
+
+// keyID reports whether v has the form of a signing key's id (token.ValidKID):
+// 1 to 64 base64url characters.
+func keyID(v string) bool {
+	if len(v) == 0 || len(v) > 64 {
+		return false
+	}
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
 }
 
 // looksSecret reports whether v contains a run of 24 or more characters from

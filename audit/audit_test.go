@@ -126,3 +126,18 @@ func FuzzRedact(f *testing.F) {
 		}
 	})
 }
+
+// A signing key's id is public (the JWKS lists it); key.rotated and
+// key.revoked must still say which key, though a kid looks like a token.
+func TestRedactKeepsKeyIDs(t *testing.T) {
+	kid := "WcvjO3vrd2rO4enVxz7S1u2HiR5XbGd1yGx1dwElwj4"
+	ev := &gatehouse.AuditEvent{Type: gatehouse.EventKeyRevoked, Target: "key:" + kid,
+		Details: map[string]string{"kid": kid, "previous_kid": kid, "token": kid, "note": kid}}
+	Redact(ev)
+	if ev.Target != "key:"+kid || ev.Details["kid"] != kid || ev.Details["previous_kid"] != kid {
+		t.Errorf("key ids redacted: target %q, details %v", ev.Target, ev.Details)
+	}
+	if ev.Details["token"] != Redacted || ev.Details["note"] != Redacted {
+		t.Errorf("token-shaped values under other keys kept: %v", ev.Details)
+	}
+}

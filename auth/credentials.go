@@ -35,10 +35,13 @@ func (c *Credentials) Authenticate(ctx context.Context, bearer string) (*gatehou
 }
 
 // PrincipalFromClaims maps verified access-token claims to the caller: a
-// person's session when the token carries a sid, else an OAuth client.
+// person's session when the token carries a sid and was issued to gatehouse
+// itself (client_id SessionClientID), else an OAuth client. A session may do
+// everything its account may (HasScope is true for every scope), so a token a
+// client obtained for a person, sid or not, is never taken for one.
 func PrincipalFromClaims(c *token.Claims) (*gatehouse.Principal, error) {
 	p := &gatehouse.Principal{ClientID: c.ClientID, WorkspaceID: c.WorkspaceID, Scopes: c.Scopes()}
-	if c.SessionID != "" {
+	if c.SessionID != "" && c.ClientID == SessionClientID {
 		if !gatehouse.ValidID(c.Subject) {
 			return nil, &gatehouse.Error{Code: gatehouse.EUnauthorized, Message: errBadBearer.Message, Err: errors.New("session token sub is not a user id")}
 		}

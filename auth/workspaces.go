@@ -175,6 +175,8 @@ func (s *Workspaces) inWorkspace(ctx context.Context, p *gatehouse.Principal, id
 	})
 }
 
+var errBadRole = gatehouse.Errorf(gatehouse.EInvalidRequest, "role must be owner, admin or member")
+
 // checkGrant enforces who may give or take which role: admins manage members
 // and admins, only owners touch owners.
 func checkGrant(me *gatehouse.Member, role gatehouse.Role) error {
@@ -189,15 +191,17 @@ func (s *Workspaces) AddMember(ctx context.Context, p *gatehouse.Principal, id, 
 	if _, err := requireUser(p); err != nil {
 		return nil, err
 	}
-	if !role.Valid() {
-		return nil, gatehouse.Errorf(gatehouse.EInvalidRequest, "role must be owner, admin or member")
-	}
-	email, err := gatehouse.NormalizeEmail(email)
-	if err != nil {
-		return nil, err
-	}
 	var m *gatehouse.Member
-	err = s.inWorkspace(ctx, p, id, gatehouse.ScopeWorkspacesWrite, true, func(t *Tx, me *gatehouse.Member) error {
+	err := s.inWorkspace(ctx, p, id, gatehouse.ScopeWorkspacesWrite, true, func(t *Tx, me *gatehouse.Member) error {
+		// Validated once the caller is known to be a member: a non-member
+		// gets 404 whatever the body (CONTRACT 8).
+		if !role.Valid() {
+			return errBadRole
+		}
+		email, err := gatehouse.NormalizeEmail(email)
+		if err != nil {
+			return err
+		}
 		if err := checkGrant(me, role); err != nil {
 			return err
 		}
@@ -222,11 +226,11 @@ func (s *Workspaces) UpdateMember(ctx context.Context, p *gatehouse.Principal, i
 	if _, err := requireUser(p); err != nil {
 		return nil, err
 	}
-	if !role.Valid() {
-		return nil, gatehouse.Errorf(gatehouse.EInvalidRequest, "role must be owner, admin or member")
-	}
 	var m *gatehouse.Member
 	err := s.inWorkspace(ctx, p, id, gatehouse.ScopeWorkspacesWrite, true, func(t *Tx, me *gatehouse.Member) error {
+		if !role.Valid() {
+			return errBadRole // after the membership check, as in AddMember
+		}
 		target, err := s.target(ctx, t, id, userID)
 		if err != nil {
 			return err

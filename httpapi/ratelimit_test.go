@@ -17,6 +17,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/gatehouse-auth/gatehouse"
+	"github.com/gatehouse-auth/gatehouse/internal/testdb"
 	"github.com/gatehouse-auth/gatehouse/ratelimit"
 	"github.com/gatehouse-auth/gatehouse/ratelimit/memory"
 	rlredis "github.com/gatehouse-auth/gatehouse/ratelimit/redis"
@@ -448,5 +449,47 @@ func TestIPv6SubnetSharesALimit(t *testing.T) {
 	}
 	if refused != 17 || ts.work.Load() != 3 {
 		t.Fatalf("20 addresses of one /64: %d refused, work %d; want 17 and 3", refused, ts.work.Load())
+	}
+}
+
+// Logout derives forward from the presented token like a refresh (up to
+// 20,000 HMACs, ~30 ms, for a session with many rotations), so it is limited
+// per IP with refresh's policy rather than open to a flood.
+func TestLogoutIsLimitedPerIP(t *testing.T) {
+	db := testdb.SQLite(t)
+	e := limitEnv(t, memory.New(memory.Options{}), "refresh.ip=3/1m", withSessions(t, db, t.TempDir()))
+	tok := signIn(t, e.s, "logout-flood@example.com")["refresh_token"].(string)
+	for i := 0; i < 5; i++ {
+		code, body := bearerCall(t, e.s, "POST", "/v1/auth/logout", "", `{"refresh_token":"`+tok+`"}`)
+		switch {
+		case i < 3 && code != http.StatusNoContent:
+			t.Fatalf("logout %d: %d %v", i+1, code, body)
+		case i >= 3 && (code != http.StatusTooManyRequests || body["error"] != "rate_limited"):
+			t.Fatalf("logout %d past refresh.ip: %d %v, want 429 rate_limited", i+1, code, body)
+		}
+	}
+}
+
+// A PAT cannot create PATs (403); its attempts must not use up its owner's
+// pat_create.user budget, or a leaked PAT could stop the owner from making
+// the replacement.
+func TestPATAttemptsSpendNoPATCreateBudget(t *testing.T) {
+	db := testdb.SQLite(t)
+	e := limitEnv(t, memory.New(memory.Options{}), "pat_create.user=2/1h", withSessions(t, db, t.TempDir()))
+	at := signIn(t, e.s, "pat-budget@example.com")["access_token"].(string)
+	_, ws := bearerCall(t, e.s, "POST", "/v1/workspaces", at, `{"name":"W"}`)
+	body := `{"name":"t","workspace_id":"` + ws["id"].(string) + `"}`
+	code, created := bearerCall(t, e.s, "POST", "/v1/tokens", at, body)
+	if code != http.StatusCreated {
+		t.Fatalf("create: %d %v", code, created)
+	}
+	pat := created["token"].(string)
+	for i := 0; i < 3; i++ {
+		if code, out := bearerCall(t, e.s, "POST", "/v1/tokens", pat, body); code != http.StatusForbidden {
+			t.Fatalf("PAT creating a PAT: %d %v", code, out)
+		}
+	}
+	if code, out := bearerCall(t, e.s, "POST", "/v1/tokens", at, body); code != http.StatusCreated {
+		t.Fatalf("the owner's second PAT after the PAT's refused attempts: %d %v", code, out)
 	}
 }

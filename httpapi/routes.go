@@ -76,7 +76,9 @@ func (s *Server) routes() []route {
 		{"POST /v1/auth/magic-link", s.limit(s.handle(s.magicLink), ratelimit.MagicLinkIP)},
 		{"POST /v1/auth/magic-link/verify", s.limit(s.handle(s.magicLinkVerify), ratelimit.MagicLinkVerifyIP)},
 		{"POST /v1/auth/refresh", s.limit(s.handle(s.refresh), ratelimit.RefreshIP)},
-		{"POST /v1/auth/logout", s.handle(s.logout)},
+		// Logout shares refresh's per-IP policy: it derives forward from the
+		// presented token as a refresh does (up to 20,000 HMACs).
+		{"POST /v1/auth/logout", s.limit(s.handle(s.logout), ratelimit.RefreshIP)},
 		{"GET /v1/auth/sessions", s.requireAuth(s.handle(s.listSessions))},
 		{"DELETE /v1/auth/sessions/{id}", s.requireAuth(s.handle(s.revokeSession))},
 

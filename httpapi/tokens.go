@@ -59,8 +59,12 @@ func (s *Server) createToken(w http.ResponseWriter, r *http.Request) error {
 	if in.ExpiresAt != nil {
 		exp = *in.ExpiresAt
 	}
-	if err := s.limitAccount(r, ratelimit.PATCreateUser, principal(r).UserID); err != nil {
-		return err
+	// Only a session may create PATs (pats.Create refuses anything else with
+	// 403): a PAT's refused attempts must not spend its owner's budget.
+	if principal(r).Kind == gatehouse.KindSession {
+		if err := s.limitAccount(r, ratelimit.PATCreateUser, principal(r).UserID); err != nil {
+			return err
+		}
 	}
 	c, err := pats.Create(r.Context(), principal(r), in.WorkspaceID, in.Name, in.Scopes, exp)
 	if err != nil {

@@ -4,7 +4,9 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gatehouse-auth/gatehouse"
 	"github.com/gatehouse-auth/gatehouse/auth"
@@ -168,8 +170,15 @@ func auditFilter(q url.Values) (gatehouse.AuditFilter, error) {
 			return f, gatehouse.Errorf(gatehouse.EInvalidRequest, "unknown query parameter %q", clip(k, 32))
 		}
 	}
-	f.Type = gatehouse.EventType(clip(q.Get("type"), 64))
-	f.Actor = clip(q.Get("actor"), 200)
+	for _, k := range []string{"type", "actor"} {
+		// PostgreSQL refuses a text parameter with a NUL byte or invalid
+		// UTF-8 (a 500); no event has such a type or actor.
+		if v := q.Get(k); !utf8.ValidString(v) || strings.ContainsRune(v, 0) {
+			return f, gatehouse.Errorf(gatehouse.EInvalidRequest, "%s must be UTF-8 text", k)
+		}
+	}
+	f.Type = gatehouse.EventType(strings.ToValidUTF8(clip(q.Get("type"), 64), ""))
+	f.Actor = strings.ToValidUTF8(clip(q.Get("actor"), 200), "")
 	f.Before = q.Get("cursor")
 	for _, t := range []struct {
 		name string
@@ -196,6 +205,10 @@ func auditFilter(q url.Values) (gatehouse.AuditFilter, error) {
 func (s *Server) workspaceAuditEvents(w http.ResponseWriter, r *http.Request) error {
 	f, err := auditFilter(r.URL.Query())
 	if err != nil {
+		// A non-member gets 404 whatever the query (CONTRACT 8).
+		if _, werr := s.workspaces.Get(r.Context(), principal(r), r.PathValue("id")); gatehouse.ErrorCode(werr) == gatehouse.ENotFound {
+			return werr
+		}
 		return err
 	}
 	p, err := s.auditLog.Workspace(r.Context(), principal(r), r.PathValue("id"), f)

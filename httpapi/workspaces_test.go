@@ -96,6 +96,22 @@ func TestWorkspaceRoutes(t *testing.T) {
 		if code, _ := call(t, e.s, "DELETE", "/v1/workspaces/"+id+"/members/"+alice, bob, ""); code != 404 {
 			t.Fatalf("non-member DELETE: %d", code)
 		}
+		// Whatever the body: a non-member learns nothing from validation.
+		for _, b := range []string{`{}`, `{"email":"nobody","role":"king"}`} {
+			if code, out := call(t, e.s, "POST", "/v1/workspaces/"+id+"/members", bob, b); code != 404 || out["error"] != "not_found" {
+				t.Fatalf("non-member POST members %s: %d %v", b, code, out)
+			}
+		}
+		for _, q := range []string{"bogus=1", "limit=0", "actor=%00"} {
+			if code, out := call(t, e.s, "GET", "/v1/workspaces/"+id+"/audit-events?"+q, bob, ""); code != 404 || out["error"] != "not_found" {
+				t.Fatalf("non-member audit-events?%s: %d %v", q, code, out)
+			}
+		}
+		for _, b := range []string{`{}`, `{"role":"king"}`} {
+			if code, out := call(t, e.s, "PATCH", "/v1/workspaces/"+id+"/members/"+alice, bob, b); code != 404 || out["error"] != "not_found" {
+				t.Fatalf("non-member PATCH member %s: %d %v", b, code, out)
+			}
+		}
 		if code, m := call(t, e.s, "POST", "/v1/workspaces/"+id+"/members", alice, `{"email":"bob@example.com","role":"member"}`); code != 201 || m["user_id"] != bob || m["role"] != "member" {
 			t.Fatalf("add: %d %v", code, m)
 		}
@@ -135,7 +151,8 @@ func TestWorkspaceRoutes(t *testing.T) {
 		if ev["ip"] != "192.0.2.0" { // httptest's RemoteAddr 192.0.2.1, cut to /24
 			t.Fatalf("event ip %v", ev["ip"])
 		}
-		for _, q := range []string{"since=yesterday", "limit=0", "limit=500", "cursor=abc", "type=a&type=b", "bogus=1"} {
+		for _, q := range []string{"since=yesterday", "limit=0", "limit=500", "cursor=abc", "type=a&type=b", "bogus=1",
+			"actor=%00", "actor=%ff", "type=%ff%fe", "type=a%00b"} {
 			if code, out := call(t, e.s, "GET", "/v1/workspaces/"+id+"/audit-events?"+q, alice, ""); code != 400 || out["error"] != "invalid_request" {
 				t.Fatalf("query %s: %d %v", q, code, out)
 			}

@@ -29,12 +29,13 @@ func (t *Tx) WorkspaceByID(ctx context.Context, id string) (*gatehouse.Workspace
 	return &w, nil
 }
 
-// WorkspacesForUser lists the workspaces userID is a member of, oldest first.
-// Under PostgreSQL the scope's UserID must be userID.
+// WorkspacesForUser lists the workspaces userID is a member of, oldest first,
+// at most gatehouse.MaxWorkspacesListed. Under PostgreSQL the scope's UserID
+// must be userID.
 func (t *Tx) WorkspacesForUser(ctx context.Context, userID string) ([]*gatehouse.Workspace, error) {
 	rows, err := t.tx.QueryContext(ctx, `select w.id, w.name, w.created_at
 		from memberships m join workspaces w on w.id = m.workspace_id
-		where m.user_id = $1 order by w.created_at, w.id`, userID)
+		where m.user_id = $1 order by w.created_at, w.id limit $2`, userID, gatehouse.MaxWorkspacesListed)
 	if err != nil {
 		return nil, t.err(err, "list workspaces")
 	}

@@ -60,6 +60,20 @@ func testWorkspaces(t *testing.T, open Opener) {
 		}
 	})
 
+	t.Run("WorkspacesForUserBounded", func(t *testing.T) {
+		// Anyone may add any account to workspaces of their own: the list
+		// of a person's workspaces must not grow without bound.
+		u := newUser(t, s, "popular@example.com")
+		for i := 0; i <= gatehouse.MaxWorkspacesListed; i++ {
+			newWorkspace(t, s, "W", u)
+		}
+		var got []*gatehouse.Workspace
+		tx(t, s, gatehouse.Scope{UserID: u.ID}, func(tx gatehouse.Tx) (err error) { got, err = tx.WorkspacesForUser(ctx, u.ID); return })
+		if len(got) != gatehouse.MaxWorkspacesListed {
+			t.Errorf("WorkspacesForUser = %d workspaces, want at most %d", len(got), gatehouse.MaxWorkspacesListed)
+		}
+	})
+
 	t.Run("Members", func(t *testing.T) {
 		w := newWorkspace(t, s, "Team", owner)
 		sc := wsScope(w.ID)

@@ -4,17 +4,36 @@
 //		Issuer:   "https://auth.example.com",   // gatehouse's GATEHOUSE_PUBLIC_URL
 //		Audience: "https://api.example.com",
 //	})
-//	mux.Handle("GET /things", verify.Require(jwt)(things))
+//	pat, err := verify.NewPAT(verify.PATConfig{ // to accept PATs too
+//		Issuer:       "https://auth.example.com",
+//		ClientID:     os.Getenv("GATEHOUSE_CLIENT_ID"), // this API's OAuth client
+//		ClientSecret: os.Getenv("GATEHOUSE_CLIENT_SECRET"),
+//	})
+//	mux.Handle("GET /things", verify.Require(jwt, pat)(things))
 //	// in the handler: id, _ := verify.FromContext(r.Context())
 //
 // Require reads the credential from the Authorization header only (RFC 6750
 // section 2.1; never a query parameter or a form field), hands it to each
 // Authenticator in turn until one claims it, and puts the verified Identity
-// in the request context. JWT access tokens (RFC 9068) are checked locally
-// against the issuer's JWKS, fetched and cached by JWKSCache. A second
-// credential kind, such as personal access tokens checked through token
-// introspection (RFC 7662), is another Authenticator: it claims the
-// credentials it recognises (gth_…) and returns ErrNotMine for the rest.
+// in the request context: 401 when it is missing or invalid, 503 when it
+// cannot be checked now.
+//
+// JWT access tokens (RFC 9068) are checked locally against the issuer's
+// JWKS, fetched and cached by JWKSCache.
+//
+// Personal access tokens (gth_…) are checked by PAT, which asks gatehouse's
+// introspection endpoint (RFC 7662) as an OAuth client of one workspace:
+// gatehouse answers active only for PATs of that client's workspace, so a
+// resource server accepts the PATs of the workspace it is registered in
+// (`gatehouse clients create --workspace W --name N --grant
+// client_credentials`). A malformed token or one with a bad checksum is
+// refused without a call. Active answers are cached for PATConfig.CacheTTL
+// (30 s by default) under the token's SHA-256, so a deleted or revoked PAT
+// keeps working at a resource server for at most that long; inactive
+// answers for NegativeTTL (5 s); failures of the endpoint (down, timed out,
+// 5xx, 429, a refused client secret) are never cached and give 503, never
+// acceptance. Calls are bounded by Timeout and MaxConcurrent, and concurrent
+// checks of one token share one call.
 package verify
 
 import (

@@ -149,7 +149,7 @@ func TestAgainstGatehouseBinary(t *testing.T) {
 	post(t, base+"/v1/auth/signup", `{"email":"ada@example.com","password":"`+pw+`"}`)
 	before := post(t, base+"/v1/auth/token", `{"email":"ada@example.com","password":"`+pw+`"}`)["access_token"].(string)
 
-	h, jwt, err := newHandler(verify.JWTConfig{Issuer: base, Audience: base, MinRefreshInterval: 200 * time.Millisecond, MaxCacheAge: time.Second})
+	h, jwt, _, err := newHandler(verify.JWTConfig{Issuer: base, Audience: base, MinRefreshInterval: 200 * time.Millisecond, MaxCacheAge: time.Second}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -187,4 +187,105 @@ func TestAgainstGatehouseBinary(t *testing.T) {
 	if n := jwt.Cache().Fetches(); n > 20 {
 		t.Fatalf("%d JWKS fetches", n)
 	}
+}
+
+// call sends a JSON request with a bearer token and decodes the answer.
+func call(t *testing.T, method, u, tok, body string) (int, map[string]any) {
+	t.Helper()
+	req, _ := http.NewRequest(method, u, strings.NewReader(body))
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	req.Header.Set("Authorization", "Bearer "+tok)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var v map[string]any
+	json.NewDecoder(resp.Body).Decode(&v)
+	return resp.StatusCode, v
+}
+
+// TestPATsAgainstGatehouseBinary runs the real gatehouse binary, registers
+// the example API as an OAuth client with `gatehouse clients create` run as
+// a separate process, and checks PATs made over gatehouse's HTTP API: one of
+// the client's workspace works with its scopes, one of another workspace
+// does not, and a deleted one stops working within the cache TTL.
+func TestPATsAgainstGatehouseBinary(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the gatehouse binary")
+	}
+	bin := gatehouseBinary(t)
+	dir := t.TempDir()
+	base := serveDev(t, bin, dir)
+
+	const pw = "a long passphrase nobody else has"
+	session := func(email string) string {
+		post(t, base+"/v1/auth/signup", `{"email":"`+email+`","password":"`+pw+`"}`)
+		return post(t, base+"/v1/auth/token", `{"email":"`+email+`","password":"`+pw+`"}`)["access_token"].(string)
+	}
+	workspaceAndPAT := func(sess string, scopes string) (ws, pat, patID string) {
+		st, w := call(t, "POST", base+"/v1/workspaces", sess, `{"name":"w"}`)
+		if st != 201 {
+			t.Fatalf("workspace: %d %v", st, w)
+		}
+		st, p := call(t, "POST", base+"/v1/tokens", sess, `{"name":"ci","workspace_id":"`+w["id"].(string)+`","scopes":`+scopes+`}`)
+		if st != 201 {
+			t.Fatalf("PAT: %d %v", st, p)
+		}
+		return w["id"].(string), p["token"].(string), p["id"].(string)
+	}
+	ada, bob := session("ada@example.com"), session("bob@example.com")
+	ws, pat, patID := workspaceAndPAT(ada, `["workspaces:read","audit:read"]`)
+	_, foreign, _ := workspaceAndPAT(bob, `["workspaces:read"]`)
+
+	cmd := exec.Command(bin, "clients", "create", "--dev", "--workspace", ws, "--name", "example-api",
+		"--grant", "client_credentials", "--scope", "workspaces:read")
+	cmd.Dir = dir
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("gatehouse clients create: %v\n%s", err, out)
+	}
+	var client struct{ ClientID, ClientSecret string }
+	if err := json.Unmarshal(out, &struct {
+		ClientID     *string `json:"client_id"`
+		ClientSecret *string `json:"client_secret"`
+	}{&client.ClientID, &client.ClientSecret}); err != nil || client.ClientSecret == "" {
+		t.Fatalf("clients create printed %s (%v)", out, err)
+	}
+
+	const ttl = 500 * time.Millisecond
+	h, _, pa, err := newHandler(verify.JWTConfig{Issuer: base, Audience: base},
+		&verify.PATConfig{Issuer: base, ClientID: client.ClientID, ClientSecret: client.ClientSecret, CacheTTL: ttl})
+	if err != nil {
+		t.Fatal(err)
+	}
+	api := httptest.NewServer(h)
+	defer api.Close()
+
+	st, v := call(t, "GET", api.URL+"/hello", pat, "")
+	if sc, _ := v["scopes"].([]any); st != 200 || v["kind"] != "pat" || v["workspace_id"] != ws || v["token_id"] != patID || len(sc) != 2 {
+		t.Fatalf("PAT of the client's workspace: %d %v", st, v)
+	}
+	if st := getStatus(t, api.URL+"/workspace", pat); st != 200 {
+		t.Fatalf("/workspace with workspaces:read: %d", st)
+	}
+	if st := getStatus(t, api.URL+"/hello", foreign); st != 401 {
+		t.Fatalf("PAT of another workspace: %d", st)
+	}
+	if st := getStatus(t, api.URL+"/hello", ada); st != 200 {
+		t.Fatalf("a person's access token: %d", st)
+	}
+	calls := pa.Introspections()
+	bad := []byte(pat)
+	bad[len(bad)-1] ^= 1 // another checksum character
+	if st := getStatus(t, api.URL+"/hello", string(bad)); st != 401 || pa.Introspections() != calls {
+		t.Fatalf("bad checksum: %d, %d introspection calls", st, pa.Introspections()-calls)
+	}
+
+	if st, v := call(t, "DELETE", base+"/v1/tokens/"+patID, ada, ""); st != 204 {
+		t.Fatalf("delete PAT: %d %v", st, v)
+	}
+	within(t, ttl+2*time.Second, "the deleted PAT is refused", func() bool { return getStatus(t, api.URL+"/hello", pat) == 401 })
 }

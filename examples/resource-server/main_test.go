@@ -24,9 +24,9 @@ import (
 )
 
 // startGatehouse runs a real gatehouse HTTP server (package httpapi, the
-// real key service and store) on a loopback port and returns its issuer URL
-// and key service.
-func startGatehouse(t *testing.T, s gatehouse.Store) (string, *auth.Keys) {
+// real key, PAT, client and OAuth services and store) on a loopback port and
+// returns its issuer URL, key service and core.
+func startGatehouse(t *testing.T, s gatehouse.Store) (string, *auth.Keys, *auth.Core) {
 	t.Helper()
 	srv := httptest.NewUnstartedServer(nil)
 	issuer := "http://" + srv.Listener.Addr().String()
@@ -43,15 +43,18 @@ func startGatehouse(t *testing.T, s gatehouse.Store) (string, *auth.Keys) {
 		t.Fatal(err)
 	}
 	pub, _ := url.Parse(issuer)
+	pats := &auth.PATs{Core: core}
 	h, err := httpapi.New(httpapi.Config{PublicURL: pub}, httpapi.Deps{Logger: log, Registry: prometheus.NewRegistry(),
-		Keys: keys, Auth: httpapi.BearerAuth{Credentials: &auth.Credentials{Keys: keys}}})
+		Keys: keys, PATs: pats, Clients: &auth.Clients{Core: core}, OAuth: &auth.OAuth{Core: core, Keys: keys},
+		Workspaces: &auth.Workspaces{Core: core},
+		Auth:       httpapi.BearerAuth{Credentials: &auth.Credentials{Keys: keys, PATs: pats}}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	srv.Config.Handler = h
 	srv.Start()
 	t.Cleanup(srv.Close)
-	return issuer, keys
+	return issuer, keys, core
 }
 
 func hit(t *testing.T, base, tok string) (int, map[string]any) {
@@ -77,9 +80,9 @@ func hit(t *testing.T, base, tok string) (int, map[string]any) {
 func TestResourceServerEndToEnd(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, s *sqlstore.DB) {
 		ctx := context.Background()
-		issuer, keys := startGatehouse(t, s)
-		h, jwt, err := newHandler(verify.JWTConfig{Issuer: issuer, Audience: issuer,
-			MinRefreshInterval: 200 * time.Millisecond, MaxCacheAge: time.Second})
+		issuer, keys, _ := startGatehouse(t, s)
+		h, jwt, _, err := newHandler(verify.JWTConfig{Issuer: issuer, Audience: issuer,
+			MinRefreshInterval: 200 * time.Millisecond, MaxCacheAge: time.Second}, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -129,6 +132,120 @@ func TestResourceServerEndToEnd(t *testing.T) {
 		}
 		if jwt.Cache().Fetches() > 6 {
 			t.Fatalf("%d JWKS fetches", jwt.Cache().Fetches())
+		}
+	})
+}
+
+// tenant makes a user, a workspace they own, a PAT of theirs in it with
+// scopes, and an OAuth client of the workspace for the resource server.
+type tenant struct {
+	user, ws, pat, patID, clientID, secret string
+	p                                      *gatehouse.Principal
+}
+
+func newTenant(t *testing.T, s gatehouse.Store, core *auth.Core, email string, scopes ...string) tenant {
+	t.Helper()
+	ctx := context.Background()
+	now := time.Now()
+	u := &gatehouse.User{ID: gatehouse.NewID(now), Email: email, Status: gatehouse.StatusActive, CreatedAt: now, UpdatedAt: now}
+	if err := s.Tx(ctx, gatehouse.Scope{}, func(tx gatehouse.Tx) error { return tx.CreateUser(ctx, u) }); err != nil {
+		t.Fatal(err)
+	}
+	p := &gatehouse.Principal{Kind: gatehouse.KindSession, UserID: u.ID, SessionID: gatehouse.NewID(now)}
+	ws, err := (&auth.Workspaces{Core: core}).Create(ctx, p, "w")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cp, err := (&auth.PATs{Core: core}).Create(ctx, p, ws.ID, "ci", scopes, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cc, err := (&auth.Clients{Core: core}).CreateAsSystem(ctx, ws.ID, auth.ClientSpec{Name: "example-api"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tenant{user: u.ID, ws: ws.ID, pat: cp.Token.Reveal(), patID: cp.PAT.ID, clientID: cc.Client.ClientID, secret: cc.Secret.Reveal(), p: p}
+}
+
+func hitPath(t *testing.T, base, path, tok string) int {
+	t.Helper()
+	req, _ := http.NewRequest("GET", base+path, nil)
+	req.Header.Set("Authorization", "Bearer "+tok)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// TestResourceServerPATs: the example API, given its own client's
+// credentials, accepts PATs of that client's workspace with their scopes,
+// refuses another workspace's, refuses a deleted PAT once its cached answer
+// expires, and still accepts people's access tokens.
+func TestResourceServerPATs(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, s *sqlstore.DB) {
+		ctx := context.Background()
+		issuer, keys, core := startGatehouse(t, s)
+		a := newTenant(t, s, core, "a@example.com", "workspaces:read")
+		b := newTenant(t, s, core, "b@example.com", "workspaces:read")
+		const ttl = 300 * time.Millisecond
+		h, _, pat, err := newHandler(verify.JWTConfig{Issuer: issuer, Audience: issuer},
+			&verify.PATConfig{Issuer: issuer, ClientID: a.clientID, ClientSecret: a.secret, CacheTTL: ttl})
+		if err != nil {
+			t.Fatal(err)
+		}
+		api := httptest.NewServer(h)
+		defer api.Close()
+
+		st, v := hit(t, api.URL, a.pat)
+		if st != 200 || v["kind"] != "pat" || v["hello"] != a.user || v["workspace_id"] != a.ws || v["token_id"] != a.patID {
+			t.Fatalf("own workspace's PAT: %d %v", st, v)
+		}
+		if sc, _ := v["scopes"].([]any); len(sc) != 1 || sc[0] != "workspaces:read" {
+			t.Fatalf("scopes %v", v["scopes"])
+		}
+		if st := hitPath(t, api.URL, "/workspace", a.pat); st != 200 {
+			t.Fatalf("PAT with workspaces:read on /workspace: %d", st)
+		}
+		// A PAT of the workspace without workspaces:read: in, but not there.
+		narrow, err := (&auth.PATs{Core: core}).Create(ctx, a.p, a.ws, "narrow", []string{"audit:read"}, time.Time{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st, _ := hit(t, api.URL, narrow.Token.Reveal()); st != 200 {
+			t.Fatalf("narrow PAT on /hello: %d", st)
+		}
+		if st := hitPath(t, api.URL, "/workspace", narrow.Token.Reveal()); st != 403 {
+			t.Fatalf("PAT without workspaces:read on /workspace: %d", st)
+		}
+		// Another workspace's PAT: foreign to this client.
+		if st, _ := hit(t, api.URL, b.pat); st != 401 {
+			t.Fatalf("other workspace's PAT: %d", st)
+		}
+		calls := pat.Introspections()
+		bad := []byte(a.pat)
+		bad[len(bad)-1] ^= 1 // still base62, wrong checksum
+		if st, _ := hit(t, api.URL, string(bad)); st != 401 || pat.Introspections() != calls {
+			t.Fatalf("bad checksum: %d, %d introspection calls", st, pat.Introspections()-calls)
+		}
+
+		// People's access tokens still work beside PATs.
+		user, sid := gatehouse.NewID(time.Now()), gatehouse.NewID(time.Now())
+		at, _, err := keys.IssueSessionToken(ctx, user, sid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st, v := hit(t, api.URL, at); st != 200 || v["kind"] != "session" {
+			t.Fatalf("session token: %d %v", st, v)
+		}
+
+		if err := (&auth.PATs{Core: core}).Delete(ctx, a.p, a.patID); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(ttl + 50*time.Millisecond)
+		if st, _ := hit(t, api.URL, a.pat); st != 401 {
+			t.Fatalf("deleted PAT after the cache TTL: %d", st)
 		}
 	})
 }
