@@ -238,14 +238,19 @@ func (s *Server) authorizePage(w http.ResponseWriter, r *http.Request, status in
 	pageTmpl.Execute(w, pageData{Title: "Authorization failed", Message: msg})
 }
 
-// consentPage writes the consent form. Its CSP is the portal's, with one
-// change: form-action also allows the redirect URI's origin, since browsers
-// check the redirect that follows the form's submission against it.
+// consentPage writes the consent form. Its headers are the portal's, with
+// two changes: the CSP's form-action also allows the redirect URI's origin,
+// since browsers check the redirect that follows the form's submission
+// against it, and the Referrer-Policy is same-origin.
 func (s *Server) consentPage(w http.ResponseWriter, c *gatehouse.Client, req auth.AuthorizationRequest, scope, token string) {
 	web.SetSecurityHeaders(w.Header())
 	if u, err := url.Parse(req.RedirectURI); err == nil {
 		w.Header().Set("Content-Security-Policy", strings.Replace(web.CSP, "form-action 'self'", "form-action 'self' "+u.Scheme+"://"+u.Host, 1))
 	}
+	// With no-referrer, browsers send "Origin: null" with the form's POST,
+	// which the Origin check refuses; same-origin sends the real origin on
+	// the POST and still nothing to the application it redirects to.
+	w.Header().Set("Referrer-Policy", "same-origin")
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	hidden := map[string]string{"consent_token": token}
 	for k, vs := range mustQuery(authorizeQuery(req)) {

@@ -215,7 +215,8 @@ func TestAuthorizationCodeFlow(t *testing.T) {
 		if w.Code != 200 || !strings.Contains(page, `<button type="submit" name="decision" value="approve">`) ||
 			!strings.Contains(page, `name="decision" value="deny"`) || !strings.Contains(page, "Acme &lt;SPA&gt;") ||
 			!strings.Contains(csp, "frame-ancestors 'none'") || strings.Contains(csp, "unsafe-inline") ||
-			!strings.Contains(csp, "form-action 'self' https://app.example.com;") || strings.Contains(page, "<script") {
+			!strings.Contains(csp, "form-action 'self' https://app.example.com;") || strings.Contains(page, "<script") ||
+			w.Header().Get("Referrer-Policy") != "same-origin" || w.Header().Get("X-Frame-Options") != "DENY" {
 			t.Fatalf("consent page: %d CSP %q\n%s", w.Code, csp, page)
 		}
 		fields := consentForm(t, page)
