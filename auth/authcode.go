@@ -498,3 +498,28 @@ func (o *OAuth) refreshGrantSlow(ctx context.Context, t *Tx, c *gatehouse.Client
 	}
 	return nil, CommitThen(errBadRefresh)
 }
+
+// revokeGrant ends the OAuth grant a refresh token belongs to (RFC 7009
+// section 2.1: revoking a refresh token ends what it carries), when the
+// grant was issued to caller and the token is its current one or an
+// ancestor. Anything else is left alone, without an error (section 2.2).
+func (o *OAuth) revokeGrant(ctx context.Context, caller *gatehouse.Client, rt refreshToken) error {
+	now := o.now()
+	return o.InTx(ctx, gatehouse.Scope{WorkspaceID: caller.WorkspaceID}, func(t *Tx) error {
+		g, err := t.OAuthGrantByID(ctx, caller.WorkspaceID, rt.sid)
+		if errors.Is(err, gatehouse.ErrNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if g.ClientID != caller.ClientID || !g.RevokedAt.IsZero() || !descendsTo(o.Sessions.cfg.RefreshKey, rt, g.Generation, g.RefreshHash) {
+			return nil
+		}
+		if err := t.RevokeOAuthGrant(ctx, caller.WorkspaceID, g.ID, now); err != nil {
+			return err
+		}
+		return t.Audit(&gatehouse.AuditEvent{Type: gatehouse.EventSessionRevoked, Actor: "client:" + caller.ClientID, Target: "oauth_grant:" + g.ID,
+			WorkspaceID: caller.WorkspaceID, Details: map[string]string{"reason": "oauth_revoke", "user_id": g.UserID}})
+	})
+}

@@ -345,16 +345,36 @@ func TestAuthorizationCodeFlow(t *testing.T) {
 		if st, v := tokenReq(cex + "&client_id=" + confID); st != 401 || v["error"] != "invalid_client" {
 			t.Fatalf("confidential client without its secret: %d %v", st, v)
 		}
-		if st, v := tokenReq(cex, "Authorization", basicAuth(confID, confSecret)); st != 200 || v["scope"] != "audit:read" || v["refresh_token"] == nil {
-			t.Fatalf("confidential exchange: %d %v", st, v)
+		st, cv := tokenReq(cex, "Authorization", basicAuth(confID, confSecret))
+		if st != 200 || cv["scope"] != "audit:read" || cv["refresh_token"] == nil {
+			t.Fatalf("confidential exchange: %d %v", st, cv)
+		}
+
+		// Revocation (RFC 7009) ends a grant, only for its own client.
+		crt := cv["refresh_token"].(string)
+		if w := form(e.s, "/v1/oauth/revoke", "client_id="+pubID+"&token="+crt); w.Code != 200 {
+			t.Fatalf("revoke by a public client: %d %s", w.Code, w.Body)
+		}
+		st, cr := tokenReq("grant_type=refresh_token&refresh_token="+crt, "Authorization", basicAuth(confID, confSecret))
+		if st != 200 {
+			t.Fatalf("another client's revocation ended the grant: %d %v", st, cr)
+		}
+		if w := form(e.s, "/v1/oauth/revoke", "token="+cr["refresh_token"].(string), "Authorization", basicAuth(confID, confSecret)); w.Code != 200 {
+			t.Fatalf("revoke: %d %s", w.Code, w.Body)
+		}
+		if st, v := tokenReq("grant_type=refresh_token&refresh_token="+cr["refresh_token"].(string), "Authorization", basicAuth(confID, confSecret)); st != 400 || v["error"] != "invalid_grant" {
+			t.Fatalf("refresh after revocation: %d %v", st, v)
+		}
+		if w := form(e.s, "/v1/oauth/revoke", "client_id="+confID+"&token=x"); w.Code != 401 {
+			t.Fatalf("a confidential client revoking without its secret: %d", w.Code)
 		}
 
 		// token.issued for each exchange, in the workspace's trail.
 		if n := countEventsIn(t, db, wsID, gatehouse.EventTokenIssued); n != 2 {
 			t.Errorf("token.issued in the workspace: %d, want 2", n)
 		}
-		if n := countEventsIn(t, db, wsID, gatehouse.EventRefreshRotated); n != 1 {
-			t.Errorf("refresh.rotated in the workspace: %d, want 1", n)
+		if n := countEventsIn(t, db, wsID, gatehouse.EventRefreshRotated); n != 2 {
+			t.Errorf("refresh.rotated in the workspace: %d, want 2", n)
 		}
 	})
 }

@@ -177,6 +177,11 @@ func (s *Server) oauthToken(w http.ResponseWriter, r *http.Request) error {
 // secret: the per-client policy and the failed-auth ceilings; an unknown or
 // confidential client counts one failure.
 func (s *Server) publicClient(r *http.Request, clientID string) (*gatehouse.Client, error) {
+	return s.publicClientFor(r, clientID, ratelimit.OAuthTokenClient)
+}
+
+// publicClientFor is publicClient under the per-client policy named.
+func (s *Server) publicClientFor(r *http.Request, clientID, policy string) (*gatehouse.Client, error) {
 	var c *gatehouse.Client
 	check := func() error {
 		var err error
@@ -185,7 +190,7 @@ func (s *Server) publicClient(r *http.Request, clientID string) (*gatehouse.Clie
 	}
 	var err error
 	if auth.ValidClientID(clientID) {
-		err = s.guardClient(r, ratelimit.OAuthTokenClient, clientID, check)
+		err = s.guardClient(r, policy, clientID, check)
 	} else {
 		err = s.guardCredentials(r, "", check)
 	}
@@ -260,7 +265,14 @@ func (s *Server) oauthRevoke(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	c, err := s.authenticateClient(w, r, form, ratelimit.IntrospectClient)
+	var c *gatehouse.Client
+	if _, secret := form["client_secret"]; !secret && r.Header.Get("Authorization") == "" && form.Get("client_id") != "" {
+		// A public client revokes its own refresh tokens with its client_id
+		// (RFC 7009 section 2.1).
+		c, err = s.publicClientFor(r, form.Get("client_id"), ratelimit.IntrospectClient)
+	} else {
+		c, err = s.authenticateClient(w, r, form, ratelimit.IntrospectClient)
+	}
 	if err != nil {
 		return err
 	}
