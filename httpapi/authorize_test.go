@@ -5,6 +5,8 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"html"
+	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -375,6 +377,52 @@ func TestAuthorizationCodeFlow(t *testing.T) {
 		}
 		if n := countEventsIn(t, db, wsID, gatehouse.EventRefreshRotated); n != 2 {
 			t.Errorf("refresh.rotated in the workspace: %d, want 2", n)
+		}
+	})
+}
+
+// FuzzAuthorizeRedirect: for any query an authorization request arrives
+// with, and any registered redirect URI, the parameters read once each and
+// the redirect built from them goes to exactly that URI, keeps its own
+// query, and carries the state back unchanged.
+func FuzzAuthorizeRedirect(f *testing.F) {
+	f.Add("state=abc&scope=x", "https://app.example.com/cb", "code-1")
+	f.Add("state=%26error%3Dx&state=y", "https://app.example.com/cb?a=1&b=2", "")
+	f.Add("client_id=%00&redirect_uri=https://evil.example.com", "http://127.0.0.1:8080/", "c")
+	f.Add("state=%ff%fe", "https://app.example.com/cb?", "c")
+	s := &Server{log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	s.cfg.PublicURL, _ = url.Parse("https://auth.example.com")
+	f.Fuzz(func(t *testing.T, query, redirect, code string) {
+		if auth.ValidRedirectURI(redirect) != nil {
+			return
+		}
+		q, err := url.ParseQuery(query)
+		if err != nil {
+			return
+		}
+		req, _ := authorizeRequest(q)
+		req.RedirectURI = redirect
+		w := httptest.NewRecorder()
+		v := url.Values{}
+		if code != "" {
+			v.Set("code", code)
+		}
+		s.authorizeRedirect(w, httptest.NewRequest("GET", "/v1/oauth/authorize", nil), req, v, nil)
+		loc := w.Header().Get("Location")
+		if w.Code != 303 || !strings.HasPrefix(loc, redirect) {
+			t.Fatalf("%d Location %q for %q", w.Code, loc, redirect)
+		}
+		rest := loc[len(redirect):]
+		if rest == "" || (rest[0] != '?' && rest[0] != '&') {
+			t.Fatalf("Location %q does not extend %q with a query", loc, redirect)
+		}
+		u, err := url.Parse(loc)
+		if err != nil {
+			t.Fatalf("Location %q: %v", loc, err)
+		}
+		got := u.Query()
+		if got.Get("state") != req.State || (code != "" && got.Get("code") != code) || got.Get("iss") != "https://auth.example.com" {
+			t.Fatalf("Location %q lost state %q or code %q", loc, req.State, code)
 		}
 	})
 }
