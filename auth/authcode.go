@@ -392,6 +392,9 @@ func (o *OAuth) grantResponse(ctx context.Context, c *gatehouse.Client, userID, 
 	if err != nil {
 		return nil, err
 	}
+	if !c.HasGrant(gatehouse.GrantRefreshToken) {
+		refresh = "" // the grant still records what the code issued, for a reuse to revoke
+	}
 	return &IssuedGrant{IssuedToken: IssuedToken{AccessToken: tok, ExpiresIn: exp, Scope: scope}, RefreshToken: refresh}, nil
 }
 

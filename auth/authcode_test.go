@@ -200,6 +200,20 @@ func TestAuthorizationCodeGrant(t *testing.T) {
 			t.Fatalf("refresh.reuse_detected: %d", reuse)
 		}
 
+		// A client without the refresh_token grant gets no refresh token.
+		noRefresh, err := (&auth.Clients{Core: e.core}).CreateAsSystem(ctx, w.ID, auth.ClientSpec{Name: "once", Public: true,
+			Grants: []string{"authorization_code"}, RedirectURIs: []string{"https://app.example.com/cb"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		nc, err := o.IssueCode(ctx, noRefresh.Client, ada.ID, tr.SessionID, req, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if g, err := o.ExchangeCode(ctx, noRefresh.Client, nc, req.RedirectURI, verifier); err != nil || g.RefreshToken != "" || g.AccessToken == "" {
+			t.Fatalf("exchange without refresh_token: %v %v", g, err)
+		}
+
 		// A person whose portal session ended cannot have their code exchanged.
 		code = issue()
 		if err := e.s.Logout(ctx, tr2.RefreshToken); err != nil {
