@@ -79,6 +79,27 @@ func newKeys(ctx context.Context, cfg *Config, getenv func(string) string, core 
 	return k, nil
 }
 
+// kidLast reorders the arguments of `keys revoke` so that the flag package
+// cannot take the KID for a flag: a KID is an RFC 7638 thumbprint in
+// base64url, and one in 64 begins with '-'. Every argument that is not the
+// --dev flag is positional.
+func kidLast(sub string, args []string) []string {
+	if sub != "revoke" {
+		return args
+	}
+	var flags, pos []string
+	for _, a := range args {
+		switch {
+		case a == "--":
+		case a == "-dev" || a == "--dev" || strings.HasPrefix(a, "-dev=") || strings.HasPrefix(a, "--dev="):
+			flags = append(flags, a)
+		default:
+			pos = append(pos, a)
+		}
+	}
+	return append(append(flags, "--"), pos...)
+}
+
 const keysUsage = "usage: gatehouse keys list | keys rotate [--now] | keys revoke KID   (each also takes --dev)"
 
 // keysCmd is `gatehouse keys list|rotate [--now]|revoke KID`. It prints JSON
@@ -96,7 +117,7 @@ func keysCmd(ctx context.Context, args []string, getenv func(string) string, std
 	if sub == "rotate" {
 		fs.BoolVar(&now, "now", false, "the new key signs at once (emergency), instead of after "+envKeyPublishAhead)
 	}
-	if err := fs.Parse(args[1:]); err != nil {
+	if err := fs.Parse(kidLast(sub, args[1:])); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return err
 		}

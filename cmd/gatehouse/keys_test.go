@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"flag"
 	"io"
 	"net/http"
 	"strings"
@@ -111,5 +112,24 @@ func TestKeysCLIReachesRunningServer(t *testing.T) {
 	}
 	if err := run(context.Background(), []string{"keys", "spin"}, envOf(map[string]string{}), io.Discard, &errb); err == nil {
 		t.Fatal("unknown keys subcommand accepted")
+	}
+}
+
+// TestKIDLast: a KID may begin with '-' (base64url), in any position
+// relative to --dev, and is never taken for a flag.
+func TestKIDLast(t *testing.T) {
+	for _, args := range [][]string{
+		{"--dev", "-40NV8DWL-EtbFRefUYXG447h0-8nUd_Mk1VDlyVN-A"},
+		{"-40NV8DWL-EtbFRefUYXG447h0-8nUd_Mk1VDlyVN-A", "--dev"},
+		{"--dev", "--", "-40NV8DWL-EtbFRefUYXG447h0-8nUd_Mk1VDlyVN-A"},
+	} {
+		fs := flag.NewFlagSet("t", flag.ContinueOnError)
+		dev := fs.Bool("dev", false, "")
+		if err := fs.Parse(kidLast("revoke", args)); err != nil || !*dev || fs.NArg() != 1 || fs.Arg(0) != "-40NV8DWL-EtbFRefUYXG447h0-8nUd_Mk1VDlyVN-A" {
+			t.Errorf("%q: err %v, dev %v, args %q", args, err, *dev, fs.Args())
+		}
+	}
+	if got := kidLast("rotate", []string{"--now"}); len(got) != 1 {
+		t.Errorf("rotate's arguments changed: %q", got)
 	}
 }
