@@ -62,6 +62,10 @@ func TestBrowserAuthorizationCode(t *testing.T) {
 	var mu sync.Mutex
 	var landed url.Values
 	app := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/callback" {
+			http.NotFound(w, r) // the browser also asks for /favicon.ico
+			return
+		}
 		mu.Lock()
 		landed = r.URL.Query()
 		mu.Unlock()
