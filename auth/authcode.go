@@ -257,13 +257,8 @@ func (o *OAuth) PublicClient(ctx context.Context, clientID string) (*gatehouse.C
 		o.clientFailed(ctx, nil, "malformed")
 		return nil, errBadClient
 	}
-	var c *gatehouse.Client
-	err := o.Store.Tx(ctx, gatehouse.Scope{}, func(tx gatehouse.Tx) error {
-		var err error
-		c, err = tx.ClientByClientID(ctx, clientID)
-		return err
-	})
-	if err != nil && gatehouse.ErrorCode(err) != gatehouse.ENotFound {
+	c, err := o.findClient(ctx, clientID)
+	if err != nil {
 		return nil, err
 	}
 	if c == nil || !c.Public {

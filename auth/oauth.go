@@ -28,6 +28,21 @@ const maxSecretLen = 256
 
 var errBadClient = gatehouse.Errorf(gatehouse.EInvalidClient, "client authentication failed")
 
+// findClient looks a client up by its client_id before its workspace is
+// known; nil, nil when there is none.
+func (o *OAuth) findClient(ctx context.Context, clientID string) (*gatehouse.Client, error) {
+	var c *gatehouse.Client
+	err := o.Store.Tx(ctx, gatehouse.Scope{}, func(tx gatehouse.Tx) error {
+		var err error
+		c, err = tx.ClientByClientID(ctx, clientID)
+		return err
+	})
+	if err != nil && gatehouse.ErrorCode(err) != gatehouse.ENotFound {
+		return nil, err
+	}
+	return c, nil
+}
+
 // AuthenticateClient returns the confidential client clientID when secret is
 // its secret, else invalid_client. A malformed client id never reaches the
 // store; an unknown client and a wrong secret take the same path (a SHA-256
@@ -39,13 +54,8 @@ func (o *OAuth) AuthenticateClient(ctx context.Context, clientID, secret string)
 		o.clientFailed(ctx, nil, "malformed")
 		return nil, errBadClient
 	}
-	var c *gatehouse.Client
-	err := o.Store.Tx(ctx, gatehouse.Scope{}, func(tx gatehouse.Tx) error {
-		var err error
-		c, err = tx.ClientByClientID(ctx, clientID)
-		return err
-	})
-	if err != nil && gatehouse.ErrorCode(err) != gatehouse.ENotFound {
+	c, err := o.findClient(ctx, clientID)
+	if err != nil {
 		return nil, err
 	}
 	stored := dummySecretHash
