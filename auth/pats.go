@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"errors"
 	"sort"
 	"strings"
 	"time"
@@ -53,6 +54,32 @@ func (s *PATs) maxTTL() time.Duration {
 		return s.MaxTTL
 	}
 	return DefaultPATMaxTTL
+}
+
+// liveSession refuses a credential change from an access token whose
+// session has ended (logout, revocation, expiry) or whose account is no
+// longer active: an access token outlives its session by up to its
+// lifetime, and must not turn into a long-lived PAT in that time.
+func liveSession(ctx context.Context, t *Tx, p *gatehouse.Principal, now time.Time) error {
+	ended := gatehouse.Errorf(gatehouse.EUnauthorized, "the session has ended; sign in again")
+	sess, err := t.SessionByID(ctx, p.SessionID)
+	if errors.Is(err, gatehouse.ErrNotFound) {
+		return ended
+	}
+	if err != nil {
+		return err
+	}
+	if sess.UserID != p.UserID || !sess.Live(now, 0) {
+		return ended
+	}
+	u, err := t.UserByID(ctx, p.UserID)
+	if err != nil {
+		return err
+	}
+	if u.Status != gatehouse.StatusActive {
+		return ended
+	}
+	return nil
 }
 
 // validScopes checks requested scopes against the vocabulary, removing
@@ -123,6 +150,9 @@ func (s *PATs) Create(ctx context.Context, p *gatehouse.Principal, workspaceID, 
 	err = s.InTx(ctx, gatehouse.Scope{WorkspaceID: workspaceID, UserID: p.UserID}, func(t *Tx) error {
 		if _, err := t.Member(ctx, workspaceID, p.UserID); err != nil {
 			return err // not_found for a non-member
+		}
+		if err := liveSession(ctx, t, p, now); err != nil {
+			return err
 		}
 		existing, err := t.PATsForUser(ctx, p.UserID)
 		if err != nil {

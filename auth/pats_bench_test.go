@@ -30,7 +30,7 @@ func BenchmarkPATAuthenticate(b *testing.B) {
 			if err := f.core.Store.Tx(ctx, gatehouse.Scope{}, func(tx gatehouse.Tx) error { return tx.CreateUser(ctx, u) }); err != nil {
 				b.Fatal(err)
 			}
-			alice := &gatehouse.Principal{Kind: gatehouse.KindSession, UserID: u.ID, SessionID: gatehouse.NewID(now)}
+			alice := &gatehouse.Principal{Kind: gatehouse.KindSession, UserID: u.ID, SessionID: testdb.NewSession(b, f.core.Store, u.ID)}
 			w, err := f.ws.Create(ctx, alice, "Acme")
 			if err != nil {
 				b.Fatal(err)

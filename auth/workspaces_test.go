@@ -35,7 +35,7 @@ func (f *fixture) user(t *testing.T, email string) *gatehouse.Principal {
 	if err := f.core.Store.Tx(context.Background(), gatehouse.Scope{}, func(tx gatehouse.Tx) error { return tx.CreateUser(context.Background(), u) }); err != nil {
 		t.Fatal(err)
 	}
-	return &gatehouse.Principal{Kind: gatehouse.KindSession, UserID: u.ID, SessionID: gatehouse.NewID(now)}
+	return &gatehouse.Principal{Kind: gatehouse.KindSession, UserID: u.ID, SessionID: testdb.NewSession(t, f.core.Store, u.ID)}
 }
 
 func code(err error) gatehouse.Code {

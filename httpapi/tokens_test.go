@@ -55,7 +55,7 @@ func newCredsEnv(t *testing.T, s gatehouse.Store, opts ...option) *credsEnv {
 // session returns an access token for a new session of userID.
 func (ce *credsEnv) session(t *testing.T, userID string) string {
 	t.Helper()
-	tok, _, err := ce.keys.IssueAccessToken(context.Background(), token.Claims{Subject: userID, ClientID: "gatehouse", SessionID: gatehouse.NewID(time.Now())})
+	tok, _, err := ce.keys.IssueAccessToken(context.Background(), token.Claims{Subject: userID, ClientID: "gatehouse", SessionID: testdb.NewSession(t, ce.store, userID)})
 	if err != nil {
 		t.Fatal(err)
 	}

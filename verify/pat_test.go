@@ -99,7 +99,7 @@ func (g *gh) tenant(t testing.TB, email string, scopes ...string) *tenant {
 	if err := g.store.Tx(ctx, gatehouse.Scope{}, func(tx gatehouse.Tx) error { return tx.CreateUser(ctx, u) }); err != nil {
 		t.Fatal(err)
 	}
-	p := &gatehouse.Principal{Kind: gatehouse.KindSession, UserID: u.ID, SessionID: gatehouse.NewID(now)}
+	p := &gatehouse.Principal{Kind: gatehouse.KindSession, UserID: u.ID, SessionID: testdb.NewSession(t, g.store, u.ID)}
 	ws, err := (&auth.Workspaces{Core: g.core}).Create(ctx, p, "w")
 	if err != nil {
 		t.Fatal(err)

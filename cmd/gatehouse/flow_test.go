@@ -78,6 +78,11 @@ func TestServeDevFlow(t *testing.T) {
 	if resp, v := call(t, "POST", r.base+"/v1/auth/refresh", `{"refresh_token":"`+tok2["refresh_token"].(string)+`"}`, js...); resp.StatusCode != 401 || v["error"] != "invalid_grant" {
 		t.Fatalf("refresh after logout: %d %v", resp.StatusCode, v)
 	}
+	// The access token outlives its session (a JWT, ≤15 min), but it cannot
+	// turn into a long-lived credential once the session has ended.
+	if resp, v := call(t, "POST", r.base+"/v1/tokens", `{"name":"late","workspace_id":"`+ws["id"].(string)+`"}`, bearer(at)...); resp.StatusCode != 401 || v["error"] != "unauthorized" {
+		t.Fatalf("PAT minted by the access token of an ended session: %d %v", resp.StatusCode, v)
+	}
 	if strings.Contains(r.stderr.String(), pw) || strings.Contains(r.stderr.String(), rt) || strings.Contains(r.stderr.String(), "ada@example.com") {
 		t.Fatal("the log carries a password, a refresh token or an address in clear")
 	}

@@ -151,7 +151,7 @@ func newTenant(t *testing.T, s gatehouse.Store, core *auth.Core, email string, s
 	if err := s.Tx(ctx, gatehouse.Scope{}, func(tx gatehouse.Tx) error { return tx.CreateUser(ctx, u) }); err != nil {
 		t.Fatal(err)
 	}
-	p := &gatehouse.Principal{Kind: gatehouse.KindSession, UserID: u.ID, SessionID: gatehouse.NewID(now)}
+	p := &gatehouse.Principal{Kind: gatehouse.KindSession, UserID: u.ID, SessionID: testdb.NewSession(t, s, u.ID)}
 	ws, err := (&auth.Workspaces{Core: core}).Create(ctx, p, "w")
 	if err != nil {
 		t.Fatal(err)

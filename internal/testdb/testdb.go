@@ -11,6 +11,10 @@ package testdb
 
 import (
 	"context"
+	"crypto/rand"
+	"time"
+
+	"github.com/gatehouse-auth/gatehouse"
 	"path/filepath"
 	"testing"
 
@@ -40,4 +44,23 @@ func Each(t *testing.T, fn func(t *testing.T, s *sqlstore.DB)) {
 	t.Helper()
 	t.Run("sqlite", func(t *testing.T) { fn(t, SQLite(t)) })
 	t.Run("postgres", func(t *testing.T) { fn(t, Postgres(t).DB) })
+}
+
+// NewSession stores a live session of userID (as a sign-in would) and
+// returns its id, for tests that build a person's principal or access token
+// without going through sign-in: credential changes check that the session
+// behind an access token is still live.
+func NewSession(tb testing.TB, s gatehouse.Store, userID string) string {
+	tb.Helper()
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	sess := &gatehouse.Session{ID: gatehouse.NewID(now), UserID: userID, Method: gatehouse.MethodPassword,
+		CreatedAt: now, LastUsedAt: now, ExpiresAt: now.Add(24 * time.Hour), RefreshHash: make([]byte, 32)}
+	if _, err := rand.Read(sess.RefreshHash); err != nil {
+		tb.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := s.Tx(ctx, gatehouse.Scope{}, func(tx gatehouse.Tx) error { return tx.CreateSession(ctx, sess) }); err != nil {
+		tb.Fatalf("testdb: session: %v", err)
+	}
+	return sess.ID
 }
