@@ -59,19 +59,11 @@ func (o *OAuth) AuthorizationClient(ctx context.Context, clientID, redirectURI s
 	if !ValidClientID(clientID) || redirectURI == "" {
 		return nil, errUnknownRedir
 	}
-	var c *gatehouse.Client
-	err := o.Store.Tx(ctx, gatehouse.Scope{}, func(tx gatehouse.Tx) error {
-		var err error
-		c, err = tx.ClientByClientID(ctx, clientID)
-		return err
-	})
-	if gatehouse.ErrorCode(err) == gatehouse.ENotFound {
-		return nil, errUnknownRedir
-	}
+	c, err := o.findClient(ctx, clientID)
 	if err != nil {
 		return nil, err
 	}
-	if !c.HasRedirectURI(redirectURI) || !c.HasGrant(gatehouse.GrantAuthorizationCode) {
+	if c == nil || !c.HasRedirectURI(redirectURI) || !c.HasGrant(gatehouse.GrantAuthorizationCode) {
 		return nil, errUnknownRedir
 	}
 	return c, nil
