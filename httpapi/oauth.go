@@ -23,6 +23,22 @@ func (s *Server) oauthOrUnavailable() (*auth.OAuth, error) {
 	return s.oauth, nil
 }
 
+// oauthForm is the opening of the token, introspection and revocation
+// endpoints: the response is marked never cached (RFC 6749 section 5.1), then
+// the OAuth service and the form-encoded body are returned.
+func (s *Server) oauthForm(w http.ResponseWriter, r *http.Request) (*auth.OAuth, url.Values, error) {
+	noStore(w)
+	o, err := s.oauthOrUnavailable()
+	if err != nil {
+		return nil, nil, err
+	}
+	form, err := decodeForm(r)
+	if err != nil {
+		return nil, nil, err
+	}
+	return o, form, nil
+}
+
 // clientCredentials are the client credentials a request presents.
 type clientCredentials struct {
 	id, secret string
@@ -93,17 +109,22 @@ func (s *Server) authenticateClient(w http.ResponseWriter, r *http.Request, form
 		return nil, err
 	}
 	var c *gatehouse.Client
-	check := func() error {
+	err = s.guardClientID(r, policy, cc.id, func() error {
 		var err error
 		c, err = o.AuthenticateClient(r.Context(), cc.id, cc.secret)
 		return err
-	}
-	if auth.ValidClientID(cc.id) {
-		err = s.guardClient(r, policy, cc.id, check)
-	} else {
-		err = s.guardCredentials(r, "", check)
-	}
+	})
 	return c, err
+}
+
+// guardClientID runs check under guardClient when clientID has the form of
+// a client id; a malformed one names no client and meets only the IP's
+// failed-auth ceiling.
+func (s *Server) guardClientID(r *http.Request, policy, clientID string, check func() error) error {
+	if auth.ValidClientID(clientID) {
+		return s.guardClient(r, policy, clientID, check)
+	}
+	return s.guardCredentials(r, "", check)
 }
 
 // noStore marks an OAuth response as never cached (RFC 6749 section 5.1).
@@ -125,12 +146,7 @@ type oauthTokenJSON struct {
 // is authenticated (a public client of the authorization-code grant names
 // itself with client_id alone); then the grant runs.
 func (s *Server) oauthToken(w http.ResponseWriter, r *http.Request) error {
-	noStore(w)
-	o, err := s.oauthOrUnavailable()
-	if err != nil {
-		return err
-	}
-	form, err := decodeForm(r)
+	o, form, err := s.oauthForm(w, r)
 	if err != nil {
 		return err
 	}
@@ -145,7 +161,7 @@ func (s *Server) oauthToken(w http.ResponseWriter, r *http.Request) error {
 	}
 	var c *gatehouse.Client
 	if _, secret := form["client_secret"]; gt != gatehouse.GrantClientCredentials && !secret && r.Header.Get("Authorization") == "" && form.Get("client_id") != "" {
-		c, err = s.publicClient(r, form.Get("client_id"))
+		c, err = s.publicClient(r, form.Get("client_id"), ratelimit.OAuthTokenClient)
 	} else {
 		c, err = s.authenticateClient(w, r, form, ratelimit.OAuthTokenClient)
 	}
@@ -174,26 +190,15 @@ func (s *Server) oauthToken(w http.ResponseWriter, r *http.Request) error {
 
 // publicClient identifies a public client by its client_id (RFC 6749
 // section 2.1; it proves itself with PKCE) under the same limits as a
-// secret: the per-client policy and the failed-auth ceilings; an unknown or
-// confidential client counts one failure.
-func (s *Server) publicClient(r *http.Request, clientID string) (*gatehouse.Client, error) {
-	return s.publicClientFor(r, clientID, ratelimit.OAuthTokenClient)
-}
-
-// publicClientFor is publicClient under the per-client policy named.
-func (s *Server) publicClientFor(r *http.Request, clientID, policy string) (*gatehouse.Client, error) {
+// secret: the per-client policy named and the failed-auth ceilings; an
+// unknown or confidential client counts one failure.
+func (s *Server) publicClient(r *http.Request, clientID, policy string) (*gatehouse.Client, error) {
 	var c *gatehouse.Client
-	check := func() error {
+	err := s.guardClientID(r, policy, clientID, func() error {
 		var err error
 		c, err = s.oauth.PublicClient(r.Context(), clientID)
 		return err
-	}
-	var err error
-	if auth.ValidClientID(clientID) {
-		err = s.guardClient(r, policy, clientID, check)
-	} else {
-		err = s.guardCredentials(r, "", check)
-	}
+	})
 	return c, err
 }
 
@@ -216,12 +221,7 @@ type introspectionJSON struct {
 
 // oauthIntrospect is POST /v1/oauth/introspect (RFC 7662).
 func (s *Server) oauthIntrospect(w http.ResponseWriter, r *http.Request) error {
-	noStore(w)
-	o, err := s.oauthOrUnavailable()
-	if err != nil {
-		return err
-	}
-	form, err := decodeForm(r)
+	o, form, err := s.oauthForm(w, r)
 	if err != nil {
 		return err
 	}
@@ -256,12 +256,7 @@ func (s *Server) oauthIntrospect(w http.ResponseWriter, r *http.Request) error {
 // oauthRevoke is POST /v1/oauth/revoke (RFC 7009): 200 with an empty body
 // for every token, revoked or not (section 2.2).
 func (s *Server) oauthRevoke(w http.ResponseWriter, r *http.Request) error {
-	noStore(w)
-	o, err := s.oauthOrUnavailable()
-	if err != nil {
-		return err
-	}
-	form, err := decodeForm(r)
+	o, form, err := s.oauthForm(w, r)
 	if err != nil {
 		return err
 	}
@@ -269,7 +264,7 @@ func (s *Server) oauthRevoke(w http.ResponseWriter, r *http.Request) error {
 	if _, secret := form["client_secret"]; !secret && r.Header.Get("Authorization") == "" && form.Get("client_id") != "" {
 		// A public client revokes its own refresh tokens with its client_id
 		// (RFC 7009 section 2.1).
-		c, err = s.publicClientFor(r, form.Get("client_id"), ratelimit.IntrospectClient)
+		c, err = s.publicClient(r, form.Get("client_id"), ratelimit.IntrospectClient)
 	} else {
 		c, err = s.authenticateClient(w, r, form, ratelimit.IntrospectClient)
 	}
