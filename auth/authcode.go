@@ -90,14 +90,9 @@ func CheckAuthorization(c *gatehouse.Client, req AuthorizationRequest) (string, 
 	if req.Scope == "" {
 		return strings.Join(c.Scopes, " "), nil
 	}
-	want, err := parseScope(req.Scope)
+	want, err := clientScope(c, req.Scope)
 	if err != nil {
 		return "", &AuthorizeError{"invalid_scope", gatehouse.ErrorMessage(err)}
-	}
-	for _, sc := range want {
-		if !contains(c.Scopes, sc) {
-			return "", &AuthorizeError{"invalid_scope", "the requested scope exceeds the client's"}
-		}
 	}
 	return strings.Join(want, " "), nil
 }

@@ -106,14 +106,9 @@ func (o *OAuth) ClientCredentials(ctx context.Context, c *gatehouse.Client, scop
 	}
 	granted := c.Scopes
 	if scope != "" {
-		req, err := parseScope(scope)
+		req, err := clientScope(c, scope)
 		if err != nil {
 			return nil, err
-		}
-		for _, sc := range req {
-			if !contains(c.Scopes, sc) {
-				return nil, gatehouse.Errorf(gatehouse.EInvalidScope, "the requested scope exceeds the client's")
-			}
 		}
 		granted = req
 	}
@@ -139,6 +134,21 @@ func parseScope(s string) ([]string, error) {
 		return nil, gatehouse.Errorf(gatehouse.EInvalidScope, "scope must be scope tokens separated by single spaces")
 	}
 	return inVocabulary(strings.Split(s, " "), ClientScopes, gatehouse.EInvalidScope, "scope")
+}
+
+// clientScope parses a requested scope and checks that it is within c's
+// scopes; invalid_scope otherwise.
+func clientScope(c *gatehouse.Client, scope string) ([]string, error) {
+	req, err := parseScope(scope)
+	if err != nil {
+		return nil, err
+	}
+	for _, sc := range req {
+		if !contains(c.Scopes, sc) {
+			return nil, gatehouse.Errorf(gatehouse.EInvalidScope, "the requested scope exceeds the client's")
+		}
+	}
+	return req, nil
 }
 
 func contains(xs []string, x string) bool {
