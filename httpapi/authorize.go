@@ -36,16 +36,25 @@ func authorizeRequest(q url.Values) (req auth.AuthorizationRequest, dup string) 
 		CodeChallenge: q.Get("code_challenge"), CodeChallengeMethod: q.Get("code_challenge_method")}, dup
 }
 
-// query returns req as the query of an authorization request.
-func authorizeQuery(req auth.AuthorizationRequest) string {
-	v := url.Values{}
+// authorizeValues returns req's parameters that are not empty.
+func authorizeValues(req auth.AuthorizationRequest) map[string]string {
+	v := map[string]string{}
 	for k, x := range map[string]string{"client_id": req.ClientID, "redirect_uri": req.RedirectURI, "response_type": req.ResponseType,
 		"scope": req.Scope, "state": req.State, "code_challenge": req.CodeChallenge, "code_challenge_method": req.CodeChallengeMethod} {
 		if x != "" {
-			v.Set(k, x)
+			v[k] = x
 		}
 	}
-	return v.Encode()
+	return v
+}
+
+// authorizeQuery returns req as the query of an authorization request.
+func authorizeQuery(req auth.AuthorizationRequest) string {
+	q := url.Values{}
+	for k, x := range authorizeValues(req) {
+		q.Set(k, x)
+	}
+	return q.Encode()
 }
 
 // authorizeCheck runs both steps of the request's checks. A nil client
@@ -252,16 +261,9 @@ func (s *Server) consentPage(w http.ResponseWriter, c *gatehouse.Client, req aut
 	// the POST and still nothing to the application it redirects to.
 	w.Header().Set("Referrer-Policy", "same-origin")
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	hidden := map[string]string{"consent_token": token}
-	for k, vs := range mustQuery(authorizeQuery(req)) {
-		hidden[k] = vs[0]
-	}
+	hidden := authorizeValues(req)
+	hidden["consent_token"] = token
 	w.WriteHeader(http.StatusOK)
 	pageTmpl.Execute(w, pageData{Title: "Authorize " + c.Name, Client: c.Name, Redirect: req.RedirectURI,
 		Scopes: strings.Fields(scope), Hidden: hidden})
-}
-
-func mustQuery(s string) url.Values {
-	v, _ := url.ParseQuery(s)
-	return v
 }
