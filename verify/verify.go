@@ -177,7 +177,13 @@ func (j *JWT) Authenticate(ctx context.Context, cred string) (*Identity, error) 
 		if !j.now().Before(id.ExpiresAt.Add(j.verifier.Leeway)) {
 			return nil, errors.Join(ErrInvalid, token.ErrExpired)
 		}
+		// A copy the caller may change without touching the cache.
 		cp := *id
+		cp.Scopes = append([]string(nil), id.Scopes...)
+		if id.Claims != nil {
+			claims := *id.Claims
+			cp.Claims = &claims
+		}
 		return &cp, nil
 	}
 	c, err := j.verifier.Verify(cred, gen.keys)
