@@ -52,10 +52,8 @@ func (t *Tx) Client(ctx context.Context, workspaceID, clientID string) (*gatehou
 // not an unscoped Store.Read, where the setting would end with its own
 // statement).
 func (t *Tx) ClientByClientID(ctx context.Context, clientID string) (*gatehouse.Client, error) {
-	if t.d.Name == "postgres" {
-		if _, err := t.tx.ExecContext(ctx, `select set_config('app.client_id', $1, true)`, clientID); err != nil {
-			return nil, t.err(err, "find client")
-		}
+	if err := t.setLookup(ctx, "app.client_id", clientID, "find client"); err != nil {
+		return nil, err
 	}
 	return t.scanClient(t.tx.QueryRowContext(ctx, `select `+clientColumns+` from oauth_clients where client_id = $1`, clientID))
 }

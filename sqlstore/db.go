@@ -173,6 +173,22 @@ func (db *DB) Read(ctx context.Context, scope gatehouse.Scope, fn func(gatehouse
 	return fn(&Tx{tx: db.db, d: db.dialect})
 }
 
+// setLookup sets the transaction-local setting name (app.pat_hash or
+// app.client_id) that a lookup policy reads under PostgreSQL. It refuses to
+// run outside a transaction (an unscoped Read) in every dialect: there the
+// setting would end with its own statement, and the lookup would find
+// nothing under PostgreSQL while it worked under SQLite.
+func (t *Tx) setLookup(ctx context.Context, name, value, what string) error {
+	if t.SQL() == nil {
+		return fmt.Errorf("sqlstore: %s needs a transaction (Store.Tx), not an unscoped Store.Read", what)
+	}
+	if t.d.SetScope == nil {
+		return nil
+	}
+	_, err := t.tx.ExecContext(ctx, `select set_config($1, $2, true)`, name, value)
+	return t.err(err, what)
+}
+
 // err maps a driver error: sql.ErrNoRows becomes gatehouse.ErrNotFound, a
 // unique violation gatehouse.ErrConflict; both keep the cause for logs and
 // stay matchable with errors.Is. what names the operation.

@@ -62,10 +62,8 @@ func (t *Tx) DeletePAT(ctx context.Context, userID, id string) error {
 // policies read: that one row becomes visible, and nothing else
 // (postgres/migrations/0004_pats.sql).
 func (t *Tx) PATByHash(ctx context.Context, hash string) (*gatehouse.PAT, error) {
-	if t.d.Name == "postgres" {
-		if _, err := t.tx.ExecContext(ctx, `select set_config('app.pat_hash', $1, true)`, hash); err != nil {
-			return nil, t.err(err, "find pat")
-		}
+	if err := t.setLookup(ctx, "app.pat_hash", hash, "find pat"); err != nil {
+		return nil, err
 	}
 	row := t.tx.QueryRowContext(ctx, `select `+patColumns+`, u.status, u.admin
 		from pats p join users u on u.id = p.user_id where p.token_hash = $1`, hash)
