@@ -23,20 +23,8 @@ func (t *Tx) CreatePAT(ctx context.Context, p *gatehouse.PAT) error {
 
 // PATsForUser lists userID's tokens, newest first.
 func (t *Tx) PATsForUser(ctx context.Context, userID string) ([]*gatehouse.PAT, error) {
-	rows, err := t.tx.QueryContext(ctx, `select `+patColumns+` from pats p where p.user_id = $1 order by p.id desc`, userID)
-	if err != nil {
-		return nil, t.err(err, "list pats")
-	}
-	defer rows.Close()
-	var out []*gatehouse.PAT
-	for rows.Next() {
-		p, err := t.scanPAT(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, p)
-	}
-	return out, t.err(rows.Err(), "list pats")
+	scan := func(row rowScanner) (*gatehouse.PAT, error) { return t.scanPAT(row) }
+	return list(ctx, t, "list pats", scan, `select `+patColumns+` from pats p where p.user_id = $1 order by p.id desc`, userID)
 }
 
 // PAT returns userID's token id.
