@@ -3,6 +3,8 @@ package ratelimit
 import (
 	"context"
 	"time"
+
+	"github.com/gatehouse-auth/gatehouse"
 )
 
 // FailedAuth tracks failed authentication per client IP and per account, with
@@ -65,11 +67,12 @@ func (fa *FailedAuth) Fail(ctx context.Context, ip, account string) (Verdict, er
 
 // Enforce is Check for callers that need a yes or no: nil, or a rate_limited
 // error carrying the retry-after (its decision is added to the request's
-// Record so the response carries Retry-After).
+// Record so the response carries Retry-After), or, as Limits.Enforce, an
+// unavailable one when the backend failed.
 func (fa *FailedAuth) Enforce(ctx context.Context, ip, account string) error {
 	v, err := fa.Check(ctx, ip, account)
 	if err != nil {
-		return err
+		return gatehouse.Wrap(gatehouse.EUnavailable, err, "rate limiter unavailable")
 	}
 	if v.Blocked {
 		d := v.Decision()

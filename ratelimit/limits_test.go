@@ -73,6 +73,10 @@ func TestLimitsBackendErrorRefuses(t *testing.T) {
 	if err := l.Enforce(ctx, ratelimit.TokenIP, "x"); gatehouse.ErrorCode(err) != gatehouse.EUnavailable {
 		t.Fatalf("backend failure: %v, want unavailable (never let everything through)", err)
 	}
+	fa := ratelimit.NewFailedAuth(l.Backend(), nil)
+	if err := fa.Enforce(ctx, "198.51.100.9", "email:a@example.com"); gatehouse.ErrorCode(err) != gatehouse.EUnavailable {
+		t.Fatalf("failed-auth backend failure: %v, want unavailable", err)
+	}
 }
 
 func TestExceededIsCoalesced(t *testing.T) {

@@ -23,20 +23,8 @@ func (t *Tx) CreateClient(ctx context.Context, c *gatehouse.Client) error {
 
 // Clients lists workspaceID's clients, newest first.
 func (t *Tx) Clients(ctx context.Context, workspaceID string) ([]*gatehouse.Client, error) {
-	rows, err := t.tx.QueryContext(ctx, `select `+clientColumns+` from oauth_clients where workspace_id = $1 order by id desc`, workspaceID)
-	if err != nil {
-		return nil, t.err(err, "list clients")
-	}
-	defer rows.Close()
-	var out []*gatehouse.Client
-	for rows.Next() {
-		c, err := t.scanClient(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, c)
-	}
-	return out, t.err(rows.Err(), "list clients")
+	return list(ctx, t, "list clients", t.scanClient,
+		`select `+clientColumns+` from oauth_clients where workspace_id = $1 order by id desc`, workspaceID)
 }
 
 // Client returns workspaceID's client clientID.
@@ -52,10 +40,8 @@ func (t *Tx) Client(ctx context.Context, workspaceID, clientID string) (*gatehou
 // not an unscoped Store.Read, where the setting would end with its own
 // statement).
 func (t *Tx) ClientByClientID(ctx context.Context, clientID string) (*gatehouse.Client, error) {
-	if t.d.Name == "postgres" {
-		if _, err := t.tx.ExecContext(ctx, `select set_config('app.client_id', $1, true)`, clientID); err != nil {
-			return nil, t.err(err, "find client")
-		}
+	if err := t.setLookup(ctx, "app.client_id", clientID, "find client"); err != nil {
+		return nil, err
 	}
 	return t.scanClient(t.tx.QueryRowContext(ctx, `select `+clientColumns+` from oauth_clients where client_id = $1`, clientID))
 }

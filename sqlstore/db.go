@@ -173,6 +173,44 @@ func (db *DB) Read(ctx context.Context, scope gatehouse.Scope, fn func(gatehouse
 	return fn(&Tx{tx: db.db, d: db.dialect})
 }
 
+// rowScanner is a *sql.Row or *sql.Rows, for the area files' scan functions.
+type rowScanner = interface{ Scan(...any) error }
+
+// list runs query and returns its rows read with scan, the one row loop of
+// the area files; what names the operation in errors.
+func list[T any](ctx context.Context, t *Tx, what string, scan func(rowScanner) (*T, error), query string, args ...any) ([]*T, error) {
+	rows, err := t.tx.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, t.err(err, what)
+	}
+	defer rows.Close()
+	var out []*T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, t.err(rows.Err(), what)
+}
+
+// setLookup sets the transaction-local setting name (app.pat_hash or
+// app.client_id) that a lookup policy reads under PostgreSQL. It refuses to
+// run outside a transaction (an unscoped Read) in every dialect: there the
+// setting would end with its own statement, and the lookup would find
+// nothing under PostgreSQL while it worked under SQLite.
+func (t *Tx) setLookup(ctx context.Context, name, value, what string) error {
+	if t.SQL() == nil {
+		return fmt.Errorf("sqlstore: %s needs a transaction (Store.Tx), not an unscoped Store.Read", what)
+	}
+	if t.d.SetScope == nil {
+		return nil
+	}
+	_, err := t.tx.ExecContext(ctx, `select set_config($1, $2, true)`, name, value)
+	return t.err(err, what)
+}
+
 // err maps a driver error: sql.ErrNoRows becomes gatehouse.ErrNotFound, a
 // unique violation gatehouse.ErrConflict; both keep the cause for logs and
 // stay matchable with errors.Is. what names the operation.

@@ -23,20 +23,8 @@ func (t *Tx) CreatePAT(ctx context.Context, p *gatehouse.PAT) error {
 
 // PATsForUser lists userID's tokens, newest first.
 func (t *Tx) PATsForUser(ctx context.Context, userID string) ([]*gatehouse.PAT, error) {
-	rows, err := t.tx.QueryContext(ctx, `select `+patColumns+` from pats p where p.user_id = $1 order by p.id desc`, userID)
-	if err != nil {
-		return nil, t.err(err, "list pats")
-	}
-	defer rows.Close()
-	var out []*gatehouse.PAT
-	for rows.Next() {
-		p, err := t.scanPAT(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, p)
-	}
-	return out, t.err(rows.Err(), "list pats")
+	scan := func(row rowScanner) (*gatehouse.PAT, error) { return t.scanPAT(row) }
+	return list(ctx, t, "list pats", scan, `select `+patColumns+` from pats p where p.user_id = $1 order by p.id desc`, userID)
 }
 
 // PAT returns userID's token id.
@@ -62,10 +50,8 @@ func (t *Tx) DeletePAT(ctx context.Context, userID, id string) error {
 // policies read: that one row becomes visible, and nothing else
 // (postgres/migrations/0004_pats.sql).
 func (t *Tx) PATByHash(ctx context.Context, hash string) (*gatehouse.PAT, error) {
-	if t.d.Name == "postgres" {
-		if _, err := t.tx.ExecContext(ctx, `select set_config('app.pat_hash', $1, true)`, hash); err != nil {
-			return nil, t.err(err, "find pat")
-		}
+	if err := t.setLookup(ctx, "app.pat_hash", hash, "find pat"); err != nil {
+		return nil, err
 	}
 	row := t.tx.QueryRowContext(ctx, `select `+patColumns+`, u.status, u.admin
 		from pats p join users u on u.id = p.user_id where p.token_hash = $1`, hash)

@@ -49,22 +49,9 @@ func (t *Tx) LiveSessions(ctx context.Context, userID string, now, idleSince tim
 	if !gatehouse.ValidID(userID) {
 		return nil, nil
 	}
-	rows, err := t.tx.QueryContext(ctx, `select `+sessionColumns+` from sessions
+	return list(ctx, t, "list sessions", t.scanSession, `select `+sessionColumns+` from sessions
 		where user_id = $1 and revoked_at is null and expires_at > $2 and last_used_at > $3
 		order by created_at desc, id desc limit 1000`, userID, Micros(now), Micros(idleSince))
-	if err != nil {
-		return nil, t.err(err, "list sessions")
-	}
-	defer rows.Close()
-	var out []*gatehouse.Session
-	for rows.Next() {
-		s, err := t.scanSession(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, s)
-	}
-	return out, t.err(rows.Err(), "list sessions")
 }
 
 // RevokeSession revokes a session that is not yet revoked.

@@ -18,11 +18,13 @@ func (t *Tx) CreateWorkspace(ctx context.Context, w *gatehouse.Workspace) error 
 // WorkspaceByID returns gatehouse.ErrNotFound when there is no such workspace
 // or the scope does not let the transaction see it.
 func (t *Tx) WorkspaceByID(ctx context.Context, id string) (*gatehouse.Workspace, error) {
+	return t.scanWorkspace(t.tx.QueryRowContext(ctx, `select id, name, created_at from workspaces where id = $1`, id))
+}
+
+func (t *Tx) scanWorkspace(row rowScanner) (*gatehouse.Workspace, error) {
 	var w gatehouse.Workspace
 	var created int64
-	err := t.tx.QueryRowContext(ctx, `select id, name, created_at from workspaces where id = $1`, id).
-		Scan(&w.ID, &w.Name, &created)
-	if err != nil {
+	if err := row.Scan(&w.ID, &w.Name, &created); err != nil {
 		return nil, t.err(err, "read workspace")
 	}
 	w.CreatedAt = FromMicros(created)
@@ -33,24 +35,9 @@ func (t *Tx) WorkspaceByID(ctx context.Context, id string) (*gatehouse.Workspace
 // at most gatehouse.MaxWorkspacesListed. Under PostgreSQL the scope's UserID
 // must be userID.
 func (t *Tx) WorkspacesForUser(ctx context.Context, userID string) ([]*gatehouse.Workspace, error) {
-	rows, err := t.tx.QueryContext(ctx, `select w.id, w.name, w.created_at
+	return list(ctx, t, "list workspaces", t.scanWorkspace, `select w.id, w.name, w.created_at
 		from memberships m join workspaces w on w.id = m.workspace_id
 		where m.user_id = $1 order by w.created_at, w.id limit $2`, userID, gatehouse.MaxWorkspacesListed)
-	if err != nil {
-		return nil, t.err(err, "list workspaces")
-	}
-	defer rows.Close()
-	var out []*gatehouse.Workspace
-	for rows.Next() {
-		var w gatehouse.Workspace
-		var created int64
-		if err := rows.Scan(&w.ID, &w.Name, &created); err != nil {
-			return nil, t.err(err, "list workspaces")
-		}
-		w.CreatedAt = FromMicros(created)
-		out = append(out, &w)
-	}
-	return out, t.err(rows.Err(), "list workspaces")
 }
 
 // AddMember inserts m; gatehouse.ErrConflict when the user is already a
@@ -77,21 +64,8 @@ func (t *Tx) Member(ctx context.Context, workspaceID, userID string) (*gatehouse
 
 // Members lists a workspace's members, oldest first.
 func (t *Tx) Members(ctx context.Context, workspaceID string) ([]*gatehouse.Member, error) {
-	rows, err := t.tx.QueryContext(ctx,
+	return list(ctx, t, "list members", t.scanMember,
 		memberSelect+`where m.workspace_id = $1 order by m.created_at, m.user_id`, workspaceID)
-	if err != nil {
-		return nil, t.err(err, "list members")
-	}
-	defer rows.Close()
-	var out []*gatehouse.Member
-	for rows.Next() {
-		m, err := t.scanMember(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, m)
-	}
-	return out, t.err(rows.Err(), "list members")
 }
 
 func (t *Tx) scanMember(row interface{ Scan(...any) error }) (*gatehouse.Member, error) {
