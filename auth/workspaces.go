@@ -128,13 +128,7 @@ func (s *Workspaces) Get(ctx context.Context, p *gatehouse.Principal, id string)
 		return nil, err
 	}
 	var w *gatehouse.Workspace
-	err := s.InTx(ctx, gatehouse.Scope{WorkspaceID: id, UserID: p.UserID}, func(t *Tx) error {
-		if _, err := membership(ctx, t, p, id); err != nil {
-			return err
-		}
-		if err := requireScope(p, gatehouse.ScopeWorkspacesRead); err != nil {
-			return err
-		}
+	err := s.inWorkspace(ctx, p, id, gatehouse.ScopeWorkspacesRead, false, func(t *Tx, _ *gatehouse.Member) error {
 		var err error
 		w, err = t.WorkspaceByID(ctx, id)
 		return err
