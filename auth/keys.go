@@ -148,11 +148,11 @@ func (k *Keys) Start(ctx context.Context) error {
 }
 
 // Tick reloads the snapshot if the key set changed, and rotates if a
-// rotation is due (or no key exists yet). It costs one cheap read when there
-// is nothing to do.
+// rotation is due (or no key exists yet). It costs one cheap read, outside
+// any transaction (Store.Read), when there is nothing to do.
 func (k *Keys) Tick(ctx context.Context) error {
 	var v int64
-	if err := k.Store.Tx(ctx, gatehouse.Scope{}, func(tx gatehouse.Tx) error {
+	if err := k.Store.Read(ctx, gatehouse.Scope{}, func(tx gatehouse.Tx) error {
 		var err error
 		v, err = tx.SigningKeysVersion(ctx)
 		return err
@@ -556,7 +556,7 @@ func (k *Keys) Revoke(ctx context.Context, kid, actor string) error {
 // List returns every key row with its status at now.
 func (k *Keys) List(ctx context.Context) ([]KeyInfo, error) {
 	var rows []*gatehouse.SigningKey
-	if err := k.Store.Tx(ctx, gatehouse.Scope{}, func(tx gatehouse.Tx) error {
+	if err := k.Store.Read(ctx, gatehouse.Scope{}, func(tx gatehouse.Tx) error {
 		var err error
 		rows, err = tx.SigningKeys(ctx)
 		return err

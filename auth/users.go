@@ -35,7 +35,7 @@ func (s *Sessions) Signup(ctx context.Context, email, pw string) (*gatehouse.Use
 	}
 	errTaken := gatehouse.Errorf(gatehouse.EConflict, "an account with this email already exists")
 	// A cheap look first, so a taken email costs no hashing.
-	err = s.InTx(ctx, gatehouse.Scope{}, func(t *Tx) error {
+	err = s.Store.Read(ctx, gatehouse.Scope{}, func(t gatehouse.Tx) error {
 		_, err := t.UserByEmail(ctx, email)
 		if err == nil {
 			return errTaken
@@ -114,7 +114,7 @@ func (s *Sessions) PasswordLogin(ctx context.Context, email, pw string) (*TokenR
 		norm = ""
 	}
 	var u *gatehouse.User
-	err = s.InTx(ctx, gatehouse.Scope{}, func(t *Tx) error {
+	err = s.Store.Read(ctx, gatehouse.Scope{}, func(t gatehouse.Tx) error {
 		var err error
 		u, err = t.UserByEmail(ctx, norm)
 		if errors.Is(err, gatehouse.ErrNotFound) {
@@ -342,7 +342,7 @@ func (s *Sessions) SetStatusByEmail(ctx context.Context, email string, status ga
 		return nil, err
 	}
 	var id string
-	err = s.InTx(ctx, gatehouse.Scope{}, func(t *Tx) error {
+	err = s.Store.Read(ctx, gatehouse.Scope{}, func(t gatehouse.Tx) error {
 		u, err := t.UserByEmail(ctx, norm)
 		if err != nil {
 			return err

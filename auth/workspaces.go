@@ -65,11 +65,8 @@ func requireScope(p *gatehouse.Principal, scope string) error {
 // Create makes a workspace with the caller as its owner. Only a person's
 // session can create one: a PAT is bound to the workspace it was made for.
 func (s *Workspaces) Create(ctx context.Context, p *gatehouse.Principal, name string) (*gatehouse.Workspace, error) {
-	if _, err := requireUser(p); err != nil {
+	if err := requireSession(p, "workspaces are created"); err != nil {
 		return nil, err
-	}
-	if p.Kind != gatehouse.KindSession {
-		return nil, gatehouse.Errorf(gatehouse.EForbidden, "only a signed-in session can create workspaces")
 	}
 	name, err := ValidName("name", name)
 	if err != nil {
@@ -128,13 +125,7 @@ func (s *Workspaces) Get(ctx context.Context, p *gatehouse.Principal, id string)
 		return nil, err
 	}
 	var w *gatehouse.Workspace
-	err := s.InTx(ctx, gatehouse.Scope{WorkspaceID: id, UserID: p.UserID}, func(t *Tx) error {
-		if _, err := membership(ctx, t, p, id); err != nil {
-			return err
-		}
-		if err := requireScope(p, gatehouse.ScopeWorkspacesRead); err != nil {
-			return err
-		}
+	err := s.inWorkspace(ctx, p, id, gatehouse.ScopeWorkspacesRead, false, func(t *Tx, _ *gatehouse.Member) error {
 		var err error
 		w, err = t.WorkspaceByID(ctx, id)
 		return err
