@@ -79,19 +79,21 @@ func accountOut(u *gatehouse.User) accountJSON {
 	return accountJSON{ID: u.ID, Email: u.Email, Status: string(u.Status), Admin: u.Admin, CreatedAt: u.CreatedAt.UTC(), UpdatedAt: u.UpdatedAt.UTC()}
 }
 
-func (s *Server) needSessions() error {
-	if s.sessions == nil {
+// withSessions is h when Deps.Sessions is wired (always, in a running
+// gatehouse); without it the route answers 503 instead of panicking. Decided
+// once, when the route table is built.
+func (s *Server) withSessions(h handlerFunc) handlerFunc {
+	if s.sessions != nil {
+		return h
+	}
+	return func(http.ResponseWriter, *http.Request) error {
 		return gatehouse.Errorf(gatehouse.EUnavailable, "sign-in is not available")
 	}
-	return nil
 }
 
 // signup: POST /v1/auth/signup {email, password} → 201 {"user": {…}}, the
 // account's fields also at the top level.
 func (s *Server) signup(w http.ResponseWriter, r *http.Request) error {
-	if err := s.needSessions(); err != nil {
-		return err
-	}
 	var in struct {
 		Email    string `json:"email"`
 		Password string `json:"password"`
@@ -115,9 +117,6 @@ func (s *Server) signup(w http.ResponseWriter, r *http.Request) error {
 
 // passwordToken: POST /v1/auth/token {email, password} → token response.
 func (s *Server) passwordToken(w http.ResponseWriter, r *http.Request) error {
-	if err := s.needSessions(); err != nil {
-		return err
-	}
 	var in struct {
 		Email    string `json:"email"`
 		Password string `json:"password"`
@@ -142,9 +141,6 @@ func (s *Server) passwordToken(w http.ResponseWriter, r *http.Request) error {
 
 // magicLink: POST /v1/auth/magic-link {email} → 202, whatever the email.
 func (s *Server) magicLink(w http.ResponseWriter, r *http.Request) error {
-	if err := s.needSessions(); err != nil {
-		return err
-	}
 	var in struct {
 		Email string `json:"email"`
 	}
@@ -164,9 +160,6 @@ func (s *Server) magicLink(w http.ResponseWriter, r *http.Request) error {
 
 // magicLinkVerify: POST /v1/auth/magic-link/verify {token} → token response.
 func (s *Server) magicLinkVerify(w http.ResponseWriter, r *http.Request) error {
-	if err := s.needSessions(); err != nil {
-		return err
-	}
 	var in struct {
 		Token string `json:"token"`
 	}
@@ -220,9 +213,6 @@ var errNoRefresh = gatehouse.Errorf(gatehouse.EInvalidGrant, "a refresh token is
 
 // refresh: POST /v1/auth/refresh → token response with a new refresh token.
 func (s *Server) refresh(w http.ResponseWriter, r *http.Request) error {
-	if err := s.needSessions(); err != nil {
-		return err
-	}
 	tok, fromCookie, err := s.refreshInput(r)
 	if err != nil {
 		return err
@@ -247,9 +237,6 @@ func (s *Server) refresh(w http.ResponseWriter, r *http.Request) error {
 // browser, its cookies cleared. Logging out without a live session is not an
 // error.
 func (s *Server) logout(w http.ResponseWriter, r *http.Request) error {
-	if err := s.needSessions(); err != nil {
-		return err
-	}
 	tok, fromCookie, err := s.refreshInput(r)
 	if err != nil {
 		return err
@@ -279,9 +266,6 @@ type sessionJSON struct {
 
 // listSessions: GET /v1/auth/sessions → {"sessions": […]}.
 func (s *Server) listSessions(w http.ResponseWriter, r *http.Request) error {
-	if err := s.needSessions(); err != nil {
-		return err
-	}
 	list, err := s.sessions.List(r.Context(), principal(r))
 	if err != nil {
 		return err
@@ -296,9 +280,6 @@ func (s *Server) listSessions(w http.ResponseWriter, r *http.Request) error {
 
 // revokeSession: DELETE /v1/auth/sessions/{id} → 204.
 func (s *Server) revokeSession(w http.ResponseWriter, r *http.Request) error {
-	if err := s.needSessions(); err != nil {
-		return err
-	}
 	if err := s.sessions.Revoke(r.Context(), principal(r), r.PathValue("id")); err != nil {
 		return err
 	}
@@ -308,9 +289,6 @@ func (s *Server) revokeSession(w http.ResponseWriter, r *http.Request) error {
 
 // setUserStatus: PATCH /v1/admin/users/{id} {status, reason} → 200 account.
 func (s *Server) setUserStatus(w http.ResponseWriter, r *http.Request) error {
-	if err := s.needSessions(); err != nil {
-		return err
-	}
 	var in struct {
 		Status string `json:"status"`
 		Reason string `json:"reason"`

@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"strconv"
 	"sync"
 	"time"
 )
@@ -53,5 +52,3 @@ func (c *coalescer) allow(key string, now time.Time) (bool, int) {
 	c.seen[key] = &coalesced{first: now}
 	return true, suppressed
 }
-
-func itoa(n int) string { return strconv.Itoa(n) }

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"strconv"
 	"strings"
 
 	"github.com/gatehouse-auth/gatehouse"
@@ -190,7 +191,7 @@ func (s *Server) rejectOrigin(w http.ResponseWriter, r *http.Request, origin str
 		},
 	}
 	if suppressed > 0 {
-		ev.Details["suppressed_since_last"] = itoa(suppressed)
+		ev.Details["suppressed_since_last"] = strconv.Itoa(suppressed)
 	}
 	if s.recorder != nil {
 		if err := s.recorder.Record(r.Context(), ev); err != nil {

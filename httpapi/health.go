@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -68,19 +69,8 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) error {
 	if len(failed) > 0 {
 		body.Status = "unavailable"
 		body.Error = string(gatehouse.EUnavailable)
-		body.Description = "not ready: " + joinNames(failed)
+		body.Description = "not ready: " + strings.Join(failed, ", ")
 		return writeJSON(w, http.StatusServiceUnavailable, body)
 	}
 	return writeJSON(w, http.StatusOK, body)
-}
-
-func joinNames(names []string) string {
-	out := ""
-	for i, n := range names {
-		if i > 0 {
-			out += ", "
-		}
-		out += n
-	}
-	return out
 }

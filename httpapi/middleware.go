@@ -110,7 +110,6 @@ func (s *Server) observe(next http.Handler) http.Handler {
 }
 
 // record writes the access log line and the metrics of one request.
-// record writes the access log line and the metrics of one request.
 func (s *Server) record(r *http.Request, sw *statusWriter, route *string, start time.Time) {
 	if sw.status == 0 {
 		sw.status = http.StatusOK

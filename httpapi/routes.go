@@ -71,19 +71,19 @@ func (s *Server) routes() []route {
 		{"GET /.well-known/openid-configuration", s.handle(s.discovery)},
 
 		// People's sessions (CONTRACT 3).
-		{"POST /v1/auth/signup", s.limit(s.handle(s.signup), ratelimit.SignupIP)},
-		{"POST /v1/auth/token", s.limit(s.handle(s.passwordToken), ratelimit.TokenIP)},
-		{"POST /v1/auth/magic-link", s.limit(s.handle(s.magicLink), ratelimit.MagicLinkIP)},
-		{"POST /v1/auth/magic-link/verify", s.limit(s.handle(s.magicLinkVerify), ratelimit.MagicLinkVerifyIP)},
-		{"POST /v1/auth/refresh", s.limit(s.handle(s.refresh), ratelimit.RefreshIP)},
+		{"POST /v1/auth/signup", s.limit(s.handle(s.withSessions(s.signup)), ratelimit.SignupIP)},
+		{"POST /v1/auth/token", s.limit(s.handle(s.withSessions(s.passwordToken)), ratelimit.TokenIP)},
+		{"POST /v1/auth/magic-link", s.limit(s.handle(s.withSessions(s.magicLink)), ratelimit.MagicLinkIP)},
+		{"POST /v1/auth/magic-link/verify", s.limit(s.handle(s.withSessions(s.magicLinkVerify)), ratelimit.MagicLinkVerifyIP)},
+		{"POST /v1/auth/refresh", s.limit(s.handle(s.withSessions(s.refresh)), ratelimit.RefreshIP)},
 		// Logout shares refresh's per-IP policy: it derives forward from the
 		// presented token as a refresh does (up to 20,000 HMACs).
-		{"POST /v1/auth/logout", s.limit(s.handle(s.logout), ratelimit.RefreshIP)},
-		{"GET /v1/auth/sessions", s.requireAuth(s.handle(s.listSessions))},
-		{"DELETE /v1/auth/sessions/{id}", s.requireAuth(s.handle(s.revokeSession))},
+		{"POST /v1/auth/logout", s.limit(s.handle(s.withSessions(s.logout)), ratelimit.RefreshIP)},
+		{"GET /v1/auth/sessions", s.requireAuth(s.handle(s.withSessions(s.listSessions)))},
+		{"DELETE /v1/auth/sessions/{id}", s.requireAuth(s.handle(s.withSessions(s.revokeSession)))},
 
 		// Instance administration.
 		{"GET /v1/admin/audit-events", s.requireAuth(s.handle(s.adminAuditEvents))},
-		{"PATCH /v1/admin/users/{id}", s.requireAuth(s.handle(s.setUserStatus))},
+		{"PATCH /v1/admin/users/{id}", s.requireAuth(s.handle(s.withSessions(s.setUserStatus)))},
 	}
 }

@@ -30,6 +30,8 @@ import (
 	"time"
 
 	"golang.org/x/crypto/argon2"
+
+	"github.com/gatehouse-auth/gatehouse/password"
 )
 
 func main() {
@@ -131,10 +133,11 @@ func setup(cl *http.Client, base, mode string, i int) (func() error, error) {
 	case "bare":
 		return func() error { return get(cl, base, "") }, nil
 	case "argon2":
-		salt := make([]byte, 16)
+		p := password.DefaultParams // the parameters gatehouse hashes with
+		salt := make([]byte, p.SaltLen)
 		rand.Read(salt)
 		return func() error {
-			argon2.IDKey([]byte("a long passphrase for the baseline"), salt, 2, 19*1024, 1, 32)
+			argon2.IDKey([]byte("a long passphrase for the baseline"), salt, p.Time, p.Memory, p.Threads, p.KeyLen)
 			return nil
 		}, nil
 	}

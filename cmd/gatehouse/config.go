@@ -163,14 +163,7 @@ func loadConfig(getenv func(string) string, dev bool) (*Config, error) {
 		}
 	}
 
-	switch strings.ToLower(get(envCookieSameSite)) {
-	case "", "strict":
-		c.CookieSameSite = http.SameSiteStrictMode
-	case "lax":
-		c.CookieSameSite = http.SameSiteLaxMode
-	case "none":
-		c.CookieSameSite = http.SameSiteNoneMode
-	default:
+	if c.CookieSameSite, err = httpapi.ParseSameSite(get(envCookieSameSite)); err != nil {
 		return nil, bad(envCookieSameSite, "must be strict, lax or none")
 	}
 

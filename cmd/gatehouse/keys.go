@@ -136,21 +136,18 @@ func keysCmd(ctx context.Context, args []string, getenv func(string) string, std
 	}
 	defer closeAll()
 	keys := a.svc.keys
+	if err := keys.Load(ctx); err != nil {
+		return err
+	}
 	enc := json.NewEncoder(stdout)
 	switch sub {
 	case "list":
-		if err := keys.Load(ctx); err != nil {
-			return err
-		}
 		l, err := keys.List(ctx)
 		if err != nil {
 			return err
 		}
 		return enc.Encode(map[string]any{"keys": l})
 	case "rotate":
-		if err := keys.Load(ctx); err != nil {
-			return err
-		}
 		ki, err := keys.Rotate(ctx, now, "system")
 		if err != nil {
 			return err
@@ -158,9 +155,6 @@ func keysCmd(ctx context.Context, args []string, getenv func(string) string, std
 		return enc.Encode(ki)
 	default:
 		kid := fs.Arg(0)
-		if err := keys.Load(ctx); err != nil {
-			return err
-		}
 		if err := keys.Revoke(ctx, kid, "system"); err != nil {
 			return fmt.Errorf("keys revoke: %w", err)
 		}

@@ -16,7 +16,6 @@ import (
 	"github.com/gatehouse-auth/gatehouse/postgres"
 	"github.com/gatehouse-auth/gatehouse/sqlite"
 	"github.com/gatehouse-auth/gatehouse/sqlstore"
-	"github.com/redis/go-redis/v9"
 )
 
 // connectTimeout bounds opening the database at start.
@@ -81,19 +80,6 @@ func schemaError(err error) error {
 		return bad(envDatabaseURL, "%v", err)
 	}
 	return bad(envDatabaseURL, "cannot read the schema version: %v", err)
-}
-
-// redisCheck returns the /readyz check for GATEHOUSE_REDIS_URL.
-func redisCheck(redisURL string) (func(context.Context) error, io.Closer, error) {
-	opt, err := redis.ParseURL(redisURL)
-	if err != nil {
-		return nil, nil, bad(envRedisURL, "cannot be parsed")
-	}
-	opt.DialTimeout = 2 * time.Second
-	opt.ReadTimeout = 2 * time.Second
-	opt.PoolSize = 2
-	c := redis.NewClient(opt)
-	return func(ctx context.Context) error { return c.Ping(ctx).Err() }, c, nil
 }
 
 // migrate applies the schema to GATEHOUSE_DATABASE_URL. For PostgreSQL the

@@ -13,10 +13,12 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gatehouse-auth/gatehouse/internal/testdb"
 	"github.com/jackc/pgx/v5"
 	_ "github.com/jackc/pgx/v5/stdlib"
+	"github.com/redis/go-redis/v9"
 )
 
 func readyz(t *testing.T, r *running) map[string]any {
@@ -193,4 +195,18 @@ func needRedis(t *testing.T) string {
 		t.Skipf("Redis unavailable (set GATEHOUSE_TEST_REDIS): %v", err)
 	}
 	return u
+}
+
+// redisCheck returns a ping of the Redis at redisURL and its client (serve
+// itself pings through the rate limiter's failover).
+func redisCheck(redisURL string) (func(context.Context) error, io.Closer, error) {
+	opt, err := redis.ParseURL(redisURL)
+	if err != nil {
+		return nil, nil, err
+	}
+	opt.DialTimeout = 2 * time.Second
+	opt.ReadTimeout = 2 * time.Second
+	opt.PoolSize = 2
+	c := redis.NewClient(opt)
+	return func(ctx context.Context) error { return c.Ping(ctx).Err() }, c, nil
 }

@@ -13,14 +13,11 @@ import (
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse"
-	"github.com/gatehouse-auth/gatehouse/sqlstore"
 )
 
-// admin is what an admin command works with: the config, the store and the
-// auth services, opened the way serve opens them.
+// admin is what an admin command works with: the auth services, opened the
+// way serve opens them.
 type admin struct {
-	cfg *Config
-	db  *sqlstore.DB
 	svc *services
 }
 
@@ -50,7 +47,7 @@ func openAdmin(ctx context.Context, dev bool, getenv func(string) string, stderr
 		db.Close()
 		return nil, nil, err
 	}
-	return &admin{cfg: cfg, db: db, svc: svc}, func() {
+	return &admin{svc: svc}, func() {
 		svc.mailer.Close(context.WithoutCancel(ctx))
 		db.Close()
 	}, nil

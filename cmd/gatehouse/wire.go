@@ -19,7 +19,6 @@ type services struct {
 	sessions   *auth.Sessions
 	pats       *auth.PATs
 	mailer     *mail.Mailer
-	hasher     *password.Hasher
 	workspaces *auth.Workspaces
 	clients    *auth.Clients
 	oauth      *auth.OAuth
@@ -57,7 +56,7 @@ func buildServices(ctx context.Context, cfg *Config, getenv func(string) string,
 	}
 	return &services{
 		core: core, keys: keys, sessions: sessions, pats: &auth.PATs{Core: core},
-		mailer: mailer, hasher: hasher, workspaces: &auth.Workspaces{Core: core},
+		mailer: mailer, workspaces: &auth.Workspaces{Core: core},
 		clients: &auth.Clients{Core: core}, oauth: &auth.OAuth{Core: core, Keys: keys, Sessions: sessions},
 	}, nil
 }
