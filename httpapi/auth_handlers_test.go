@@ -27,8 +27,8 @@ import (
 // (the other tests here sign with real keys).
 type stubIssuer struct{}
 
-func (stubIssuer) IssueSessionToken(_ context.Context, userID, sid string) (string, time.Duration, error) {
-	return "at." + sid, 15 * time.Minute, nil
+func (stubIssuer) IssueSessionAccessToken(_ context.Context, s *gatehouse.Session) (string, time.Duration, error) {
+	return "at." + s.ID, 15 * time.Minute, nil
 }
 
 // withSessions wires a real auth.Sessions over s, with real signing keys

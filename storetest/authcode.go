@@ -102,7 +102,7 @@ func testAuthCodes(t *testing.T, open Opener) {
 		}), gatehouse.ErrNotFound)
 		tx(t, s, wsScope(a.ID), func(tx gatehouse.Tx) error {
 			got, err := tx.OAuthGrantByID(ctx, a.ID, g.ID)
-			if err == nil && got.Live(base.Add(4*time.Second)) {
+			if err == nil && got.Live(base.Add(4*time.Second), 0) {
 				t.Error("a revoked grant is live")
 			}
 			return err
