@@ -349,7 +349,7 @@ func (o *OAuth) codeReused(ctx context.Context, t *Tx, c *gatehouse.Client, hash
 	}
 	if err := t.Audit(&gatehouse.AuditEvent{Type: gatehouse.EventOAuthGrantRevoked, Actor: "system", Target: "oauth_grant:" + prev.GrantID,
 		WorkspaceID: c.WorkspaceID, Outcome: gatehouse.OutcomeFailure,
-		Details: map[string]string{"reason": "authorization_code_reuse", "client_id": c.ClientID, "user_id": prev.UserID}}); err != nil {
+		Details: map[string]string{"reason": "code_reuse", "client_id": c.ClientID, "user_id": prev.UserID}}); err != nil {
 		return err
 	}
 	return CommitThen(errBadCode)

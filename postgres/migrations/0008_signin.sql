@@ -7,11 +7,11 @@
 --
 -- Authorization codes and OAuth grants are workspace-scoped with forced
 -- row-level security, but the purge (sqlstore.Tx.PurgeOAuth) runs for every
--- workspace at once. As 0004 and 0006 do for lookups, a policy reads a
--- transaction-local setting, app.purge_before: it admits only DELETE, and
--- only of rows that ended (expired or revoked) before it. A live code or
--- grant never becomes visible through it, and nothing can be read or
--- changed.
+-- workspace at once. As 0004 and 0006 do for lookups, policies read a
+-- transaction-local setting, app.purge_before: they admit DELETE (and the
+-- SELECT that a DELETE's WHERE clause needs) only of rows that ended
+-- (expired or revoked) before it. A live code or grant never becomes
+-- visible through them, and no row can be inserted or updated.
 
 alter table sessions add column amr text not null default '';
 alter table sessions add column auth_time bigint not null default 0;
@@ -19,8 +19,13 @@ update sessions set amr = case method when 'password' then 'pwd' else 'email' en
 
 create policy oauth_codes_purge on oauth_codes for delete
 	using (expires_at < nullif(current_setting('app.purge_before', true), '')::bigint);
+create policy oauth_codes_purge_select on oauth_codes for select
+	using (expires_at < nullif(current_setting('app.purge_before', true), '')::bigint);
 
 create policy oauth_grants_purge on oauth_grants for delete
+	using (expires_at < nullif(current_setting('app.purge_before', true), '')::bigint
+		or revoked_at < nullif(current_setting('app.purge_before', true), '')::bigint);
+create policy oauth_grants_purge_select on oauth_grants for select
 	using (expires_at < nullif(current_setting('app.purge_before', true), '')::bigint
 		or revoked_at < nullif(current_setting('app.purge_before', true), '')::bigint);
 
