@@ -95,7 +95,10 @@ func (t *Tx) scanSession(row interface{ Scan(...any) error }) (*gatehouse.Sessio
 		&s.IP, &s.UserAgent, &s.Generation, &s.RefreshHash, &amr, &authTime); err != nil {
 		return nil, t.err(err, "read session")
 	}
-	s.AMR, s.AuthTime = strings.Fields(amr), FromMicros(authTime)
+	if amr != "" {
+		s.AMR = strings.Fields(amr)
+	}
+	s.AuthTime = FromMicros(authTime)
 	s.Method = gatehouse.SessionMethod(method)
 	s.CreatedAt, s.LastUsedAt, s.RotatedAt, s.ExpiresAt = FromMicros(created), FromMicros(lastUsed), FromMicros(rotated), FromMicros(expires)
 	s.RevokedAt = FromNullMicros(revoked)
