@@ -15,8 +15,8 @@ import (
 // secret changes.
 type CSRF struct{ key []byte }
 
-// NewCSRF returns the CSRF token maker; key is at least 32 bytes.
-func NewCSRF(key []byte) (*CSRF, error) {
+// newCSRF returns the CSRF token maker; key is at least 32 bytes.
+func newCSRF(key []byte) (*CSRF, error) {
 	if len(key) < 32 {
 		return nil, errors.New("auth: the CSRF key must be at least 32 bytes")
 	}

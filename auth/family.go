@@ -37,8 +37,8 @@ type Families struct {
 	cfg FamilyConfig
 }
 
-// NewFamilies returns the refresh engine.
-func NewFamilies(core *Core, cfg FamilyConfig) (*Families, error) {
+// newFamilies returns the refresh engine.
+func newFamilies(core *Core, cfg FamilyConfig) (*Families, error) {
 	if len(cfg.Key) < 32 {
 		return nil, errors.New("auth: the refresh key must be at least 32 bytes")
 	}

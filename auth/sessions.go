@@ -109,11 +109,11 @@ func NewSessions(core *Core, cfg SessionConfig) (*Sessions, error) {
 	if cfg.MagicLinkTTL <= 0 {
 		cfg.MagicLinkTTL = DefaultMagicLinkTTL
 	}
-	fams, err := NewFamilies(core, FamilyConfig{Key: cfg.RefreshKey, TTL: cfg.SessionTTL, Idle: cfg.IdleTimeout, Grace: cfg.Grace})
+	fams, err := newFamilies(core, FamilyConfig{Key: cfg.RefreshKey, TTL: cfg.SessionTTL, Idle: cfg.IdleTimeout, Grace: cfg.Grace})
 	if err != nil {
 		return nil, err
 	}
-	csrf, err := NewCSRF(cfg.CSRFKey)
+	csrf, err := newCSRF(cfg.CSRFKey)
 	if err != nil {
 		return nil, err
 	}
