@@ -321,3 +321,23 @@ func sha256Of(s string) []byte {
 	h := sha256.Sum256([]byte(s))
 	return h[:]
 }
+
+// TestGrantRefreshStatements: a grant's refresh takes the engine's fast path
+// too: BEGIN, the workspace scope's set_config (a grant lives in its
+// client's workspace), the one UPDATE, the refresh.rotated INSERT, COMMIT.
+func TestGrantRefreshStatements(t *testing.T) {
+	db, qc := countingPostgres(t)
+	g := newGrantEnv(t, db, nil)
+	tok := g.grant().RefreshToken
+	for i := 0; i < 3; i++ {
+		before := qc.n.Load()
+		r, err := g.o.RefreshGrant(ctx, g.c, tok, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := qc.n.Load() - before; n != 5 {
+			t.Fatalf("a grant refresh sent %d statements, want 5", n)
+		}
+		tok = r.RefreshToken
+	}
+}
