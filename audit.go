@@ -39,6 +39,10 @@ const (
 	EventMemberUpdated       EventType = "member.updated"
 	EventMemberRemoved       EventType = "member.removed"
 	EventAccountAdminChanged EventType = "account.admin_changed"
+	// EventOAuthGrantRevoked is an OAuth grant's end (RFC 7009 revocation,
+	// refresh-token reuse, authorization-code reuse): session.revoked is
+	// kept for people's own sessions.
+	EventOAuthGrantRevoked EventType = "oauth_grant.revoked"
 )
 
 // Outcome says whether the recorded action succeeded.

@@ -45,9 +45,10 @@ type OAuthGrant struct {
 	RefreshHash []byte // SHA-256 of the current refresh token
 }
 
-// Live reports whether g can still be used at now.
-func (g *OAuthGrant) Live(now time.Time) bool {
-	return g.RevokedAt.IsZero() && now.Before(g.ExpiresAt)
+// Live reports whether g can still be used at now, given the idle timeout
+// (zero: none), as Session.Live.
+func (g *OAuthGrant) Live(now time.Time, idle time.Duration) bool {
+	return g.RevokedAt.IsZero() && now.Before(g.ExpiresAt) && (idle <= 0 || now.Before(g.LastUsedAt.Add(idle)))
 }
 
 // AuthCodeTx is the part of a transaction that reads and writes
@@ -67,11 +68,15 @@ type AuthCodeTx interface {
 	// OAuthGrantByID returns workspaceID's grant id; ErrNotFound otherwise.
 	OAuthGrantByID(ctx context.Context, workspaceID, id string) (*OAuthGrant, error)
 	// RotateOAuthGrant applies r to workspaceID's grant r.SessionID of
-	// clientID in one statement, only while the grant is live and its user
-	// active, and returns the grant as it is afterwards; ErrNotFound when
+	// clientID in one statement, only while the grant is live (not revoked,
+	// before ExpiresAt, last used after r.IdleSince) and its user active, and returns the grant as it is afterwards; ErrNotFound when
 	// nothing matched.
 	RotateOAuthGrant(ctx context.Context, workspaceID, clientID string, r Rotation) (*OAuthGrant, error)
 	// RevokeOAuthGrant revokes a grant that is not yet revoked; ErrNotFound
 	// when there is none.
 	RevokeOAuthGrant(ctx context.Context, workspaceID, id string, now time.Time) error
+	// PurgeOAuth deletes, in every workspace, authorization codes that
+	// expired before cutoff (every code expires a minute after it is made,
+	// used or not) and grants that ended (expired or revoked) before cutoff.
+	PurgeOAuth(ctx context.Context, cutoff time.Time) error
 }

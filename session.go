@@ -14,6 +14,90 @@ const (
 	MethodMagicLink SessionMethod = "magic_link"
 )
 
+// Factor is one proof of identity a person gave while signing in: a first
+// factor (password, magic link; later a passkey or an upstream provider) or,
+// later, a second one. Package auth checks it; a SignIn collects them.
+type Factor interface {
+	// AMR is the factor's authentication method reference (RFC 8176
+	// section 2), as access tokens carry it in amr.
+	AMR() string
+	// Method is the SessionMethod a session started by this factor records
+	// (the method field of the sessions list and of login.succeeded).
+	Method() SessionMethod
+}
+
+// PasswordFactor is a password checked against the account's hash.
+type PasswordFactor struct{}
+
+// AMR is "pwd" (RFC 8176: password-based authentication).
+func (PasswordFactor) AMR() string { return "pwd" }
+
+// Method is MethodPassword.
+func (PasswordFactor) Method() SessionMethod { return MethodPassword }
+
+// MagicLinkFactor is a single-use link mailed to the account's address.
+// RFC 8176 registers no value for proof of control of an email address
+// ("otp" is kept for TOTP and recovery codes, "sms"/"tel" name other
+// channels), so its amr is "email", the value many providers use for it
+// (docs/sessions.md).
+type MagicLinkFactor struct{}
+
+// AMR is "email".
+func (MagicLinkFactor) AMR() string { return "email" }
+
+// Method is MethodMagicLink.
+func (MagicLinkFactor) Method() SessionMethod { return MethodMagicLink }
+
+// SignIn is a sign-in in progress: the person, the factors proven so far
+// (first factor first) and when the last one was proven. A first factor
+// produces one; when Pending names nothing it is finished and package auth
+// turns it into a Session in one place, recording every factor (amr) and
+// auth_time. Pending lists what is still required (for example a second
+// factor); nothing is required today.
+type SignIn struct {
+	User     *User
+	Factors  []Factor
+	Pending  []string // factors still required; empty: finished
+	AuthTime time.Time
+}
+
+// NewSignIn is the sign-in a first factor f produced for u at now.
+func NewSignIn(u *User, f Factor, now time.Time) *SignIn {
+	return &SignIn{User: u, Factors: []Factor{f}, AuthTime: now}
+}
+
+// Finished reports whether no factor is still required.
+func (s *SignIn) Finished() bool { return len(s.Pending) == 0 }
+
+// Method is the first factor's SessionMethod.
+func (s *SignIn) Method() SessionMethod {
+	if len(s.Factors) == 0 {
+		return ""
+	}
+	return s.Factors[0].Method()
+}
+
+// AMR lists the distinct amr values of the factors, in the order they were
+// proven, and "mfa" as well when two or more distinct ones were (RFC 8176
+// section 2: "mfa" is multiple-factor authentication).
+func (s *SignIn) AMR() []string {
+	var out []string
+	for _, f := range s.Factors {
+		a := f.AMR()
+		seen := false
+		for _, x := range out {
+			seen = seen || x == a
+		}
+		if !seen {
+			out = append(out, a)
+		}
+	}
+	if len(out) > 1 {
+		out = append(out, "mfa")
+	}
+	return out
+}
+
 // Session is a person's signed-in session: one login and the one family of
 // refresh tokens descended from it (CONTRACT section 3). Only the SHA-256 of
 // the family's current refresh token is stored; every later token is derived
@@ -22,7 +106,9 @@ const (
 type Session struct {
 	ID          string
 	UserID      string
-	Method      SessionMethod
+	Method      SessionMethod // the first factor's, kept for older callers; AMR says more
+	AMR         []string      // every factor used (RFC 8176 values), as access tokens carry it
+	AuthTime    time.Time     // when the person last proved a factor (auth_time, OpenID Connect Core 2)
 	CreatedAt   time.Time
 	LastUsedAt  time.Time // the last refresh (or the login)
 	RotatedAt   time.Time // when the current refresh token replaced its parent; zero before the first rotation

@@ -185,9 +185,20 @@ var sessionScope = strings.Join(PATScopes, " ")
 
 // IssueSessionToken signs the access token of a person's session: sub the
 // user, sid the session, client_id SessionClientID, every scope, lifetime
-// AccessTTL. It is the SessionTokenIssuer of Sessions.
+// AccessTTL.
 func (k *Keys) IssueSessionToken(ctx context.Context, userID, sessionID string) (string, time.Duration, error) {
-	tok, exp, err := k.IssueAccessToken(ctx, token.Claims{Subject: userID, SessionID: sessionID, ClientID: SessionClientID, Scope: sessionScope})
+	return k.IssueSessionAccessToken(ctx, &gatehouse.Session{ID: sessionID, UserID: userID})
+}
+
+// IssueSessionAccessToken is IssueSessionToken for session s, with s's
+// auth_time and amr (RFC 9068 section 2.2.1) when it has them. It is the
+// SessionTokenIssuer of Sessions.
+func (k *Keys) IssueSessionAccessToken(ctx context.Context, s *gatehouse.Session) (string, time.Duration, error) {
+	c := token.Claims{Subject: s.UserID, SessionID: s.ID, ClientID: SessionClientID, Scope: sessionScope, AMR: s.AMR}
+	if !s.AuthTime.IsZero() {
+		c.AuthTime = s.AuthTime.Unix()
+	}
+	tok, exp, err := k.IssueAccessToken(ctx, c)
 	return tok, time.Duration(exp) * time.Second, err
 }
 

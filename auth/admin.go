@@ -10,7 +10,7 @@ import (
 // SetAdmin grants or takes an account's instance-admin flag (the CLI's
 // `users set-admin`; there is no HTTP route for it, so a stolen session
 // cannot make itself admin). It records account.admin_changed.
-func (s *Sessions) SetAdmin(ctx context.Context, email string, admin bool) (*gatehouse.User, error) {
+func (s *Accounts) SetAdmin(ctx context.Context, email string, admin bool) (*gatehouse.User, error) {
 	norm, err := gatehouse.NormalizeEmail(email)
 	if err != nil {
 		return nil, err

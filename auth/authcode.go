@@ -2,12 +2,10 @@ package auth
 
 import (
 	"context"
-	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
 	"errors"
-	"strconv"
 	"strings"
 	"time"
 
@@ -134,11 +132,11 @@ func S256(verifier string) string {
 // the session live and its user active. Anything else is unauthorized: the
 // person is sent to sign in.
 func (o *OAuth) SignedIn(ctx context.Context, refresh string) (userID, sessionID string, err error) {
-	s := o.Sessions
 	notSignedIn := gatehouse.Errorf(gatehouse.EUnauthorized, "not signed in")
-	if s == nil {
+	if o.Sessions == nil {
 		return "", "", errNoCodeGrant
 	}
+	fams := o.Sessions.Families
 	rt, ok := parseRefreshToken(refresh)
 	if !ok {
 		return "", "", notSignedIn
@@ -149,10 +147,7 @@ func (o *OAuth) SignedIn(ctx context.Context, refresh string) (userID, sessionID
 		if err != nil {
 			return err
 		}
-		current := rt.gen == sess.Generation && subtle.ConstantTimeCompare(hashToken(refresh), sess.RefreshHash) == 1
-		parent := rt.gen == sess.Generation-1 && now.Before(sess.RotatedAt.Add(s.cfg.Grace)) &&
-			subtle.ConstantTimeCompare(hashToken(successor(s.cfg.RefreshKey, rt)), sess.RefreshHash) == 1
-		if !(current || parent) || !sess.Live(now, s.idle()) {
+		if !fams.current(sessionFamily(sess), rt, now) {
 			return notSignedIn
 		}
 		u, err := tx.UserByID(ctx, sess.UserID)
@@ -180,13 +175,7 @@ func (o *OAuth) ConsentToken(sessionID string, c *gatehouse.Client, req Authoriz
 	if o.Sessions == nil || sessionID == "" {
 		return ""
 	}
-	m := hmac.New(sha256.New, o.Sessions.cfg.CSRFKey)
-	for _, f := range []string{"gatehouse consent v1", sessionID, c.ClientID, req.RedirectURI, scope, req.State, req.CodeChallenge} {
-		m.Write([]byte(strconv.Itoa(len(f))))
-		m.Write([]byte{0})
-		m.Write([]byte(f))
-	}
-	return b64url.EncodeToString(m.Sum(nil))
+	return o.Sessions.CSRF.mac("gatehouse consent v1", sessionID, c.ClientID, req.RedirectURI, scope, req.State, req.CodeChallenge)
 }
 
 // CheckConsentToken reports whether tok is ConsentToken's, in constant time.
@@ -324,7 +313,7 @@ func (o *OAuth) ExchangeCode(ctx context.Context, c *gatehouse.Client, code, red
 		}
 		if err := t.CreateOAuthGrant(ctx, &gatehouse.OAuthGrant{ID: grantID, WorkspaceID: c.WorkspaceID, ClientID: c.ClientID,
 			UserID: ac.UserID, SessionID: ac.SessionID, Scope: ac.Scope, CreatedAt: now, LastUsedAt: now,
-			ExpiresAt: now.Add(o.Sessions.cfg.SessionTTL), RefreshHash: hashToken(refresh)}); err != nil {
+			ExpiresAt: o.Sessions.Families.expiry(now), RefreshHash: hashToken(refresh)}); err != nil {
 			return err
 		}
 		return t.Audit(&gatehouse.AuditEvent{Type: gatehouse.EventTokenIssued, Actor: ac.UserID, Target: "client:" + c.ClientID,
@@ -358,9 +347,9 @@ func (o *OAuth) codeReused(ctx context.Context, t *Tx, c *gatehouse.Client, hash
 	if err != nil {
 		return err
 	}
-	if err := t.Audit(&gatehouse.AuditEvent{Type: gatehouse.EventSessionRevoked, Actor: "system", Target: "oauth_grant:" + prev.GrantID,
+	if err := t.Audit(&gatehouse.AuditEvent{Type: gatehouse.EventOAuthGrantRevoked, Actor: "system", Target: "oauth_grant:" + prev.GrantID,
 		WorkspaceID: c.WorkspaceID, Outcome: gatehouse.OutcomeFailure,
-		Details: map[string]string{"reason": "authorization_code_reuse", "client_id": c.ClientID, "user_id": prev.UserID}}); err != nil {
+		Details: map[string]string{"reason": "code_reuse", "client_id": c.ClientID, "user_id": prev.UserID}}); err != nil {
 		return err
 	}
 	return CommitThen(errBadCode)
@@ -381,10 +370,11 @@ func (o *OAuth) grantResponse(ctx context.Context, c *gatehouse.Client, userID, 
 }
 
 // RefreshGrant runs the refresh-token grant (RFC 6749 section 6) for client
-// c: the grant's refresh token rotates as a session's does (Sessions.Refresh,
-// RFC 9700 section 4.14.2): one UPDATE in the common case; the parent within
+// c with the refresh engine people's sessions use (Families.refresh, RFC
+// 9700 section 4.14.2): one UPDATE in the common case; the parent within
 // the grace window gets the same successor again; an older token is reuse,
-// and the grant is revoked (refresh.reuse_detected). Only the client the
+// and the grant is revoked (refresh.reuse_detected, oauth_grant.revoked); a
+// grant not refreshed for the idle timeout has ended. Only the client the
 // grant was issued to can refresh it. A scope, when given, may narrow the
 // access token's, never widen it.
 func (o *OAuth) RefreshGrant(ctx context.Context, c *gatehouse.Client, refresh, scope string) (*IssuedGrant, error) {
@@ -405,24 +395,16 @@ func (o *OAuth) RefreshGrant(ctx context.Context, c *gatehouse.Client, refresh, 
 			return nil, err
 		}
 	}
-	next := successor(o.Sessions.cfg.RefreshKey, rt)
+	fams := o.Sessions.Families
+	next := successor(fams.cfg.Key, rt)
 	now := o.now()
 	var g *gatehouse.OAuthGrant
 	err := o.InTx(ctx, gatehouse.Scope{WorkspaceID: c.WorkspaceID}, func(t *Tx) error {
-		var err error
-		g, err = t.RotateOAuthGrant(ctx, c.WorkspaceID, c.ClientID, gatehouse.Rotation{SessionID: rt.sid, OldHash: hashToken(refresh),
-			NewHash: hashToken(next), Generation: rt.gen + 1, Now: now})
-		if errors.Is(err, gatehouse.ErrNotFound) {
-			g, err = o.refreshGrantSlow(ctx, t, c, rt, next, now)
-			if err != nil {
-				return err
-			}
-		} else if err != nil {
-			return err
-		} else if err := t.Audit(&gatehouse.AuditEvent{Type: gatehouse.EventRefreshRotated, Actor: g.UserID, Target: "oauth_grant:" + g.ID,
-			WorkspaceID: c.WorkspaceID, Details: map[string]string{"generation": strconv.FormatInt(g.Generation, 10), "client_id": c.ClientID}}); err != nil {
+		fam, err := fams.refresh(ctx, t, grantRows{c}, rt, next, now)
+		if err != nil {
 			return err
 		}
+		g = fam.grant
 		have := strings.Fields(g.Scope)
 		for _, sc := range want {
 			if !contains(have, sc) {
@@ -442,48 +424,6 @@ func (o *OAuth) RefreshGrant(ctx context.Context, c *gatehouse.Client, refresh, 
 	return o.grantResponse(ctx, c, g.UserID, granted, next)
 }
 
-// refreshGrantSlow tells apart why a grant's rotation matched nothing; see
-// RefreshGrant and Sessions.refreshSlow.
-func (o *OAuth) refreshGrantSlow(ctx context.Context, t *Tx, c *gatehouse.Client, rt refreshToken, next string, now time.Time) (*gatehouse.OAuthGrant, error) {
-	key := o.Sessions.cfg.RefreshKey
-	g, err := t.OAuthGrantByID(ctx, c.WorkspaceID, rt.sid)
-	if errors.Is(err, gatehouse.ErrNotFound) {
-		return nil, errBadRefresh
-	}
-	if err != nil {
-		return nil, err
-	}
-	if g.ClientID != c.ClientID || rt.gen >= g.Generation {
-		return nil, errBadRefresh
-	}
-	isParent := rt.gen == g.Generation-1 && subtle.ConstantTimeCompare(hashToken(next), g.RefreshHash) == 1
-	if isParent && now.Before(g.RotatedAt.Add(o.Sessions.cfg.Grace)) && g.Live(now) {
-		u, err := t.UserByID(ctx, g.UserID)
-		if err != nil {
-			return nil, err
-		}
-		if u.Status != gatehouse.StatusActive {
-			return nil, errBadRefresh
-		}
-		return g, nil // the successor already issued, again
-	}
-	if !isParent && !descendsTo(key, rt, g.Generation, g.RefreshHash) {
-		return nil, errBadRefresh
-	}
-	if !g.RevokedAt.IsZero() {
-		return nil, errBadRefresh
-	}
-	if err := t.RevokeOAuthGrant(ctx, c.WorkspaceID, g.ID, now); err != nil {
-		return nil, err
-	}
-	if err := t.Audit(&gatehouse.AuditEvent{Type: gatehouse.EventRefreshReuseDetected, Outcome: gatehouse.OutcomeFailure, Actor: g.UserID,
-		Target: "oauth_grant:" + g.ID, WorkspaceID: c.WorkspaceID,
-		Details: map[string]string{"generations_behind": strconv.FormatInt(g.Generation-rt.gen, 10), "client_id": c.ClientID}}); err != nil {
-		return nil, err
-	}
-	return nil, CommitThen(errBadRefresh)
-}
-
 // revokeGrant ends the OAuth grant a refresh token belongs to (RFC 7009
 // section 2.1: revoking a refresh token ends what it carries), when the
 // grant was issued to caller and the token is its current one or an
@@ -491,20 +431,11 @@ func (o *OAuth) refreshGrantSlow(ctx context.Context, t *Tx, c *gatehouse.Client
 func (o *OAuth) revokeGrant(ctx context.Context, caller *gatehouse.Client, rt refreshToken) error {
 	now := o.now()
 	return o.InTx(ctx, gatehouse.Scope{WorkspaceID: caller.WorkspaceID}, func(t *Tx) error {
-		g, err := t.OAuthGrantByID(ctx, caller.WorkspaceID, rt.sid)
-		if errors.Is(err, gatehouse.ErrNotFound) {
-			return nil
-		}
-		if err != nil {
+		fam, err := o.Sessions.Families.end(ctx, t, grantRows{caller}, rt, now)
+		if err != nil || fam == nil {
 			return err
 		}
-		if g.ClientID != caller.ClientID || !g.RevokedAt.IsZero() || !descendsTo(o.Sessions.cfg.RefreshKey, rt, g.Generation, g.RefreshHash) {
-			return nil
-		}
-		if err := t.RevokeOAuthGrant(ctx, caller.WorkspaceID, g.ID, now); err != nil {
-			return err
-		}
-		return t.Audit(&gatehouse.AuditEvent{Type: gatehouse.EventSessionRevoked, Actor: "client:" + caller.ClientID, Target: "oauth_grant:" + g.ID,
-			WorkspaceID: caller.WorkspaceID, Details: map[string]string{"reason": "oauth_revoke", "user_id": g.UserID}})
+		return t.Audit(&gatehouse.AuditEvent{Type: gatehouse.EventOAuthGrantRevoked, Actor: "client:" + caller.ClientID, Target: fam.target(),
+			WorkspaceID: caller.WorkspaceID, Details: fam.details("reason", "oauth_revoke", "user_id", fam.UserID)})
 	})
 }

@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"crypto/subtle"
 	"strings"
 	"time"
 
@@ -17,9 +18,10 @@ type OAuth struct {
 	*Core
 	Keys *Keys
 	// Sessions, when set, serves the authorization-code grant
-	// (authcode.go): who is signed in at the portal, the CSRF key of the
-	// consent form, and the refresh-token derivation key, lifetime and grace
-	// window of OAuth grants. Nil: that grant is unavailable.
+	// (authcode.go): who is signed in at the portal, its CSRF (the consent
+	// form's token) and its Families (the refresh engine OAuth grants share
+	// with sessions: derivation key, lifetime, idle timeout, grace window).
+	// Nil: that grant is unavailable.
 	Sessions *Sessions
 }
 
@@ -167,7 +169,7 @@ type Introspection struct {
 	Scope       string
 	ClientID    string
 	Subject     string
-	TokenType   string // "access_token" or "personal_access_token" (gatehouse_token_kind)
+	TokenType   string // "access_token", "refresh_token" or "personal_access_token" (gatehouse_token_kind)
 	WorkspaceID string
 	Issuer      string
 	Audience    []string
@@ -181,17 +183,24 @@ var inactive = &Introspection{}
 // Introspect tells caller about tok (RFC 7662). Active only when tok is
 //   - an access token (JWT) that verifies against the published keys, was
 //     issued to a client of the caller's workspace (workspace_id claim) that
-//     still exists; or
+//     still exists;
+//   - the current refresh token of a live OAuth grant of the caller's
+//     workspace, whose person is active (RFC 7662 section 2.1 covers
+//     refresh tokens); or
 //   - a PAT of the caller's workspace, unexpired, whose owner is active.
 //
 // Anything else is {"active": false}: unknown, expired or revoked tokens,
-// tokens of another workspace, and every credential of a person's own
-// session (access tokens with a sid, refresh tokens), which belongs to no
-// workspace and so is foreign to every client. Introspecting a PAT does not
-// count as its use.
+// retired refresh tokens (a grant's earlier ones), tokens of another
+// workspace, and every credential of a person's own session (access tokens
+// with a sid, session refresh tokens), which belongs to no workspace and so
+// is foreign to every client. Introspecting a token does not count as its
+// use and changes nothing.
 func (o *OAuth) Introspect(ctx context.Context, caller *gatehouse.Client, tok string) (*Introspection, error) {
 	if tok == "" || len(tok) > 4096 {
 		return inactive, nil
+	}
+	if rt, ok := parseRefreshToken(tok); ok {
+		return o.introspectRefresh(ctx, caller, rt)
 	}
 	if token.LooksLikePAT(tok) {
 		return o.introspectPAT(ctx, caller, tok)
@@ -213,6 +222,62 @@ func (o *OAuth) Introspect(ctx context.Context, caller *gatehouse.Client, tok st
 	return &Introspection{Active: true, Scope: cl.Scope, ClientID: cl.ClientID, Subject: cl.Subject, TokenType: "access_token",
 		WorkspaceID: cl.WorkspaceID, Issuer: cl.Issuer, Audience: cl.Audience, JTI: cl.ID,
 		IssuedAt: time.Unix(cl.IssuedAt, 0).UTC(), ExpiresAt: time.Unix(cl.ExpiresAt, 0).UTC()}, nil
+}
+
+// TokenTypeRefresh is the token type introspection gives a refresh token.
+const TokenTypeRefresh = "refresh_token"
+
+// introspectRefresh answers for a refresh token: active when it is the
+// current token of a live grant of caller's workspace (any of its clients,
+// as for access tokens) and the grant's person is active. exp is when the
+// grant ends unless refreshed (its absolute end, or the idle timeout if
+// sooner); iat when this token was issued.
+func (o *OAuth) introspectRefresh(ctx context.Context, caller *gatehouse.Client, rt refreshToken) (*Introspection, error) {
+	if o.Sessions == nil {
+		return inactive, nil
+	}
+	fams := o.Sessions.Families
+	now := o.now()
+	var g *gatehouse.OAuthGrant
+	err := o.Store.Tx(ctx, gatehouse.Scope{WorkspaceID: caller.WorkspaceID}, func(tx gatehouse.Tx) error {
+		var err error
+		if g, err = tx.OAuthGrantByID(ctx, caller.WorkspaceID, rt.sid); err != nil {
+			return err
+		}
+		fam := grantFamily(g)
+		if g.WorkspaceID != caller.WorkspaceID || rt.gen != g.Generation ||
+			subtle.ConstantTimeCompare(hashToken(rt.text), g.RefreshHash) != 1 || !fam.live(now, fams.idle()) {
+			g = nil
+			return nil
+		}
+		u, err := tx.UserByID(ctx, g.UserID)
+		if err != nil {
+			return err
+		}
+		if u.Status != gatehouse.StatusActive {
+			g = nil
+		}
+		return nil
+	})
+	if gatehouse.ErrorCode(err) == gatehouse.ENotFound {
+		return inactive, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if g == nil {
+		return inactive, nil
+	}
+	exp := g.ExpiresAt
+	if idle := fams.idle(); idle > 0 && g.LastUsedAt.Add(idle).Before(exp) {
+		exp = g.LastUsedAt.Add(idle)
+	}
+	iat := g.RotatedAt
+	if iat.IsZero() {
+		iat = g.CreatedAt
+	}
+	return &Introspection{Active: true, Scope: g.Scope, ClientID: g.ClientID, Subject: g.UserID, TokenType: TokenTypeRefresh,
+		WorkspaceID: g.WorkspaceID, IssuedAt: iat, ExpiresAt: exp}, nil
 }
 
 func (o *OAuth) introspectPAT(ctx context.Context, caller *gatehouse.Client, tok string) (*Introspection, error) {

@@ -3,8 +3,6 @@ package auth
 import (
 	"context"
 	"crypto/hmac"
-	"crypto/sha256"
-	"crypto/subtle"
 	"errors"
 	"log/slog"
 	"strconv"
@@ -17,10 +15,11 @@ import (
 )
 
 // SessionTokenIssuer signs the access token of a person's session (a JWT with
-// sub and sid, RFC 9068); the credentials area's Keys does, through
-// IssueSessionToken. expiresIn is the token's lifetime (expires_in).
+// sub, sid, auth_time and amr, RFC 9068); the credentials area's Keys does,
+// through IssueSessionAccessToken. expiresIn is the token's lifetime
+// (expires_in).
 type SessionTokenIssuer interface {
-	IssueSessionToken(ctx context.Context, userID, sessionID string) (token string, expiresIn time.Duration, err error)
+	IssueSessionAccessToken(ctx context.Context, s *gatehouse.Session) (token string, expiresIn time.Duration, err error)
 }
 
 // SessionConfig configures Sessions. Durations left zero take the defaults.
@@ -72,15 +71,29 @@ const (
 	DefaultMagicLinkTTL = 10 * time.Minute
 )
 
-// Sessions signs people up and in (password and magic link), rotates their
-// refresh tokens with reuse detection, lists and revokes their sessions, and
-// changes account status (CONTRACT section 3).
+// Sessions is everything about people's sessions, bundled for wiring: each
+// part holds one idea, in a file of its own.
+//   - Signups (signup.go): creating an account with a password;
+//   - Logins (signin.go): first factors (password, magic link), each
+//     producing a gatehouse.SignIn;
+//   - SessionKeeper (sessions.go): the one place a finished sign-in becomes
+//     a session; refresh, logout, the sessions list and revocation;
+//   - Families (family.go): the refresh engine, shared with OAuth grants;
+//   - CSRF (csrf.go): the session's CSRF token;
+//   - Accounts (accounts.go, admin.go): account status and the admin flag;
+//   - Purger (purge.go): deleting what ended.
 type Sessions struct {
 	*Core
-	cfg SessionConfig
+	Families *Families
+	*CSRF
+	*Signups
+	*Logins
+	*SessionKeeper
+	*Accounts
+	*Purger
 }
 
-// NewSessions returns the sessions service.
+// NewSessions returns the sessions services.
 func NewSessions(core *Core, cfg SessionConfig) (*Sessions, error) {
 	switch {
 	case cfg.Hasher == nil || cfg.Tokens == nil || cfg.Mailer == nil:
@@ -93,20 +106,27 @@ func NewSessions(core *Core, cfg SessionConfig) (*Sessions, error) {
 	if err := cfg.Policy.Validate(); err != nil {
 		return nil, err
 	}
-	if cfg.SessionTTL <= 0 {
-		cfg.SessionTTL = DefaultSessionTTL
-	}
-	if cfg.IdleTimeout == 0 {
-		cfg.IdleTimeout = DefaultIdleTimeout
-	}
-	if cfg.Grace <= 0 {
-		cfg.Grace = DefaultGrace
-	}
 	if cfg.MagicLinkTTL <= 0 {
 		cfg.MagicLinkTTL = DefaultMagicLinkTTL
 	}
-	cfg.PublicURL = strings.TrimRight(cfg.PublicURL, "/")
-	return &Sessions{Core: core, cfg: cfg}, nil
+	fams, err := newFamilies(core, FamilyConfig{Key: cfg.RefreshKey, TTL: cfg.SessionTTL, Idle: cfg.IdleTimeout, Grace: cfg.Grace})
+	if err != nil {
+		return nil, err
+	}
+	csrf, err := newCSRF(cfg.CSRFKey)
+	if err != nil {
+		return nil, err
+	}
+	keeper := &SessionKeeper{Core: core, families: fams, tokens: cfg.Tokens, csrf: csrf}
+	return &Sessions{
+		Core: core, Families: fams, CSRF: csrf,
+		Signups: &Signups{Core: core, cfg: signupConfig{Hasher: cfg.Hasher, Policy: cfg.Policy}},
+		Logins: &Logins{Core: core, sessions: keeper, cfg: loginConfig{Hasher: cfg.Hasher, Mailer: cfg.Mailer,
+			PublicURL: strings.TrimRight(cfg.PublicURL, "/"), MagicLinkTTL: cfg.MagicLinkTTL}},
+		SessionKeeper: keeper,
+		Accounts:      &Accounts{Core: core},
+		Purger:        &Purger{Core: core},
+	}, nil
 }
 
 // TokenResponse is what a sign-in or refresh gives the client (CONTRACT 3).
@@ -137,33 +157,14 @@ var (
 	errNoSession  = gatehouse.Errorf(gatehouse.ENotFound, "not found")
 )
 
-func (s *Sessions) idleSince(now time.Time) time.Time {
-	if s.cfg.IdleTimeout < 0 {
-		return time.Time{}
-	}
-	return now.Add(-s.cfg.IdleTimeout)
-}
-
-func (s *Sessions) idle() time.Duration { return max(s.cfg.IdleTimeout, 0) }
-
-// CSRFToken returns session sid's CSRF token: HMAC-SHA256 over the session id
-// under the CSRF key (OWASP CSRF Prevention Cheat Sheet, "Signed Double-Submit
-// Cookie"). It needs no storage and stops validating when the master secret
-// changes.
-func (s *Sessions) CSRFToken(sid string) string {
-	if sid == "" {
-		return ""
-	}
-	m := hmac.New(sha256.New, s.cfg.CSRFKey)
-	m.Write([]byte("gatehouse csrf v1\x00"))
-	m.Write([]byte(sid))
-	return b64url.EncodeToString(m.Sum(nil))
-}
-
-// CheckCSRF reports whether csrf is session sid's CSRF token, in constant time.
-func (s *Sessions) CheckCSRF(sid, csrf string) bool {
-	want := s.CSRFToken(sid)
-	return want != "" && subtle.ConstantTimeCompare([]byte(csrf), []byte(want)) == 1
+// SessionKeeper keeps people's sessions: it turns a finished sign-in into a
+// session (start, the one place that does), refreshes and ends them, and
+// lists and revokes them for their person.
+type SessionKeeper struct {
+	*Core
+	families *Families
+	tokens   SessionTokenIssuer
+	csrf     *CSRF
 }
 
 // RefreshTokenSessionID returns the session a well-formed refresh token
@@ -174,17 +175,28 @@ func RefreshTokenSessionID(token string) (sid string, ok bool) {
 	return t.sid, ok
 }
 
-// startSession creates a session for u in t and records login.succeeded and
-// token.issued; it returns the first refresh token.
-func (s *Sessions) startSession(ctx context.Context, t *Tx, u *gatehouse.User, method gatehouse.SessionMethod, now time.Time) (*gatehouse.Session, string, error) {
+var errSignInPending = gatehouse.Errorf(gatehouse.EInvalidGrant, "the sign-in needs another factor")
+
+// start turns a finished sign-in into a session, in t: it records every
+// factor used (amr, RFC 8176) and auth_time, then login.succeeded and
+// token.issued, and returns the session and its first refresh token. A
+// sign-in that still needs a factor is refused: it is not a session yet.
+func (k *SessionKeeper) start(ctx context.Context, t *Tx, in *gatehouse.SignIn) (*gatehouse.Session, string, error) {
+	if in == nil || in.User == nil || len(in.Factors) == 0 || !in.Finished() {
+		return nil, "", errSignInPending
+	}
+	now := k.now()
 	ri := gatehouse.RequestInfoFromContext(ctx)
+	method := in.Method()
 	sess := &gatehouse.Session{
 		ID:         gatehouse.NewID(now),
-		UserID:     u.ID,
+		UserID:     in.User.ID,
 		Method:     method,
+		AMR:        in.AMR(),
+		AuthTime:   in.AuthTime.UTC().Truncate(time.Microsecond),
 		CreatedAt:  now,
 		LastUsedAt: now,
-		ExpiresAt:  now.Add(s.cfg.SessionTTL),
+		ExpiresAt:  k.families.expiry(now),
 		IP:         audit.CutIP(ri.IP),
 		UserAgent:  audit.Clean(ri.UserAgent, audit.MaxUserAgent),
 	}
@@ -196,135 +208,71 @@ func (s *Sessions) startSession(ctx context.Context, t *Tx, u *gatehouse.User, m
 	if err := t.CreateSession(ctx, sess); err != nil {
 		return nil, "", err
 	}
-	details := map[string]string{"method": string(method)}
-	if err := t.Audit(&gatehouse.AuditEvent{Type: gatehouse.EventLoginSucceeded, Actor: u.ID, Target: "session:" + sess.ID, Details: details}); err != nil {
+	amr := strings.Join(sess.AMR, " ")
+	details := map[string]string{"method": string(method), "amr": amr}
+	if err := t.Audit(&gatehouse.AuditEvent{Type: gatehouse.EventLoginSucceeded, Actor: sess.UserID, Target: "session:" + sess.ID, Details: details}); err != nil {
 		return nil, "", err
 	}
-	if err := t.Audit(&gatehouse.AuditEvent{Type: gatehouse.EventTokenIssued, Actor: u.ID, Target: "session:" + sess.ID,
+	if err := t.Audit(&gatehouse.AuditEvent{Type: gatehouse.EventTokenIssued, Actor: sess.UserID, Target: "session:" + sess.ID,
 		Details: map[string]string{"grant": string(method), "token_type": "refresh+access"}}); err != nil {
 		return nil, "", err
 	}
 	return sess, tok, nil
 }
 
-// respond signs the access token of a committed session.
-func (s *Sessions) respond(ctx context.Context, userID, sid, refresh string) (*TokenResponse, error) {
-	at, ttl, err := s.cfg.Tokens.IssueSessionToken(ctx, userID, sid)
+// respond signs the access token of a committed session (with its amr and
+// auth_time).
+func (k *SessionKeeper) respond(ctx context.Context, sess *gatehouse.Session, refresh string) (*TokenResponse, error) {
+	at, ttl, err := k.tokens.IssueSessionAccessToken(ctx, sess)
 	if err != nil {
 		return nil, err
 	}
-	return &TokenResponse{UserID: userID, SessionID: sid, AccessToken: at, ExpiresIn: ttl, RefreshToken: refresh, CSRFToken: s.CSRFToken(sid)}, nil
+	return &TokenResponse{UserID: sess.UserID, SessionID: sess.ID, AccessToken: at, ExpiresIn: ttl, RefreshToken: refresh,
+		CSRFToken: k.csrf.CSRFToken(sess.ID)}, nil
 }
 
-// Refresh rotates a refresh token (CONTRACT 3). In the common case it is one
-// transaction of two statements: the UPDATE that swaps the session's current
-// hash for its successor's (only if the session is live and its user
-// active), and the refresh.rotated audit row. Otherwise, in the same
-// transaction, it reads the session to tell the cases apart:
-//   - the token is the parent of the current one, retired less than Grace
-//     ago: the same successor again (recomputed), no change;
-//   - the token is an ancestor (the parent after Grace, or older): reuse. The
-//     session is revoked, refresh.reuse_detected recorded, invalid_grant;
-//   - anything else (unknown, expired, revoked, idle, account not active):
-//     invalid_grant.
-func (s *Sessions) Refresh(ctx context.Context, token string) (*TokenResponse, error) {
+// Refresh rotates a person's refresh token (docs/sessions.md) with the
+// shared refresh engine (Families.refresh): on the common path one
+// transaction of two statements. The new access token keeps the session's
+// amr and auth_time.
+func (k *SessionKeeper) Refresh(ctx context.Context, token string) (*TokenResponse, error) {
 	rt, ok := parseRefreshToken(token)
 	if !ok {
 		return nil, errBadRefresh
 	}
-	next := successor(s.cfg.RefreshKey, rt)
-	now := s.now()
-	var userID string
-	err := s.InTx(ctx, gatehouse.Scope{}, func(t *Tx) error {
-		sess, err := t.RotateRefresh(ctx, gatehouse.Rotation{
-			SessionID: rt.sid, OldHash: hashToken(token), NewHash: hashToken(next),
-			Generation: rt.gen + 1, Now: now, IdleSince: s.idleSince(now),
-		})
-		if err == nil {
-			userID = sess.UserID
-			return t.Audit(&gatehouse.AuditEvent{Type: gatehouse.EventRefreshRotated, Actor: sess.UserID, Target: "session:" + sess.ID,
-				Details: map[string]string{"generation": strconv.FormatInt(sess.Generation, 10)}})
-		}
-		if !errors.Is(err, gatehouse.ErrNotFound) {
+	next := successor(k.families.cfg.Key, rt)
+	now := k.now()
+	var sess *gatehouse.Session
+	err := k.InTx(ctx, gatehouse.Scope{}, func(t *Tx) error {
+		fam, err := k.families.refresh(ctx, t, sessionRows{}, rt, next, now)
+		if err != nil {
 			return err
 		}
-		return s.refreshSlow(ctx, t, rt, next, now, &userID)
+		sess = fam.session
+		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	return s.respond(ctx, userID, rt.sid, next)
-}
-
-// refreshSlow tells apart why a rotation matched nothing; see Refresh.
-func (s *Sessions) refreshSlow(ctx context.Context, t *Tx, rt refreshToken, next string, now time.Time, userID *string) error {
-	sess, err := t.SessionByID(ctx, rt.sid)
-	if errors.Is(err, gatehouse.ErrNotFound) {
-		return errBadRefresh
-	}
-	if err != nil {
-		return err
-	}
-	if rt.gen >= sess.Generation {
-		return errBadRefresh // the current token of a dead session, or made up
-	}
-	isParent := rt.gen == sess.Generation-1 && subtle.ConstantTimeCompare(hashToken(next), sess.RefreshHash) == 1
-	if isParent && now.Before(sess.RotatedAt.Add(s.cfg.Grace)) && sess.Live(now, s.idle()) {
-		u, err := t.UserByID(ctx, sess.UserID)
-		if err != nil {
-			return err
-		}
-		if u.Status != gatehouse.StatusActive {
-			return errBadRefresh
-		}
-		*userID = sess.UserID
-		return nil // the successor already issued, again
-	}
-	if !isParent && !descendsTo(s.cfg.RefreshKey, rt, sess.Generation, sess.RefreshHash) {
-		return errBadRefresh // not of this family
-	}
-	if !sess.RevokedAt.IsZero() {
-		return errBadRefresh // already ended; nothing more to do
-	}
-	if err := t.RevokeSession(ctx, sess.ID, now); err != nil {
-		return err
-	}
-	behind := strconv.FormatInt(sess.Generation-rt.gen, 10)
-	if err := t.Audit(&gatehouse.AuditEvent{Type: gatehouse.EventRefreshReuseDetected, Outcome: gatehouse.OutcomeFailure,
-		Actor: sess.UserID, Target: "session:" + sess.ID, Details: map[string]string{"generations_behind": behind}}); err != nil {
-		return err
-	}
-	if err := t.Audit(&gatehouse.AuditEvent{Type: gatehouse.EventSessionRevoked, Actor: "system", Target: "session:" + sess.ID,
-		Details: map[string]string{"reason": "refresh_reuse", "user_id": sess.UserID}}); err != nil {
-		return err
-	}
-	return CommitThen(errBadRefresh)
+	return k.respond(ctx, sess, next)
 }
 
 // Logout revokes the session a refresh token belongs to (the current token,
 // or one of its ancestors) and records logout. An unknown or malformed token
-// changes nothing and is not an error: logging out twice is not a failure.
-func (s *Sessions) Logout(ctx context.Context, token string) error {
+// changes nothing and is not an error: logging out twice, one after the
+// other or at the same time, is not a failure.
+func (k *SessionKeeper) Logout(ctx context.Context, token string) error {
 	rt, ok := parseRefreshToken(token)
 	if !ok {
 		return nil
 	}
-	now := s.now()
-	return s.InTx(ctx, gatehouse.Scope{}, func(t *Tx) error {
-		sess, err := t.SessionByID(ctx, rt.sid)
-		if errors.Is(err, gatehouse.ErrNotFound) {
-			return nil
-		}
-		if err != nil {
+	now := k.now()
+	return k.InTx(ctx, gatehouse.Scope{}, func(t *Tx) error {
+		fam, err := k.families.end(ctx, t, sessionRows{}, rt, now)
+		if err != nil || fam == nil {
 			return err
 		}
-		if !sess.RevokedAt.IsZero() || !descendsTo(s.cfg.RefreshKey, rt, sess.Generation, sess.RefreshHash) {
-			return nil
-		}
-		if err := t.RevokeSession(ctx, sess.ID, now); err != nil {
-			return err
-		}
-		return t.Audit(&gatehouse.AuditEvent{Type: gatehouse.EventLogout, Actor: sess.UserID, Target: "session:" + sess.ID})
+		return t.Audit(&gatehouse.AuditEvent{Type: gatehouse.EventLogout, Actor: fam.UserID, Target: fam.target()})
 	})
 }
 
@@ -335,6 +283,8 @@ type SessionInfo struct {
 	LastUsedAt time.Time
 	ExpiresAt  time.Time
 	Method     gatehouse.SessionMethod
+	AMR        []string
+	AuthTime   time.Time
 	IP         string
 	UserAgent  string
 	Current    bool
@@ -342,21 +292,21 @@ type SessionInfo struct {
 
 // List returns the caller's live sessions, newest first; Current marks the
 // one the caller is using.
-func (s *Sessions) List(ctx context.Context, p *gatehouse.Principal) ([]SessionInfo, error) {
+func (s *SessionKeeper) List(ctx context.Context, p *gatehouse.Principal) ([]SessionInfo, error) {
 	if err := requireSession(p, "sessions are managed"); err != nil {
 		return nil, err
 	}
 	now := s.now()
 	var out []SessionInfo
 	err := s.InTx(ctx, gatehouse.Scope{UserID: p.UserID}, func(t *Tx) error {
-		list, err := t.LiveSessions(ctx, p.UserID, now, s.idleSince(now))
+		list, err := t.LiveSessions(ctx, p.UserID, now, s.families.idleSince(now))
 		if err != nil {
 			return err
 		}
 		out = make([]SessionInfo, 0, len(list))
 		for _, x := range list {
 			out = append(out, SessionInfo{ID: x.ID, CreatedAt: x.CreatedAt, LastUsedAt: x.LastUsedAt, ExpiresAt: x.ExpiresAt,
-				Method: x.Method, IP: x.IP, UserAgent: x.UserAgent, Current: x.ID == p.SessionID})
+				Method: x.Method, AMR: x.AMR, AuthTime: x.AuthTime, IP: x.IP, UserAgent: x.UserAgent, Current: x.ID == p.SessionID})
 		}
 		return nil
 	})
@@ -364,7 +314,7 @@ func (s *Sessions) List(ctx context.Context, p *gatehouse.Principal) ([]SessionI
 }
 
 // Revoke ends one of the caller's sessions; not_found for anyone else's.
-func (s *Sessions) Revoke(ctx context.Context, p *gatehouse.Principal, id string) error {
+func (s *SessionKeeper) Revoke(ctx context.Context, p *gatehouse.Principal, id string) error {
 	if err := requireSession(p, "sessions are managed"); err != nil {
 		return err
 	}
@@ -374,7 +324,7 @@ func (s *Sessions) Revoke(ctx context.Context, p *gatehouse.Principal, id string
 	now := s.now()
 	return s.InTx(ctx, gatehouse.Scope{UserID: p.UserID}, func(t *Tx) error {
 		sess, err := t.SessionByID(ctx, id)
-		if errors.Is(err, gatehouse.ErrNotFound) || err == nil && (sess.UserID != p.UserID || !sess.Live(now, s.idle())) {
+		if errors.Is(err, gatehouse.ErrNotFound) || err == nil && (sess.UserID != p.UserID || !sess.Live(now, s.families.idle())) {
 			return errNoSession
 		}
 		if err != nil {
@@ -390,7 +340,7 @@ func (s *Sessions) Revoke(ctx context.Context, p *gatehouse.Principal, id string
 
 // RevokeAll ends every session (`gatehouse sessions revoke-all`) and returns
 // how many were live.
-func (s *Sessions) RevokeAll(ctx context.Context) (int64, error) {
+func (s *SessionKeeper) RevokeAll(ctx context.Context) (int64, error) {
 	var n int64
 	now := s.now()
 	err := s.InTx(ctx, gatehouse.Scope{}, func(t *Tx) error {
@@ -402,28 +352,4 @@ func (s *Sessions) RevokeAll(ctx context.Context) (int64, error) {
 			Details: map[string]string{"reason": "revoke_all", "count": strconv.FormatInt(n, 10)}})
 	})
 	return n, err
-}
-
-// Purge deletes magic links and sessions that ended more than a day ago.
-func (s *Sessions) Purge(ctx context.Context) error {
-	cutoff := s.now().Add(-24 * time.Hour)
-	return s.InTx(ctx, gatehouse.Scope{}, func(t *Tx) error { return t.PurgeSessions(ctx, cutoff) })
-}
-
-// RunPurge calls Purge every interval until ctx ends; a failure is logged
-// and retried at the next tick. Several instances may run it: each purge is
-// one idempotent DELETE per table.
-func (s *Sessions) RunPurge(ctx context.Context, interval time.Duration) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if err := s.Purge(ctx); err != nil && ctx.Err() == nil {
-				s.Log.ErrorContext(ctx, "purging ended sessions failed", "error", err.Error())
-			}
-		}
-	}
 }

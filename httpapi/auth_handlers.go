@@ -259,6 +259,7 @@ type sessionJSON struct {
 	LastUsedAt time.Time `json:"last_used_at"`
 	ExpiresAt  time.Time `json:"expires_at"`
 	Method     string    `json:"method"`
+	AMR        []string  `json:"amr"`
 	IP         string    `json:"ip"`
 	UserAgent  string    `json:"user_agent"`
 	Current    bool      `json:"current"`
@@ -273,9 +274,17 @@ func (s *Server) listSessions(w http.ResponseWriter, r *http.Request) error {
 	out := make([]sessionJSON, 0, len(list))
 	for _, x := range list {
 		out = append(out, sessionJSON{ID: x.ID, CreatedAt: x.CreatedAt.UTC(), LastUsedAt: x.LastUsedAt.UTC(), ExpiresAt: x.ExpiresAt.UTC(),
-			Method: string(x.Method), IP: x.IP, UserAgent: x.UserAgent, Current: x.Current})
+			Method: string(x.Method), AMR: amrList(x.AMR), IP: x.IP, UserAgent: x.UserAgent, Current: x.Current})
 	}
 	return writeJSON(w, http.StatusOK, map[string]any{"sessions": out})
+}
+
+// amrList is a session's amr for JSON: [] rather than null when empty.
+func amrList(amr []string) []string {
+	if amr == nil {
+		return []string{}
+	}
+	return amr
 }
 
 // revokeSession: DELETE /v1/auth/sessions/{id} → 204.

@@ -27,8 +27,8 @@ import (
 // (the other tests here sign with real keys).
 type stubIssuer struct{}
 
-func (stubIssuer) IssueSessionToken(_ context.Context, userID, sid string) (string, time.Duration, error) {
-	return "at." + sid, 15 * time.Minute, nil
+func (stubIssuer) IssueSessionAccessToken(_ context.Context, s *gatehouse.Session) (string, time.Duration, error) {
+	return "at." + s.ID, 15 * time.Minute, nil
 }
 
 // withSessions wires a real auth.Sessions over s, with real signing keys
@@ -348,6 +348,58 @@ func TestConcurrentRefreshHTTP(t *testing.T) {
 		}
 		if len(seen) != 1 {
 			t.Fatalf("%d distinct successors", len(seen))
+		}
+	})
+}
+
+// Logging out is idempotent: concurrent logouts of one session all answer
+// 204 (before, the losers of the race answered 404), and one logout event is
+// recorded. The sessions list shows each session's amr.
+func TestConcurrentLogoutHTTP(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		e := newEnv(t, withSessions(t, db, t.TempDir()))
+		h := e.s
+		body := signIn(t, h, "jane@example.com")
+		code, list := bearerCall(t, h, "GET", "/v1/auth/sessions", body["access_token"].(string), "")
+		sessions, _ := list["sessions"].([]any)
+		if code != 200 || len(sessions) != 1 {
+			t.Fatalf("sessions: %d %v", code, list)
+		}
+		if amr, _ := sessions[0].(map[string]any)["amr"].([]any); len(amr) != 1 || amr[0] != "pwd" {
+			t.Fatalf("sessions list amr: %v", sessions[0])
+		}
+		refresh := body["refresh_token"].(string)
+		const n = 16
+		codes := make([]int, n)
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		for i := 0; i < n; i++ {
+			wg.Add(1)
+			go func(i int) {
+				defer wg.Done()
+				<-start
+				w := do(h, req("POST", "/v1/auth/logout", `{"refresh_token":"`+refresh+`"}`, "Content-Type", "application/json"))
+				codes[i] = w.Code
+			}(i)
+		}
+		close(start)
+		wg.Wait()
+		for i, c := range codes {
+			if c != http.StatusNoContent {
+				t.Fatalf("logout %d: status %d", i, c)
+			}
+		}
+		var logouts int
+		err := db.Tx(context.Background(), gatehouse.Scope{AllAudit: true}, func(tx gatehouse.Tx) error {
+			evs, err := tx.AuditEvents(context.Background(), gatehouse.AuditFilter{Type: gatehouse.EventLogout, Limit: 100})
+			logouts = len(evs)
+			return err
+		})
+		if err != nil || logouts != 1 {
+			t.Fatalf("logout events: %d, %v", logouts, err)
+		}
+		if code, _ := bearerCall(t, h, "POST", "/v1/auth/refresh", "", `{"refresh_token":"`+refresh+`"}`); code != http.StatusUnauthorized && code != http.StatusBadRequest {
+			t.Fatalf("refresh after logout: %d", code)
 		}
 	})
 }

@@ -240,7 +240,11 @@ func (s *Server) oauthIntrospect(w http.ResponseWriter, r *http.Request) error {
 	if !in.Active {
 		return writeJSON(w, http.StatusOK, introspectionJSON{})
 	}
-	out := introspectionJSON{Active: true, Scope: in.Scope, ClientID: in.ClientID, TokenType: "Bearer", Sub: in.Subject,
+	tokenType := "Bearer"
+	if in.TokenType == auth.TokenTypeRefresh {
+		tokenType = auth.TokenTypeRefresh // not presented as a bearer token
+	}
+	out := introspectionJSON{Active: true, Scope: in.Scope, ClientID: in.ClientID, TokenType: tokenType, Sub: in.Subject,
 		Iss: in.Issuer, JTI: in.JTI, WorkspaceID: in.WorkspaceID, TokenKind: in.TokenType,
 		Exp: in.ExpiresAt.Unix(), Iat: in.IssuedAt.Unix()}
 	switch len(in.Audience) {

@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"strconv"
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse"
@@ -79,10 +80,10 @@ func (t *Tx) RotateOAuthGrant(ctx context.Context, workspaceID, clientID string,
 	return t.scanGrant(t.tx.QueryRowContext(ctx, `update oauth_grants
 		set refresh_hash = $4, generation = $5, rotated_at = $6, last_used_at = $6
 		where id = $1 and workspace_id = $2 and client_id = $3 and refresh_hash = $7
-		  and revoked_at is null and expires_at > $6
+		  and revoked_at is null and expires_at > $6 and last_used_at > $8
 		  and exists (select 1 from users u where u.id = oauth_grants.user_id and u.status = 'active')
 		returning `+grantColumns,
-		r.SessionID, workspaceID, clientID, r.NewHash, r.Generation, Micros(r.Now), r.OldHash))
+		r.SessionID, workspaceID, clientID, r.NewHash, r.Generation, Micros(r.Now), r.OldHash, Micros(r.IdleSince)))
 }
 
 // RevokeOAuthGrant revokes workspaceID's grant id if it is not yet revoked.
@@ -108,4 +109,21 @@ func (t *Tx) scanGrant(row interface{ Scan(...any) error }) (*gatehouse.OAuthGra
 		g.RotatedAt = FromMicros(rotated)
 	}
 	return &g, nil
+}
+
+// PurgeOAuth deletes codes and grants of every workspace that ended before
+// cutoff. Under PostgreSQL both tables are workspace-scoped with forced
+// row-level security; migration 0008 adds a delete-only policy that admits
+// the rows that ended before the transaction-local setting app.purge_before,
+// and nothing else.
+func (t *Tx) PurgeOAuth(ctx context.Context, cutoff time.Time) error {
+	c := Micros(cutoff)
+	if err := t.setLookup(ctx, "app.purge_before", strconv.FormatInt(c, 10), "purge OAuth"); err != nil {
+		return err
+	}
+	if _, err := t.tx.ExecContext(ctx, `delete from oauth_codes where expires_at < $1`, c); err != nil {
+		return t.err(err, "purge authorization codes")
+	}
+	_, err := t.tx.ExecContext(ctx, `delete from oauth_grants where expires_at < $1 or revoked_at < $1`, c)
+	return t.err(err, "purge OAuth grants")
 }

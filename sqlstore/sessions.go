@@ -3,19 +3,21 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"strings"
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse"
 )
 
-const sessionColumns = `id, user_id, method, created_at, last_used_at, rotated_at, expires_at, revoked_at, ip, user_agent, generation, refresh_hash`
+const sessionColumns = `id, user_id, method, created_at, last_used_at, rotated_at, expires_at, revoked_at, ip, user_agent, generation, refresh_hash, amr, auth_time`
 
 // CreateSession inserts s.
 func (t *Tx) CreateSession(ctx context.Context, s *gatehouse.Session) error {
 	_, err := t.tx.ExecContext(ctx,
-		`insert into sessions (`+sessionColumns+`) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+		`insert into sessions (`+sessionColumns+`) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
 		s.ID, s.UserID, string(s.Method), Micros(s.CreatedAt), Micros(s.LastUsedAt), Micros(s.RotatedAt),
-		Micros(s.ExpiresAt), NullMicros(s.RevokedAt), s.IP, s.UserAgent, s.Generation, s.RefreshHash)
+		Micros(s.ExpiresAt), NullMicros(s.RevokedAt), s.IP, s.UserAgent, s.Generation, s.RefreshHash,
+		strings.Join(s.AMR, " "), Micros(s.AuthTime))
 	return t.err(err, "create session")
 }
 
@@ -86,12 +88,17 @@ func (t *Tx) count(res sql.Result, err error) (int64, error) {
 func (t *Tx) scanSession(row interface{ Scan(...any) error }) (*gatehouse.Session, error) {
 	var s gatehouse.Session
 	var method string
-	var created, lastUsed, rotated, expires int64
+	var created, lastUsed, rotated, expires, authTime int64
 	var revoked sql.NullInt64
+	var amr string
 	if err := row.Scan(&s.ID, &s.UserID, &method, &created, &lastUsed, &rotated, &expires, &revoked,
-		&s.IP, &s.UserAgent, &s.Generation, &s.RefreshHash); err != nil {
+		&s.IP, &s.UserAgent, &s.Generation, &s.RefreshHash, &amr, &authTime); err != nil {
 		return nil, t.err(err, "read session")
 	}
+	if amr != "" {
+		s.AMR = strings.Fields(amr)
+	}
+	s.AuthTime = FromMicros(authTime)
 	s.Method = gatehouse.SessionMethod(method)
 	s.CreatedAt, s.LastUsedAt, s.RotatedAt, s.ExpiresAt = FromMicros(created), FromMicros(lastUsed), FromMicros(rotated), FromMicros(expires)
 	s.RevokedAt = FromNullMicros(revoked)

@@ -102,10 +102,67 @@ func testAuthCodes(t *testing.T, open Opener) {
 		}), gatehouse.ErrNotFound)
 		tx(t, s, wsScope(a.ID), func(tx gatehouse.Tx) error {
 			got, err := tx.OAuthGrantByID(ctx, a.ID, g.ID)
-			if err == nil && got.Live(base.Add(4*time.Second)) {
+			if err == nil && got.Live(base.Add(4*time.Second), 0) {
 				t.Error("a revoked grant is live")
 			}
 			return err
+		})
+	})
+
+	t.Run("grants idle out", func(t *testing.T) {
+		g := &gatehouse.OAuthGrant{ID: gatehouse.NewID(base.Add(time.Second)), WorkspaceID: a.ID, ClientID: client, UserID: alice.ID,
+			SessionID: code.SessionID, CreatedAt: base, LastUsedAt: base, ExpiresAt: base.Add(time.Hour), RefreshHash: hashOf("idle0")}
+		tx(t, s, wsScope(a.ID), func(tx gatehouse.Tx) error { return tx.CreateOAuthGrant(ctx, g) })
+		rot := gatehouse.Rotation{SessionID: g.ID, OldHash: hashOf("idle0"), NewHash: hashOf("idle1"), Generation: 1,
+			Now: base.Add(10 * time.Minute), IdleSince: base}
+		wantIs(t, txErr(s, wsScope(a.ID), func(tx gatehouse.Tx) error {
+			_, err := tx.RotateOAuthGrant(ctx, a.ID, client, rot)
+			return err
+		}), gatehouse.ErrNotFound)
+		rot.IdleSince = base.Add(-time.Second)
+		tx(t, s, wsScope(a.ID), func(tx gatehouse.Tx) error {
+			got, err := tx.RotateOAuthGrant(ctx, a.ID, client, rot)
+			if err == nil && (!got.LastUsedAt.Equal(rot.Now) || got.Live(rot.Now.Add(time.Minute), time.Minute) || !got.Live(rot.Now, time.Minute)) {
+				t.Errorf("rotated %+v", got)
+			}
+			return err
+		})
+	})
+
+	t.Run("PurgeOAuth", func(t *testing.T) {
+		c := newWorkspace(t, s, "codes-purge", alice)
+		mk := func(name string, created time.Time) *gatehouse.AuthCode {
+			x := *code
+			x.Hash, x.WorkspaceID, x.CreatedAt, x.ExpiresAt = hashOf(name), c.ID, created, created.Add(time.Minute)
+			tx(t, s, wsScope(c.ID), func(tx gatehouse.Tx) error { return tx.CreateAuthCode(ctx, &x) })
+			return &x
+		}
+		oldCode, newCode := mk("purge-old", base), mk("purge-new", base.Add(2*time.Hour))
+		grant := func(expires time.Time, revoked time.Time) *gatehouse.OAuthGrant {
+			g := &gatehouse.OAuthGrant{ID: gatehouse.NewID(base), WorkspaceID: c.ID, ClientID: client, UserID: alice.ID,
+				SessionID: code.SessionID, CreatedAt: base, LastUsedAt: base, ExpiresAt: expires, RevokedAt: revoked, RefreshHash: hashOf("purge" + expires.String() + revoked.String())}
+			tx(t, s, wsScope(c.ID), func(tx gatehouse.Tx) error { return tx.CreateOAuthGrant(ctx, g) })
+			return g
+		}
+		expired := grant(base.Add(time.Minute), time.Time{})
+		revoked := grant(base.Add(10*time.Hour), base.Add(time.Minute))
+		live := grant(base.Add(10*time.Hour), time.Time{})
+		// Unscoped, as the purge runs: every workspace at once.
+		tx(t, s, unscoped, func(tx gatehouse.Tx) error { return tx.PurgeOAuth(ctx, base.Add(time.Hour)) })
+		tx(t, s, wsScope(c.ID), func(tx gatehouse.Tx) error {
+			for _, h := range [][]byte{oldCode.Hash} {
+				wantIs(t, func() error { _, err := tx.AuthCodeByHash(ctx, c.ID, h); return err }(), gatehouse.ErrNotFound)
+			}
+			if _, err := tx.AuthCodeByHash(ctx, c.ID, newCode.Hash); err != nil {
+				t.Errorf("a live code was purged: %v", err)
+			}
+			for _, g := range []*gatehouse.OAuthGrant{expired, revoked} {
+				wantIs(t, func() error { _, err := tx.OAuthGrantByID(ctx, c.ID, g.ID); return err }(), gatehouse.ErrNotFound)
+			}
+			if _, err := tx.OAuthGrantByID(ctx, c.ID, live.ID); err != nil {
+				t.Errorf("a live grant was purged: %v", err)
+			}
+			return nil
 		})
 	})
 }

@@ -3,6 +3,7 @@ package storetest
 import (
 	"bytes"
 	"crypto/sha256"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -43,6 +44,39 @@ func testSessions(t *testing.T, open Opener) {
 		}
 		for _, id := range []string{gatehouse.NewID(base), "not-a-uuid", ""} {
 			wantIs(t, txErr(s, unscoped, func(tx gatehouse.Tx) error { _, err := tx.SessionByID(ctx, id); return err }), gatehouse.ErrNotFound)
+		}
+	})
+
+	t.Run("AMRAndAuthTime", func(t *testing.T) {
+		u := newUser(t, s, "sess-amr@example.com")
+		sess := &gatehouse.Session{
+			ID: gatehouse.NewID(base), UserID: u.ID, Method: gatehouse.MethodMagicLink, AMR: []string{"email", "otp", "mfa"},
+			AuthTime: base.Add(-time.Minute), CreatedAt: base, LastUsedAt: base, ExpiresAt: base.Add(time.Hour), RefreshHash: hashOf("amr0"),
+		}
+		tx(t, s, unscoped, func(tx gatehouse.Tx) error { return tx.CreateSession(ctx, sess) })
+		check := func(what string, got *gatehouse.Session) {
+			t.Helper()
+			if strings.Join(got.AMR, " ") != "email otp mfa" || !got.AuthTime.Equal(sess.AuthTime) {
+				t.Fatalf("%s: amr %v auth_time %v", what, got.AMR, got.AuthTime)
+			}
+		}
+		var got *gatehouse.Session
+		tx(t, s, unscoped, func(tx gatehouse.Tx) (err error) { got, err = tx.SessionByID(ctx, sess.ID); return })
+		check("SessionByID", got)
+		rot := gatehouse.Rotation{SessionID: sess.ID, OldHash: hashOf("amr0"), NewHash: hashOf("amr1"), Generation: 1, Now: base.Add(time.Minute)}
+		tx(t, s, unscoped, func(tx gatehouse.Tx) (err error) { got, err = tx.RotateRefresh(ctx, rot); return })
+		check("RotateRefresh", got)
+		var list []*gatehouse.Session
+		tx(t, s, unscoped, func(tx gatehouse.Tx) (err error) { list, err = tx.LiveSessions(ctx, u.ID, base, time.Time{}); return })
+		if len(list) != 1 {
+			t.Fatalf("LiveSessions: %d", len(list))
+		}
+		check("LiveSessions", list[0])
+		// A session without them (none recorded) reads back without them.
+		plain := newSession(t, s, u, "amr-none")
+		tx(t, s, unscoped, func(tx gatehouse.Tx) (err error) { got, err = tx.SessionByID(ctx, plain.ID); return })
+		if got.AMR != nil || !got.AuthTime.IsZero() {
+			t.Fatalf("empty amr read back as %v %v", got.AMR, got.AuthTime)
 		}
 	})
 

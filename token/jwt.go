@@ -60,6 +60,12 @@ type Claims struct {
 	SessionID string `json:"sid,omitempty"`
 	// WorkspaceID is the workspace a client's token is confined to.
 	WorkspaceID string `json:"workspace_id,omitempty"`
+	// AuthTime is when the person of a session last proved a factor
+	// (NumericDate), and AMR the methods they used (RFC 8176 values). RFC
+	// 9068 section 2.2.1 lets access tokens carry both, as id_tokens do
+	// (OpenID Connect Core section 2). Both are absent from a client's token.
+	AuthTime int64    `json:"auth_time,omitempty"`
+	AMR      []string `json:"amr,omitempty"`
 }
 
 // Scopes splits Scope on spaces.

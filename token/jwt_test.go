@@ -368,3 +368,29 @@ func TestThumbprintRFC7638(t *testing.T) {
 		t.Fatalf("thumbprint %q, %v", got, err)
 	}
 }
+
+// auth_time and amr (RFC 9068 section 2.2.1) survive signing and
+// verification; an amr that is not an array of strings is refused.
+func TestAuthTimeAndAMRClaims(t *testing.T) {
+	k := newTestKeys(t)
+	c := &Claims{Issuer: testIss, Subject: "u", Audience: Audience{testAud}, ExpiresAt: testNow.Add(time.Minute).Unix(),
+		IssuedAt: testNow.Unix(), ID: "j", ClientID: "c", SessionID: "s", AuthTime: testNow.Add(-time.Hour).Unix(), AMR: []string{"pwd", "otp", "mfa"}}
+	tok, err := k.ed.SignAccessToken(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := testVerifier().Verify(tok, k.set)
+	if err != nil || got.AuthTime != c.AuthTime || strings.Join(got.AMR, " ") != "pwd otp mfa" {
+		t.Fatalf("claims %+v, %v", got, err)
+	}
+	for _, bad := range []string{`{"amr":"pwd"}`, `{"amr":[1]}`, `{"amr":null}`, `{"auth_time":"1"}`, `{"auth_time":1.5}`, `{"AMR":["x"]}`} {
+		var c Claims
+		if err := decodeClaims([]byte(bad), &c); err == nil {
+			t.Errorf("%s accepted", bad)
+		}
+	}
+	var none Claims
+	if err := decodeClaims([]byte(`{"sub":"u"}`), &none); err != nil || none.AMR != nil || none.AuthTime != 0 {
+		t.Fatalf("a token without them: %+v %v", none, err)
+	}
+}

@@ -157,6 +157,12 @@ func decodeClaims(payload []byte, c *Claims) error {
 			str(&c.SessionID)
 		case "workspace_id":
 			str(&c.WorkspaceID)
+		case "auth_time":
+			num(&c.AuthTime)
+		case "amr":
+			if v[0] != '[' || json.Unmarshal(v, &c.AMR) != nil {
+				bad = fmt.Errorf("%w: claim amr is not an array of strings", ErrMalformed)
+			}
 		default:
 			if err := checkClaimName(name); err != nil {
 				return err
@@ -176,7 +182,7 @@ func decodeClaims(payload []byte, c *Claims) error {
 // claimNames are the members of Claims. A payload carrying both "iss" and
 // "ISS" would be read one way here and maybe another by a case-folding
 // decoder elsewhere: such look-alikes are refused.
-var claimNames = []string{"iss", "sub", "aud", "exp", "nbf", "iat", "jti", "client_id", "scope", "sid", "workspace_id"}
+var claimNames = []string{"iss", "sub", "aud", "exp", "nbf", "iat", "jti", "client_id", "scope", "sid", "workspace_id", "auth_time", "amr"}
 
 func checkClaimName(name []byte) error {
 	for _, c := range claimNames {

@@ -4,12 +4,29 @@ import (
 	"context"
 	"errors"
 	"net/url"
-	"strconv"
-	"strings"
+	"time"
 
 	"github.com/gatehouse-auth/gatehouse"
 	"github.com/gatehouse-auth/gatehouse/password"
 )
+
+// Logins checks first factors (a password, a magic link; later a passkey or
+// an upstream provider). Each produces a gatehouse.SignIn; a finished one
+// becomes a session through SessionKeeper.start, the one place that records
+// the factors used (amr) and auth_time.
+type Logins struct {
+	*Core
+	cfg      loginConfig
+	sessions *SessionKeeper
+}
+
+// loginConfig is what of SessionConfig the first factors use.
+type loginConfig struct {
+	Hasher       *password.Hasher
+	Mailer       gatehouse.Mailer
+	PublicURL    string // without a trailing slash
+	MagicLinkTTL time.Duration
+}
 
 // errBadLogin is the one answer to an unknown email and a wrong password
 // (OWASP Authentication Cheat Sheet, "Authentication and Error Messages").
@@ -18,56 +35,6 @@ var errBadLogin = gatehouse.Errorf(gatehouse.EInvalidGrant, "invalid email or pa
 // maxAuditEmail bounds what of a submitted email reaches the audit trail
 // (masked there in any case).
 const maxAuditEmail = 320
-
-// Signup creates an active account with a password (CONTRACT 3). The
-// password is refused before any hashing when it is over 1,024 bytes, and
-// with the reason when it breaks the policy; a taken email is a conflict.
-func (s *Sessions) Signup(ctx context.Context, email, pw string) (*gatehouse.User, error) {
-	if err := password.CheckLength(pw); err != nil {
-		return nil, err
-	}
-	email, err := gatehouse.NormalizeEmail(email)
-	if err != nil {
-		return nil, err
-	}
-	if err := s.cfg.Policy.Check(pw, email); err != nil {
-		return nil, err
-	}
-	errTaken := gatehouse.Errorf(gatehouse.EConflict, "an account with this email already exists")
-	// A cheap look first, so a taken email costs no hashing.
-	err = s.Store.Read(ctx, gatehouse.Scope{}, func(t gatehouse.Tx) error {
-		_, err := t.UserByEmail(ctx, email)
-		if err == nil {
-			return errTaken
-		}
-		if errors.Is(err, gatehouse.ErrNotFound) {
-			return nil
-		}
-		return err
-	})
-	if err != nil {
-		return nil, err
-	}
-	hash, err := s.cfg.Hasher.Hash(ctx, pw)
-	if err != nil {
-		return nil, err
-	}
-	now := s.now()
-	u := &gatehouse.User{ID: gatehouse.NewID(now), Email: email, PasswordHash: hash, Status: gatehouse.StatusActive, CreatedAt: now, UpdatedAt: now}
-	err = s.InTx(ctx, gatehouse.Scope{}, func(t *Tx) error {
-		if err := t.CreateUser(ctx, u); err != nil {
-			if errors.Is(err, gatehouse.ErrConflict) {
-				return errTaken
-			}
-			return err
-		}
-		return t.Audit(&gatehouse.AuditEvent{Type: gatehouse.EventSignup, Actor: u.ID, Target: "user:" + u.ID})
-	})
-	if err != nil {
-		return nil, err
-	}
-	return u, nil
-}
 
 // statusError is the refusal for an account that is not active: 403 with the
 // status's code (CONTRACT 3), given only once the credential was right.
@@ -80,7 +47,7 @@ func statusError(st gatehouse.UserStatus) error {
 
 // loginFailed records login.failed in a transaction of its own. email is
 // what was submitted (masked and cut by package audit); userID when known.
-func (s *Sessions) loginFailed(ctx context.Context, method gatehouse.SessionMethod, userID, email, reason string) {
+func (s *Logins) loginFailed(ctx context.Context, method gatehouse.SessionMethod, userID, email, reason string) {
 	ev := &gatehouse.AuditEvent{Type: gatehouse.EventLoginFailed, Outcome: gatehouse.OutcomeFailure, Actor: userID,
 		Details: map[string]string{"method": string(method), "reason": reason}}
 	if userID != "" {
@@ -103,7 +70,7 @@ func (s *Sessions) loginFailed(ctx context.Context, method gatehouse.SessionMeth
 // dummy hash of the same parameters when there is no account. A locked or
 // disabled account is told so only after a right password. When the stored
 // hash's parameters are below the current ones, it is replaced.
-func (s *Sessions) PasswordLogin(ctx context.Context, email, pw string) (*TokenResponse, error) {
+func (s *Logins) PasswordLogin(ctx context.Context, email, pw string) (*TokenResponse, error) {
 	if err := password.CheckLength(pw); err != nil {
 		return nil, err
 	}
@@ -171,13 +138,13 @@ func (s *Sessions) PasswordLogin(ctx context.Context, email, pw string) (*TokenR
 				return err
 			}
 		}
-		sess, refresh, err = s.startSession(ctx, t, cur, gatehouse.MethodPassword, now)
+		sess, refresh, err = s.sessions.start(ctx, t, gatehouse.NewSignIn(cur, gatehouse.PasswordFactor{}, now))
 		return err
 	})
 	if err != nil {
 		return nil, err
 	}
-	return s.respond(ctx, u.ID, sess.ID, refresh)
+	return s.sessions.respond(ctx, sess, refresh)
 }
 
 // RequestMagicLink mails a single-use sign-in link to email if it belongs to
@@ -186,7 +153,7 @@ func (s *Sessions) PasswordLogin(ctx context.Context, email, pw string) (*TokenR
 // the answer's timing does not tell either. The link's token is stored only
 // as its SHA-256. Asking again leaves earlier links and every failure count
 // as they are.
-func (s *Sessions) RequestMagicLink(ctx context.Context, email string) error {
+func (s *Logins) RequestMagicLink(ctx context.Context, email string) error {
 	norm, err := gatehouse.NormalizeEmail(email)
 	if err != nil {
 		return nil // no address, no account: the same answer
@@ -235,7 +202,7 @@ var errBadLink = gatehouse.Errorf(gatehouse.EInvalidGrant, "the sign-in link is 
 
 // VerifyMagicLink consumes a magic-link token and starts a session, in one
 // transaction: of two uses, one gets a session and the other invalid_grant.
-func (s *Sessions) VerifyMagicLink(ctx context.Context, token string) (*TokenResponse, error) {
+func (s *Logins) VerifyMagicLink(ctx context.Context, token string) (*TokenResponse, error) {
 	if !validSecretToken(token) {
 		return nil, errBadLink
 	}
@@ -261,7 +228,7 @@ func (s *Sessions) VerifyMagicLink(ctx context.Context, token string) (*TokenRes
 			}
 			return CommitThen(statusError(u.Status))
 		}
-		sess, refresh, err = s.startSession(ctx, t, u, gatehouse.MethodMagicLink, now)
+		sess, refresh, err = s.sessions.start(ctx, t, gatehouse.NewSignIn(u, gatehouse.MagicLinkFactor{}, now))
 		if err != nil {
 			return err
 		}
@@ -270,88 +237,5 @@ func (s *Sessions) VerifyMagicLink(ctx context.Context, token string) (*TokenRes
 	if err != nil {
 		return nil, err
 	}
-	return s.respond(ctx, sess.UserID, sess.ID, refresh)
-}
-
-// SetStatus changes an account's status (PATCH /v1/admin/users/{id}; the CLI
-// passes a nil caller, recorded as "system"). Leaving active revokes every
-// session of the account in the same transaction, so its refresh tokens get
-// invalid_grant from then on. It records account.status_changed with the
-// actor and the reason.
-func (s *Sessions) SetStatus(ctx context.Context, p *gatehouse.Principal, userID string, status gatehouse.UserStatus, reason string) (*gatehouse.User, error) {
-	if p != nil {
-		if _, err := requireUser(p); err != nil {
-			return nil, err
-		}
-	}
-	if !status.Valid() {
-		return nil, gatehouse.Errorf(gatehouse.EInvalidRequest, "status must be active, locked or disabled")
-	}
-	reason = strings.TrimSpace(reason)
-	if reason != "" {
-		var err error
-		if reason, err = ValidName("reason", reason); err != nil {
-			return nil, err
-		}
-	}
-	if !gatehouse.ValidID(userID) {
-		return nil, gatehouse.Errorf(gatehouse.ENotFound, "not found")
-	}
-	now := s.now()
-	var out *gatehouse.User
-	err := s.InTx(ctx, gatehouse.Scope{}, func(t *Tx) error {
-		actor := "system"
-		if p != nil {
-			if err := RequireAdmin(ctx, t, p); err != nil {
-				return err
-			}
-			actor = p.UserID
-		}
-		u, err := t.UserByID(ctx, userID)
-		if err != nil {
-			return err
-		}
-		from := u.Status
-		out = u
-		if from == status {
-			return nil
-		}
-		if err := t.UpdateUserStatus(ctx, userID, status, now); err != nil {
-			return err
-		}
-		u.Status, u.UpdatedAt = status, now
-		var revoked int64
-		if status != gatehouse.StatusActive {
-			if revoked, err = t.RevokeUserSessions(ctx, userID, now); err != nil {
-				return err
-			}
-		}
-		return t.Audit(&gatehouse.AuditEvent{Type: gatehouse.EventAccountStatusChanged, Actor: actor, Target: "user:" + userID,
-			Details: map[string]string{"from": string(from), "to": string(status), "reason": reason, "sessions_revoked": strconv.FormatInt(revoked, 10)}})
-	})
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
-}
-
-// SetStatusByEmail is SetStatus for the CLI, which names accounts by email.
-func (s *Sessions) SetStatusByEmail(ctx context.Context, email string, status gatehouse.UserStatus, reason string) (*gatehouse.User, error) {
-	norm, err := gatehouse.NormalizeEmail(email)
-	if err != nil {
-		return nil, err
-	}
-	var id string
-	err = s.Store.Read(ctx, gatehouse.Scope{}, func(t gatehouse.Tx) error {
-		u, err := t.UserByEmail(ctx, norm)
-		if err != nil {
-			return err
-		}
-		id = u.ID
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	return s.SetStatus(ctx, nil, id, status, reason)
+	return s.sessions.respond(ctx, sess, refresh)
 }

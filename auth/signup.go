@@ -1,0 +1,71 @@
+package auth
+
+import (
+	"context"
+	"errors"
+
+	"github.com/gatehouse-auth/gatehouse"
+	"github.com/gatehouse-auth/gatehouse/password"
+)
+
+// Signups creates people's accounts with a password.
+type Signups struct {
+	*Core
+	cfg signupConfig
+}
+
+// signupConfig is what of SessionConfig sign-up uses.
+type signupConfig struct {
+	Hasher *password.Hasher
+	Policy password.Policy
+}
+
+// Signup creates an active account with a password (CONTRACT 3). The
+// password is refused before any hashing when it is over 1,024 bytes, and
+// with the reason when it breaks the policy; a taken email is a conflict.
+func (s *Signups) Signup(ctx context.Context, email, pw string) (*gatehouse.User, error) {
+	if err := password.CheckLength(pw); err != nil {
+		return nil, err
+	}
+	email, err := gatehouse.NormalizeEmail(email)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.cfg.Policy.Check(pw, email); err != nil {
+		return nil, err
+	}
+	errTaken := gatehouse.Errorf(gatehouse.EConflict, "an account with this email already exists")
+	// A cheap look first, so a taken email costs no hashing.
+	err = s.Store.Read(ctx, gatehouse.Scope{}, func(t gatehouse.Tx) error {
+		_, err := t.UserByEmail(ctx, email)
+		if err == nil {
+			return errTaken
+		}
+		if errors.Is(err, gatehouse.ErrNotFound) {
+			return nil
+		}
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	hash, err := s.cfg.Hasher.Hash(ctx, pw)
+	if err != nil {
+		return nil, err
+	}
+	now := s.now()
+	u := &gatehouse.User{ID: gatehouse.NewID(now), Email: email, PasswordHash: hash, Status: gatehouse.StatusActive, CreatedAt: now, UpdatedAt: now}
+	err = s.InTx(ctx, gatehouse.Scope{}, func(t *Tx) error {
+		if err := t.CreateUser(ctx, u); err != nil {
+			if errors.Is(err, gatehouse.ErrConflict) {
+				return errTaken
+			}
+			return err
+		}
+		return t.Audit(&gatehouse.AuditEvent{Type: gatehouse.EventSignup, Actor: u.ID, Target: "user:" + u.ID})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return u, nil
+}
