@@ -22,8 +22,10 @@ import (
 // scopes (docs/scopes.md).
 var ClientScopes = PATScopes
 
-// ClientGrants are the grant types a client may be registered for.
-var ClientGrants = []string{gatehouse.GrantAuthorizationCode, gatehouse.GrantClientCredentials, gatehouse.GrantRefreshToken}
+// ClientGrants are the grant types a client may be registered for: the
+// registry's (grants.go), read once for flag help and the like; validSpec
+// and the token endpoint read the registry itself.
+var ClientGrants = GrantTypes()
 
 // MaxRedirectURIs bounds a client's redirect URIs; maxRedirectURILen bounds
 // each.
@@ -121,14 +123,15 @@ type ClientSpec struct {
 // validSpec checks a spec and returns its normalized grants, scopes and
 // redirect URIs. Grants default to authorization_code and refresh_token
 // when redirect URIs are given or the client is public, else to
-// client_credentials. A public client may not use client_credentials (it
-// has no credentials, RFC 6749 section 4.4); authorization_code needs at
+// client_credentials. A public client may use only the grants the registry
+// allows public clients (not client_credentials: it has no credentials, RFC
+// 6749 section 4.4); authorization_code needs at
 // least one redirect URI, and redirect URIs need authorization_code.
 func validSpec(spec ClientSpec) (name string, grants, scopes, uris []string, err error) {
 	if name, err = ValidName("name", spec.Name); err != nil {
 		return "", nil, nil, nil, err
 	}
-	if grants, err = inVocabulary(spec.Grants, ClientGrants, gatehouse.EInvalidRequest, "grant"); err != nil {
+	if grants, err = inVocabulary(spec.Grants, GrantTypes(), gatehouse.EInvalidRequest, "grant"); err != nil {
 		return "", nil, nil, nil, err
 	}
 	if len(grants) == 0 {
@@ -144,9 +147,14 @@ func validSpec(spec ClientSpec) (name string, grants, scopes, uris []string, err
 		return "", nil, nil, nil, err
 	}
 	code := contains(grants, gatehouse.GrantAuthorizationCode)
+	if spec.Public {
+		for _, g := range grants {
+			if !contains(PublicGrantTypes(), g) {
+				return "", nil, nil, nil, gatehouse.Errorf(gatehouse.EInvalidRequest, "a public client has no secret and cannot use the %s grant", g)
+			}
+		}
+	}
 	switch {
-	case spec.Public && contains(grants, gatehouse.GrantClientCredentials):
-		return "", nil, nil, nil, gatehouse.Errorf(gatehouse.EInvalidRequest, "a public client has no secret and cannot use the client_credentials grant")
 	case code && len(uris) == 0:
 		return "", nil, nil, nil, gatehouse.Errorf(gatehouse.EInvalidRequest, "the authorization_code grant needs at least one redirect URI")
 	case !code && len(uris) > 0:
