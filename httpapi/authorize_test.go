@@ -371,9 +371,35 @@ func TestAuthorizationCodeFlow(t *testing.T) {
 			t.Fatalf("a confidential client revoking without its secret: %d", w.Code)
 		}
 
+		// A public client revokes its own grant with its client_id alone
+		// (token_endpoint_auth_method none at the revocation endpoint), but
+		// not a PAT of its workspace: its client_id proves nothing.
+		code = approve(fields)
+		exchange = "grant_type=authorization_code&client_id=" + pubID + "&redirect_uri=" + url.QueryEscape(cb) + "&code=" + code
+		st, pg := tokenReq(exchange + "&code_verifier=" + verifier)
+		if st != 200 || pg["refresh_token"] == nil {
+			t.Fatalf("public exchange: %d %v", st, pg)
+		}
+		if w := form(e.s, "/v1/oauth/revoke", "client_id="+pubID+"&token="+pg["refresh_token"].(string)); w.Code != 200 {
+			t.Fatalf("revoke by the public client of its own grant: %d %s", w.Code, w.Body)
+		}
+		if st, v := tokenReq("grant_type=refresh_token&client_id=" + pubID + "&refresh_token=" + pg["refresh_token"].(string)); st != 400 || v["error"] != "invalid_grant" {
+			t.Fatalf("refresh after the public client's revocation: %d %v", st, v)
+		}
+		st, pat := api("POST", "/v1/tokens", bearer, `{"name":"ci","workspace_id":"`+wsID+`"}`)
+		if st != 201 {
+			t.Fatalf("pat: %d %v", st, pat)
+		}
+		if w := form(e.s, "/v1/oauth/revoke", "client_id="+pubID+"&token="+pat["token"].(string)); w.Code != 200 {
+			t.Fatalf("revoke of a PAT by a public client: %d %s", w.Code, w.Body)
+		}
+		if st, _ := api("GET", "/v1/workspaces/"+wsID, pat["token"].(string), ""); st != 200 {
+			t.Fatalf("a public client revoked a PAT with its client_id alone: %d", st)
+		}
+
 		// token.issued for each exchange, in the workspace's trail.
-		if n := countEventsIn(t, db, wsID, gatehouse.EventTokenIssued); n != 2 {
-			t.Errorf("token.issued in the workspace: %d, want 2", n)
+		if n := countEventsIn(t, db, wsID, gatehouse.EventTokenIssued); n != 3 {
+			t.Errorf("token.issued in the workspace: %d, want 3", n)
 		}
 		if n := countEventsIn(t, db, wsID, gatehouse.EventRefreshRotated); n != 2 {
 			t.Errorf("refresh.rotated in the workspace: %d, want 2", n)
