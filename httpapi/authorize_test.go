@@ -329,11 +329,48 @@ func TestAuthorizationCodeFlow(t *testing.T) {
 			t.Fatalf("refresh after code reuse: %d %v", st, v)
 		}
 
-		// The confidential client authenticates; its redirect URI is loopback
-		// http, matched exactly (another port is another URI).
-		if w := br.send("GET", authz(confID, "http://127.0.0.1:9001/cb", nil), "", ""); w.Code != 400 || w.Header().Get("Location") != "" {
-			t.Fatalf("loopback with another port: %d %q", w.Code, w.Header().Get("Location"))
+		// The confidential client's redirect URI is loopback http: any port
+		// matches (RFC 8252 section 7.3), everything else exactly.
+		for _, bad := range []string{"http://127.0.0.1.evil.com:9000/cb", "http://127.0.0.1:9000@evil.com/cb", "http://u@127.0.0.1:9000/cb",
+			"http://127.0.0.1:9001/cb/", "http://127.0.0.1:9001/other", "http://127.0.0.1:9001/cb?x=1", "https://127.0.0.1:9000/cb",
+			"http://localhost:9000/cb", "http://[::1]:9000/cb"} {
+			if w := br.send("GET", authz(confID, bad, nil), "", ""); w.Code != 400 || w.Header().Get("Location") != "" {
+				t.Errorf("loopback trick %s: %d %q", bad, w.Code, w.Header().Get("Location"))
+			}
 		}
+		w = br.send("GET", authz(confID, "http://127.0.0.1:51234/cb", nil), "", "")
+		if w.Code != 200 || !strings.Contains(w.Header().Get("Content-Security-Policy"), "form-action 'self' http://127.0.0.1:51234;") {
+			t.Fatalf("loopback with another port: %d CSP %q", w.Code, w.Header().Get("Content-Security-Policy"))
+		}
+		pf := consentForm(t, w.Body.String())
+		pf.Set("decision", "approve")
+		w = br.send("POST", "/v1/oauth/authorize", "application/x-www-form-urlencoded", pf.Encode())
+		ploc, _ := url.Parse(w.Header().Get("Location"))
+		if w.Code != 303 || !strings.HasPrefix(ploc.String(), "http://127.0.0.1:51234/cb?") || ploc.Query().Get("code") == "" {
+			t.Fatalf("approve at another port: %d %q", w.Code, w.Header().Get("Location"))
+		}
+		// The code request must name the redirect URI the authorization
+		// request used (RFC 6749 section 4.1.3), port included.
+		for _, redirect := range []string{"http://127.0.0.1:9000/cb", "http://127.0.0.1:51234/cb"} {
+			st, v := tokenReq("grant_type=authorization_code&redirect_uri="+url.QueryEscape(redirect)+"&code="+ploc.Query().Get("code")+
+				"&code_verifier="+verifier, "Authorization", basicAuth(confID, confSecret))
+			if redirect == "http://127.0.0.1:9000/cb" && (st != 400 || v["error"] != "invalid_grant") {
+				t.Fatalf("a code for port 51234 exchanged with the registered port: %d %v", st, v)
+			}
+			if redirect != "http://127.0.0.1:9000/cb" && st != 400 {
+				t.Fatalf("the code after a failed exchange: %d %v", st, v) // it stays used
+			}
+		}
+		w = br.send("GET", authz(confID, "http://127.0.0.1:51234/cb", nil), "", "")
+		pf = consentForm(t, w.Body.String())
+		pf.Set("decision", "approve")
+		w = br.send("POST", "/v1/oauth/authorize", "application/x-www-form-urlencoded", pf.Encode())
+		ploc, _ = url.Parse(w.Header().Get("Location"))
+		if st, v := tokenReq("grant_type=authorization_code&redirect_uri="+url.QueryEscape("http://127.0.0.1:51234/cb")+"&code="+ploc.Query().Get("code")+
+			"&code_verifier="+verifier, "Authorization", basicAuth(confID, confSecret)); st != 200 {
+			t.Fatalf("a code for port 51234 exchanged with it: %d %v", st, v)
+		}
+
 		w = br.send("GET", authz(confID, "http://127.0.0.1:9000/cb", nil), "", "")
 		if w.Code != 200 {
 			t.Fatalf("confidential consent: %d", w.Code)
@@ -398,8 +435,8 @@ func TestAuthorizationCodeFlow(t *testing.T) {
 		}
 
 		// token.issued for each exchange, in the workspace's trail.
-		if n := countEventsIn(t, db, wsID, gatehouse.EventTokenIssued); n != 3 {
-			t.Errorf("token.issued in the workspace: %d, want 3", n)
+		if n := countEventsIn(t, db, wsID, gatehouse.EventTokenIssued); n != 4 {
+			t.Errorf("token.issued in the workspace: %d, want 4", n)
 		}
 		if n := countEventsIn(t, db, wsID, gatehouse.EventRefreshRotated); n != 2 {
 			t.Errorf("refresh.rotated in the workspace: %d, want 2", n)
