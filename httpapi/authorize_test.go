@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"html"
 	"io"
 	"log/slog"
@@ -19,6 +20,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse/auth"
 	"github.com/gatehouse-auth/gatehouse/internal/testdb"
 	"github.com/gatehouse-auth/gatehouse/sqlstore"
+	"github.com/gatehouse-auth/gatehouse/web"
 )
 
 // browser is a hand-driven browser for the authorization-code flow: it
@@ -488,4 +490,90 @@ func FuzzAuthorizeRedirect(f *testing.F) {
 			t.Fatalf("Location %q lost state %q or code %q", loc, req.State, code)
 		}
 	})
+}
+
+// TestRedirectURIHostsAtRegistration: the API refuses a redirect URI whose
+// host is not a DNS name or IP literal (a ; in it reached the consent
+// page's CSP).
+func TestRedirectURIHostsAtRegistration(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		ce := newCredsEnv(t, db, withOAuth(db))
+		c, owner := newClient(t, ce, db, "owner@example.com", "audit:read")
+		for _, bad := range []string{
+			"https://app.example.com;script-src-elem/cb",
+			"https://app.example.com%3Bscript-src%20*/cb",
+			`https://app.example.com\"/cb`,
+			"https://app.example.com'/cb",
+			"https://app example.com/cb",
+			"https://app.example.com%20x/cb",
+			"https://app.example.com<svg>/cb",
+			"https://app.exämple.com/cb",
+			"https://app.ex%C3%A4mple.com/cb",
+			"https:///cb",
+			"https://*/cb",
+			"https://*.example.com/cb",
+		} {
+			body := `{"name":"x","redirect_uris":["` + bad + `"]}`
+			if st, v := ce.call(t, "POST", "/v1/workspaces/"+c.ws+"/clients", owner, body); st != 400 || v["error"] != "invalid_request" {
+				t.Errorf("redirect URI %q: %d %v", bad, st, v)
+			}
+		}
+		if st, v := ce.call(t, "POST", "/v1/workspaces/"+c.ws+"/clients", owner, `{"name":"x","redirect_uris":["https://app.example.com/cb;x"]}`); st != 201 {
+			t.Errorf("a ; in the path: %d %v", st, v)
+		}
+
+	})
+}
+
+// TestConsentPageCSP: the consent page's form-action names the origin of a
+// valid redirect URI and nothing else; a redirect URI whose host is not a
+// DNS name or IP literal gets the error page and the portal's own policy.
+func TestConsentPageCSP(t *testing.T) {
+	s := &Server{log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	c := &gatehouse.Client{ClientID: "c", Name: "App"}
+	for _, tc := range []struct{ uri, origin string }{
+		{"https://app.example.com/cb?x=1", "https://app.example.com"},
+		{"http://127.0.0.1:51234/cb", "http://127.0.0.1:51234"},
+		{"http://[::1]/cb", "http://[::1]"},
+		{"https://app.example.com;script-src-elem/cb", ""},
+		{"https://app.example.com%3Bscript-src%20*/cb", ""},
+		{"https://a.example.com'/cb", ""},
+		{"https://*/cb", ""},
+	} {
+		w := httptest.NewRecorder()
+		s.consentPage(w, httptest.NewRequest("GET", "/v1/oauth/authorize", nil), c, auth.AuthorizationRequest{RedirectURI: tc.uri}, "", "tok")
+		csp := w.Header().Get("Content-Security-Policy")
+		if tc.origin != "" && (w.Code != 200 || !strings.Contains(csp, "form-action 'self' "+tc.origin+";")) {
+			t.Errorf("%s: %d CSP %q", tc.uri, w.Code, csp)
+		}
+		if tc.origin == "" && (w.Code != 400 || csp != web.CSP || strings.Contains(w.Body.String(), "<form")) {
+			t.Errorf("%s: %d CSP %q", tc.uri, w.Code, csp)
+		}
+	}
+}
+
+// TestAuthorizeErrorPage: the error page is chosen by the error's identity
+// (errors.Is auth.ErrUnknownRedirect, wrapped or not), never by its text.
+func TestAuthorizeErrorPage(t *testing.T) {
+	s := &Server{log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	const friendly = "gatehouse will not send you back to it"
+	for _, tc := range []struct {
+		name   string
+		err    error
+		status int
+		want   string
+	}{
+		{"unknown redirect", auth.ErrUnknownRedirect, 400, friendly},
+		{"wrapped", fmt.Errorf("authorize: %w", auth.ErrUnknownRedirect), 400, friendly},
+		{"same text, another error", gatehouse.Errorf(gatehouse.EInvalidRequest, "%s", gatehouse.ErrorMessage(auth.ErrUnknownRedirect)), 400, "unknown client or unregistered redirect_uri"},
+		{"another invalid_request", gatehouse.Errorf(gatehouse.EInvalidRequest, "redirect_uri is given more than once"), 400, "redirect_uri is given more than once"},
+		{"forbidden", gatehouse.Errorf(gatehouse.ECSRFFailed, "the consent form is stale"), 403, "the consent form is stale"},
+	} {
+		w := httptest.NewRecorder()
+		s.authorizeFailed(w, httptest.NewRequest("GET", "/v1/oauth/authorize", nil), tc.err)
+		body := w.Body.String()
+		if w.Code != tc.status || !strings.Contains(body, tc.want) || (tc.want != friendly && strings.Contains(body, friendly)) {
+			t.Errorf("%s: %d %s", tc.name, w.Code, body)
+		}
+	}
 }
