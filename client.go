@@ -59,14 +59,54 @@ type ClientTx interface {
 	DeleteClient(ctx context.Context, workspaceID, clientID string) error
 }
 
-// HasRedirectURI reports whether uri is one of c's registered redirect URIs,
-// compared as exact strings (RFC 9700 section 2.1: no pattern, no loopback
-// port exception).
+// HasRedirectURI reports whether uri is one of c's registered redirect URIs.
+// They are compared as exact strings (RFC 9700 section 2.1: no pattern, no
+// normalization), except that a registered http://127.0.0.1… or
+// http://[::1]… URI matches any port (RFC 8252 section 7.3: a native app
+// picks a free port when it starts): everything else, path and query
+// included, must still match exactly. localhost gets no such exception (RFC
+// 8252 section 8.3 prefers the literal address).
 func (c *Client) HasRedirectURI(uri string) bool {
 	for _, x := range c.RedirectURIs {
 		if x == uri {
 			return true
 		}
+		if host, rest, ok := loopbackRedirect(x); ok {
+			if h, r, ok := loopbackRedirect(uri); ok && h == host && r == rest {
+				return true
+			}
+		}
 	}
 	return false
+}
+
+// loopbackRedirect splits an http redirect URI to a loopback IP literal
+// into "http://127.0.0.1" or "http://[::1]" and what follows the port
+// (empty, or starting with "/" or "?"); ok is false for anything else. The
+// port, when there is one, is 1 to 5 digits, 1 to 65535. Lexical on
+// purpose: http://127.0.0.1.example.com/, http://127.0.0.1:80@evil/ and
+// http://127.0.0.1%2e…/ are not loopback URIs.
+func loopbackRedirect(s string) (host, rest string, ok bool) {
+	for _, h := range []string{"http://127.0.0.1", "http://[::1]"} {
+		if len(s) < len(h) || s[:len(h)] != h {
+			continue
+		}
+		rest = s[len(h):]
+		if len(rest) > 0 && rest[0] == ':' {
+			n, port := 1, 0
+			for n < len(rest) && n <= 6 && '0' <= rest[n] && rest[n] <= '9' {
+				port = port*10 + int(rest[n]-'0')
+				n++
+			}
+			if n == 1 || n > 6 || port < 1 || port > 65535 {
+				return "", "", false
+			}
+			rest = rest[n:]
+		}
+		if rest != "" && rest[0] != '/' && rest[0] != '?' {
+			return "", "", false
+		}
+		return h, rest, true
+	}
+	return "", "", false
 }

@@ -50,7 +50,9 @@ type AuthorizationRequest struct {
 
 // AuthorizationClient returns the client of an authorization request when
 // clientID names a client registered for the authorization-code grant and
-// redirectURI is one of its redirect URIs, as an exact string. Otherwise the
+// redirectURI is one of its redirect URIs (HasRedirectURI: exact, but for a
+// loopback URI's port) and valid (a client registered before hosts were
+// checked may hold one that is not). Otherwise the
 // request must not redirect anywhere (RFC 6749 section 4.1.2.1): the error
 // is for an error page.
 func (o *OAuth) AuthorizationClient(ctx context.Context, clientID, redirectURI string) (*gatehouse.Client, error) {
@@ -61,7 +63,7 @@ func (o *OAuth) AuthorizationClient(ctx context.Context, clientID, redirectURI s
 	if err != nil {
 		return nil, err
 	}
-	if c == nil || !c.HasRedirectURI(redirectURI) || !c.HasGrant(gatehouse.GrantAuthorizationCode) {
+	if c == nil || !c.HasRedirectURI(redirectURI) || !c.HasGrant(gatehouse.GrantAuthorizationCode) || ValidRedirectURI(redirectURI) != nil {
 		return nil, errUnknownRedir
 	}
 	return c, nil

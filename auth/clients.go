@@ -8,8 +8,6 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"log/slog"
-	"net"
-	"net/url"
 	"sort"
 	"strconv"
 	"strings"
@@ -22,8 +20,10 @@ import (
 // scopes (docs/scopes.md).
 var ClientScopes = PATScopes
 
-// ClientGrants are the grant types a client may be registered for.
-var ClientGrants = []string{gatehouse.GrantAuthorizationCode, gatehouse.GrantClientCredentials, gatehouse.GrantRefreshToken}
+// ClientGrants are the grant types a client may be registered for: the
+// registry's (grants.go), read once for flag help and the like; validSpec
+// and the token endpoint read the registry itself.
+var ClientGrants = GrantTypes()
 
 // MaxRedirectURIs bounds a client's redirect URIs; maxRedirectURILen bounds
 // each.
@@ -112,8 +112,10 @@ type ClientSpec struct {
 	Grants []string // nil: client_credentials
 	Scopes []string // within ClientScopes; nil or empty: none
 	// RedirectURIs serve the authorization-code grant: absolute, no
-	// fragment, https (or http to a loopback host), matched later as exact
-	// strings. Public makes a PKCE-only client without a secret.
+	// fragment, a DNS name or IP literal as host, https (or http to a
+	// loopback host), matched later as exact strings but for a loopback IP
+	// literal's port (redirect.go). Public makes a PKCE-only client
+	// without a secret.
 	RedirectURIs []string
 	Public       bool
 }
@@ -121,14 +123,15 @@ type ClientSpec struct {
 // validSpec checks a spec and returns its normalized grants, scopes and
 // redirect URIs. Grants default to authorization_code and refresh_token
 // when redirect URIs are given or the client is public, else to
-// client_credentials. A public client may not use client_credentials (it
-// has no credentials, RFC 6749 section 4.4); authorization_code needs at
+// client_credentials. A public client may use only the grants the registry
+// allows public clients (not client_credentials: it has no credentials, RFC
+// 6749 section 4.4); authorization_code needs at
 // least one redirect URI, and redirect URIs need authorization_code.
 func validSpec(spec ClientSpec) (name string, grants, scopes, uris []string, err error) {
 	if name, err = ValidName("name", spec.Name); err != nil {
 		return "", nil, nil, nil, err
 	}
-	if grants, err = inVocabulary(spec.Grants, ClientGrants, gatehouse.EInvalidRequest, "grant"); err != nil {
+	if grants, err = inVocabulary(spec.Grants, GrantTypes(), gatehouse.EInvalidRequest, "grant"); err != nil {
 		return "", nil, nil, nil, err
 	}
 	if len(grants) == 0 {
@@ -144,9 +147,14 @@ func validSpec(spec ClientSpec) (name string, grants, scopes, uris []string, err
 		return "", nil, nil, nil, err
 	}
 	code := contains(grants, gatehouse.GrantAuthorizationCode)
+	if spec.Public {
+		for _, g := range grants {
+			if !contains(PublicGrantTypes(), g) {
+				return "", nil, nil, nil, gatehouse.Errorf(gatehouse.EInvalidRequest, "a public client has no secret and cannot use the %s grant", g)
+			}
+		}
+	}
 	switch {
-	case spec.Public && contains(grants, gatehouse.GrantClientCredentials):
-		return "", nil, nil, nil, gatehouse.Errorf(gatehouse.EInvalidRequest, "a public client has no secret and cannot use the client_credentials grant")
 	case code && len(uris) == 0:
 		return "", nil, nil, nil, gatehouse.Errorf(gatehouse.EInvalidRequest, "the authorization_code grant needs at least one redirect URI")
 	case !code && len(uris) > 0:
@@ -155,64 +163,6 @@ func validSpec(spec ClientSpec) (name string, grants, scopes, uris []string, err
 		return "", nil, nil, nil, gatehouse.Errorf(gatehouse.EInvalidRequest, "refresh_token comes with the authorization_code grant")
 	}
 	return name, grants, scopes, uris, nil
-}
-
-// validRedirectURIs checks redirect URIs (RFC 6749 section 3.1.2, RFC 9700
-// section 2.1, RFC 8252 section 8.3): each absolute, without a fragment or
-// user information, https, or http to a loopback host (127.0.0.1, [::1] or
-// localhost). They are kept as given, without duplicates, and later matched
-// as exact strings.
-func validRedirectURIs(in []string) ([]string, error) {
-	if len(in) > MaxRedirectURIs {
-		return nil, gatehouse.Errorf(gatehouse.EInvalidRequest, "a client has at most %d redirect URIs", MaxRedirectURIs)
-	}
-	out := []string{}
-	for _, s := range in {
-		if err := ValidRedirectURI(s); err != nil {
-			return nil, err
-		}
-		if !contains(out, s) {
-			out = append(out, s)
-		}
-	}
-	return out, nil
-}
-
-// ValidRedirectURI checks one redirect URI as validRedirectURIs does.
-func ValidRedirectURI(s string) error {
-	bad := func(why string) error {
-		return gatehouse.Errorf(gatehouse.EInvalidRequest, "redirect URI %s", why)
-	}
-	if s == "" || len(s) > maxRedirectURILen {
-		return bad("must be 1 to 2000 characters")
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] <= ' ' || s[i] >= 0x7f {
-			return bad("must be printable ASCII without spaces (percent-encode the rest)")
-		}
-	}
-	u, err := url.Parse(s)
-	switch {
-	case err != nil || !u.IsAbs() || u.Host == "" || u.Opaque != "":
-		return bad("must be an absolute URI with a host")
-	case strings.Contains(s, "#"):
-		return bad("must not have a fragment (RFC 6749 section 3.1.2)")
-	case u.User != nil:
-		return bad("must not hold user information")
-	case u.Scheme == "https":
-		return nil
-	case u.Scheme == "http" && isLoopbackHost(u.Hostname()):
-		return nil
-	}
-	return bad("must use https, or http to a loopback host (127.0.0.1, [::1], localhost)")
-}
-
-func isLoopbackHost(h string) bool {
-	if h == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(h)
-	return ip != nil && ip.IsLoopback()
 }
 
 // inVocabulary returns xs sorted without duplicates, or an error with code

@@ -305,7 +305,8 @@ func (o *OAuth) introspectPAT(ctx context.Context, caller *gatehouse.Client, tok
 }
 
 // Revoke revokes tok for caller (RFC 7009): a PAT of the caller's workspace
-// is deleted (pat.deleted, actor the client); a refresh token of an OAuth
+// is deleted (pat.deleted, actor the client) when the caller is
+// confidential; a refresh token of an OAuth
 // grant issued to the caller (authcode.go) ends the grant. Every other token is answered
 // with success and left alone (section 2.2: an invalid or unknown token is
 // not an error): a PAT of another workspace, anything unknown, and access
@@ -313,6 +314,11 @@ func (o *OAuth) introspectPAT(ctx context.Context, caller *gatehouse.Client, tok
 func (o *OAuth) Revoke(ctx context.Context, caller *gatehouse.Client, tok string) error {
 	if rt, ok := parseRefreshToken(tok); ok && o.Sessions != nil {
 		return o.revokeGrant(ctx, caller, rt)
+	}
+	if caller.Public {
+		// A public client proves nothing but its (public) client_id: it
+		// revokes its own grants only (RFC 7009 section 2.1), never a PAT.
+		return nil
 	}
 	if !token.LooksLikePAT(tok) || len(tok) > 4096 {
 		return nil

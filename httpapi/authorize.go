@@ -111,7 +111,7 @@ func (s *Server) oauthAuthorize(w http.ResponseWriter, r *http.Request) {
 		s.authorizeRedirect(w, r, req, url.Values{}, err)
 		return
 	}
-	s.consentPage(w, c, req, scope, s.oauth.ConsentToken(sid, c, req, scope))
+	s.consentPage(w, r, c, req, scope, s.oauth.ConsentToken(sid, c, req, scope))
 }
 
 // oauthDecide is POST /v1/oauth/authorize: the consent form's decision.
@@ -211,7 +211,7 @@ func (s *Server) authorizeFailed(w http.ResponseWriter, r *http.Request, err err
 	if status >= 500 {
 		s.logFailure(r, status, code, err)
 	}
-	if code == gatehouse.EInvalidRequest && msg == "unknown client or unregistered redirect_uri" {
+	if errors.Is(err, auth.ErrUnknownRedirect) {
 		msg = "The application's request names an unknown client or a redirect URI it has not registered, so gatehouse will not send you back to it."
 	}
 	s.authorizePage(w, r, status, msg)
@@ -251,11 +251,17 @@ func (s *Server) authorizePage(w http.ResponseWriter, r *http.Request, status in
 // two changes: the CSP's form-action also allows the redirect URI's origin,
 // since browsers check the redirect that follows the form's submission
 // against it, and the Referrer-Policy is same-origin.
-func (s *Server) consentPage(w http.ResponseWriter, c *gatehouse.Client, req auth.AuthorizationRequest, scope, token string) {
-	web.SetSecurityHeaders(w.Header())
-	if u, err := url.Parse(req.RedirectURI); err == nil {
-		w.Header().Set("Content-Security-Policy", strings.Replace(web.CSP, "form-action 'self'", "form-action 'self' "+u.Scheme+"://"+u.Host, 1))
+func (s *Server) consentPage(w http.ResponseWriter, r *http.Request, c *gatehouse.Client, req auth.AuthorizationRequest, scope, token string) {
+	// Only the origin of a valid redirect URI (a DNS name or IP literal
+	// and a port: auth.RedirectOrigin) reaches the policy, so a redirect
+	// URI cannot add a directive of its own.
+	origin, err := auth.RedirectOrigin(req.RedirectURI)
+	if err != nil {
+		s.authorizeFailed(w, r, auth.ErrUnknownRedirect)
+		return
 	}
+	web.SetSecurityHeaders(w.Header())
+	w.Header().Set("Content-Security-Policy", strings.Replace(web.CSP, "form-action 'self'", "form-action 'self' "+origin, 1))
 	// With no-referrer, browsers send "Origin: null" with the form's POST,
 	// which the Origin check refuses; same-origin sends the real origin on
 	// the POST and still nothing to the application it redirects to.

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"html"
 	"io"
 	"log/slog"
@@ -19,6 +20,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse/auth"
 	"github.com/gatehouse-auth/gatehouse/internal/testdb"
 	"github.com/gatehouse-auth/gatehouse/sqlstore"
+	"github.com/gatehouse-auth/gatehouse/web"
 )
 
 // browser is a hand-driven browser for the authorization-code flow: it
@@ -329,11 +331,48 @@ func TestAuthorizationCodeFlow(t *testing.T) {
 			t.Fatalf("refresh after code reuse: %d %v", st, v)
 		}
 
-		// The confidential client authenticates; its redirect URI is loopback
-		// http, matched exactly (another port is another URI).
-		if w := br.send("GET", authz(confID, "http://127.0.0.1:9001/cb", nil), "", ""); w.Code != 400 || w.Header().Get("Location") != "" {
-			t.Fatalf("loopback with another port: %d %q", w.Code, w.Header().Get("Location"))
+		// The confidential client's redirect URI is loopback http: any port
+		// matches (RFC 8252 section 7.3), everything else exactly.
+		for _, bad := range []string{"http://127.0.0.1.evil.com:9000/cb", "http://127.0.0.1:9000@evil.com/cb", "http://u@127.0.0.1:9000/cb",
+			"http://127.0.0.1:9001/cb/", "http://127.0.0.1:9001/other", "http://127.0.0.1:9001/cb?x=1", "https://127.0.0.1:9000/cb",
+			"http://localhost:9000/cb", "http://[::1]:9000/cb"} {
+			if w := br.send("GET", authz(confID, bad, nil), "", ""); w.Code != 400 || w.Header().Get("Location") != "" {
+				t.Errorf("loopback trick %s: %d %q", bad, w.Code, w.Header().Get("Location"))
+			}
 		}
+		w = br.send("GET", authz(confID, "http://127.0.0.1:51234/cb", nil), "", "")
+		if w.Code != 200 || !strings.Contains(w.Header().Get("Content-Security-Policy"), "form-action 'self' http://127.0.0.1:51234;") {
+			t.Fatalf("loopback with another port: %d CSP %q", w.Code, w.Header().Get("Content-Security-Policy"))
+		}
+		pf := consentForm(t, w.Body.String())
+		pf.Set("decision", "approve")
+		w = br.send("POST", "/v1/oauth/authorize", "application/x-www-form-urlencoded", pf.Encode())
+		ploc, _ := url.Parse(w.Header().Get("Location"))
+		if w.Code != 303 || !strings.HasPrefix(ploc.String(), "http://127.0.0.1:51234/cb?") || ploc.Query().Get("code") == "" {
+			t.Fatalf("approve at another port: %d %q", w.Code, w.Header().Get("Location"))
+		}
+		// The code request must name the redirect URI the authorization
+		// request used (RFC 6749 section 4.1.3), port included.
+		for _, redirect := range []string{"http://127.0.0.1:9000/cb", "http://127.0.0.1:51234/cb"} {
+			st, v := tokenReq("grant_type=authorization_code&redirect_uri="+url.QueryEscape(redirect)+"&code="+ploc.Query().Get("code")+
+				"&code_verifier="+verifier, "Authorization", basicAuth(confID, confSecret))
+			if redirect == "http://127.0.0.1:9000/cb" && (st != 400 || v["error"] != "invalid_grant") {
+				t.Fatalf("a code for port 51234 exchanged with the registered port: %d %v", st, v)
+			}
+			if redirect != "http://127.0.0.1:9000/cb" && st != 400 {
+				t.Fatalf("the code after a failed exchange: %d %v", st, v) // it stays used
+			}
+		}
+		w = br.send("GET", authz(confID, "http://127.0.0.1:51234/cb", nil), "", "")
+		pf = consentForm(t, w.Body.String())
+		pf.Set("decision", "approve")
+		w = br.send("POST", "/v1/oauth/authorize", "application/x-www-form-urlencoded", pf.Encode())
+		ploc, _ = url.Parse(w.Header().Get("Location"))
+		if st, v := tokenReq("grant_type=authorization_code&redirect_uri="+url.QueryEscape("http://127.0.0.1:51234/cb")+"&code="+ploc.Query().Get("code")+
+			"&code_verifier="+verifier, "Authorization", basicAuth(confID, confSecret)); st != 200 {
+			t.Fatalf("a code for port 51234 exchanged with it: %d %v", st, v)
+		}
+
 		w = br.send("GET", authz(confID, "http://127.0.0.1:9000/cb", nil), "", "")
 		if w.Code != 200 {
 			t.Fatalf("confidential consent: %d", w.Code)
@@ -371,9 +410,35 @@ func TestAuthorizationCodeFlow(t *testing.T) {
 			t.Fatalf("a confidential client revoking without its secret: %d", w.Code)
 		}
 
+		// A public client revokes its own grant with its client_id alone
+		// (token_endpoint_auth_method none at the revocation endpoint), but
+		// not a PAT of its workspace: its client_id proves nothing.
+		code = approve(fields)
+		exchange = "grant_type=authorization_code&client_id=" + pubID + "&redirect_uri=" + url.QueryEscape(cb) + "&code=" + code
+		st, pg := tokenReq(exchange + "&code_verifier=" + verifier)
+		if st != 200 || pg["refresh_token"] == nil {
+			t.Fatalf("public exchange: %d %v", st, pg)
+		}
+		if w := form(e.s, "/v1/oauth/revoke", "client_id="+pubID+"&token="+pg["refresh_token"].(string)); w.Code != 200 {
+			t.Fatalf("revoke by the public client of its own grant: %d %s", w.Code, w.Body)
+		}
+		if st, v := tokenReq("grant_type=refresh_token&client_id=" + pubID + "&refresh_token=" + pg["refresh_token"].(string)); st != 400 || v["error"] != "invalid_grant" {
+			t.Fatalf("refresh after the public client's revocation: %d %v", st, v)
+		}
+		st, pat := api("POST", "/v1/tokens", bearer, `{"name":"ci","workspace_id":"`+wsID+`"}`)
+		if st != 201 {
+			t.Fatalf("pat: %d %v", st, pat)
+		}
+		if w := form(e.s, "/v1/oauth/revoke", "client_id="+pubID+"&token="+pat["token"].(string)); w.Code != 200 {
+			t.Fatalf("revoke of a PAT by a public client: %d %s", w.Code, w.Body)
+		}
+		if st, _ := api("GET", "/v1/workspaces/"+wsID, pat["token"].(string), ""); st != 200 {
+			t.Fatalf("a public client revoked a PAT with its client_id alone: %d", st)
+		}
+
 		// token.issued for each exchange, in the workspace's trail.
-		if n := countEventsIn(t, db, wsID, gatehouse.EventTokenIssued); n != 2 {
-			t.Errorf("token.issued in the workspace: %d, want 2", n)
+		if n := countEventsIn(t, db, wsID, gatehouse.EventTokenIssued); n != 4 {
+			t.Errorf("token.issued in the workspace: %d, want 4", n)
 		}
 		if n := countEventsIn(t, db, wsID, gatehouse.EventRefreshRotated); n != 2 {
 			t.Errorf("refresh.rotated in the workspace: %d, want 2", n)
@@ -425,4 +490,90 @@ func FuzzAuthorizeRedirect(f *testing.F) {
 			t.Fatalf("Location %q lost state %q or code %q", loc, req.State, code)
 		}
 	})
+}
+
+// TestRedirectURIHostsAtRegistration: the API refuses a redirect URI whose
+// host is not a DNS name or IP literal (a ; in it reached the consent
+// page's CSP).
+func TestRedirectURIHostsAtRegistration(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		ce := newCredsEnv(t, db, withOAuth(db))
+		c, owner := newClient(t, ce, db, "owner@example.com", "audit:read")
+		for _, bad := range []string{
+			"https://app.example.com;script-src-elem/cb",
+			"https://app.example.com%3Bscript-src%20*/cb",
+			`https://app.example.com\"/cb`,
+			"https://app.example.com'/cb",
+			"https://app example.com/cb",
+			"https://app.example.com%20x/cb",
+			"https://app.example.com<svg>/cb",
+			"https://app.exämple.com/cb",
+			"https://app.ex%C3%A4mple.com/cb",
+			"https:///cb",
+			"https://*/cb",
+			"https://*.example.com/cb",
+		} {
+			body := `{"name":"x","redirect_uris":["` + bad + `"]}`
+			if st, v := ce.call(t, "POST", "/v1/workspaces/"+c.ws+"/clients", owner, body); st != 400 || v["error"] != "invalid_request" {
+				t.Errorf("redirect URI %q: %d %v", bad, st, v)
+			}
+		}
+		if st, v := ce.call(t, "POST", "/v1/workspaces/"+c.ws+"/clients", owner, `{"name":"x","redirect_uris":["https://app.example.com/cb;x"]}`); st != 201 {
+			t.Errorf("a ; in the path: %d %v", st, v)
+		}
+
+	})
+}
+
+// TestConsentPageCSP: the consent page's form-action names the origin of a
+// valid redirect URI and nothing else; a redirect URI whose host is not a
+// DNS name or IP literal gets the error page and the portal's own policy.
+func TestConsentPageCSP(t *testing.T) {
+	s := &Server{log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	c := &gatehouse.Client{ClientID: "c", Name: "App"}
+	for _, tc := range []struct{ uri, origin string }{
+		{"https://app.example.com/cb?x=1", "https://app.example.com"},
+		{"http://127.0.0.1:51234/cb", "http://127.0.0.1:51234"},
+		{"http://[::1]/cb", "http://[::1]"},
+		{"https://app.example.com;script-src-elem/cb", ""},
+		{"https://app.example.com%3Bscript-src%20*/cb", ""},
+		{"https://a.example.com'/cb", ""},
+		{"https://*/cb", ""},
+	} {
+		w := httptest.NewRecorder()
+		s.consentPage(w, httptest.NewRequest("GET", "/v1/oauth/authorize", nil), c, auth.AuthorizationRequest{RedirectURI: tc.uri}, "", "tok")
+		csp := w.Header().Get("Content-Security-Policy")
+		if tc.origin != "" && (w.Code != 200 || !strings.Contains(csp, "form-action 'self' "+tc.origin+";")) {
+			t.Errorf("%s: %d CSP %q", tc.uri, w.Code, csp)
+		}
+		if tc.origin == "" && (w.Code != 400 || csp != web.CSP || strings.Contains(w.Body.String(), "<form")) {
+			t.Errorf("%s: %d CSP %q", tc.uri, w.Code, csp)
+		}
+	}
+}
+
+// TestAuthorizeErrorPage: the error page is chosen by the error's identity
+// (errors.Is auth.ErrUnknownRedirect, wrapped or not), never by its text.
+func TestAuthorizeErrorPage(t *testing.T) {
+	s := &Server{log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	const friendly = "gatehouse will not send you back to it"
+	for _, tc := range []struct {
+		name   string
+		err    error
+		status int
+		want   string
+	}{
+		{"unknown redirect", auth.ErrUnknownRedirect, 400, friendly},
+		{"wrapped", fmt.Errorf("authorize: %w", auth.ErrUnknownRedirect), 400, friendly},
+		{"same text, another error", gatehouse.Errorf(gatehouse.EInvalidRequest, "%s", gatehouse.ErrorMessage(auth.ErrUnknownRedirect)), 400, "unknown client or unregistered redirect_uri"},
+		{"another invalid_request", gatehouse.Errorf(gatehouse.EInvalidRequest, "redirect_uri is given more than once"), 400, "redirect_uri is given more than once"},
+		{"forbidden", gatehouse.Errorf(gatehouse.ECSRFFailed, "the consent form is stale"), 403, "the consent form is stale"},
+	} {
+		w := httptest.NewRecorder()
+		s.authorizeFailed(w, httptest.NewRequest("GET", "/v1/oauth/authorize", nil), tc.err)
+		body := w.Body.String()
+		if w.Code != tc.status || !strings.Contains(body, tc.want) || (tc.want != friendly && strings.Contains(body, friendly)) {
+			t.Errorf("%s: %d %s", tc.name, w.Code, body)
+		}
+	}
 }

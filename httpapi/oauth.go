@@ -141,26 +141,24 @@ type oauthTokenJSON struct {
 	RefreshToken string `json:"refresh_token,omitempty"`
 }
 
-// oauthToken is POST /v1/oauth/token. The grant type is checked first, so
-// an unsupported one is unsupported_grant_type whoever asks; then the client
-// is authenticated (a public client of the authorization-code grant names
-// itself with client_id alone); then the grant runs.
+// oauthToken is POST /v1/oauth/token. It runs the shared steps of every
+// grant in the registry (auth/grants.go), in order: the grant type is
+// known (so an unsupported one is unsupported_grant_type whoever asks);
+// the client authenticates under the token endpoint's limits (a public
+// client, for a grant that allows one, names itself with client_id alone);
+// then auth's Token checks the client's registration and the scope and runs
+// the grant.
 func (s *Server) oauthToken(w http.ResponseWriter, r *http.Request) error {
 	o, form, err := s.oauthForm(w, r)
 	if err != nil {
 		return err
 	}
-	gt := form.Get("grant_type")
-	switch gt {
-	case "":
-		return gatehouse.Errorf(gatehouse.EInvalidRequest, "grant_type is required")
-	case gatehouse.GrantClientCredentials, gatehouse.GrantAuthorizationCode, gatehouse.GrantRefreshToken:
-	default:
-		// password is never served (RFC 9700 section 2.4).
-		return gatehouse.Errorf(gatehouse.EUnsupportedGrantType, "the supported grant types are authorization_code, client_credentials and refresh_token")
+	g, err := auth.LookupGrant(form.Get("grant_type"))
+	if err != nil {
+		return err
 	}
 	var c *gatehouse.Client
-	if _, secret := form["client_secret"]; gt != gatehouse.GrantClientCredentials && !secret && r.Header.Get("Authorization") == "" && form.Get("client_id") != "" {
+	if g.Public && namesPublicClient(r, form) {
 		c, err = s.publicClient(r, form.Get("client_id"), ratelimit.OAuthTokenClient)
 	} else {
 		c, err = s.authenticateClient(w, r, form, ratelimit.OAuthTokenClient)
@@ -168,24 +166,21 @@ func (s *Server) oauthToken(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	var ig *auth.IssuedGrant
-	switch gt {
-	case gatehouse.GrantClientCredentials:
-		it, err := o.ClientCredentials(r.Context(), c, form.Get("scope"))
-		if err != nil {
-			return err
-		}
-		return writeJSON(w, http.StatusOK, oauthTokenJSON{AccessToken: it.AccessToken, TokenType: "Bearer", ExpiresIn: it.ExpiresIn, Scope: it.Scope})
-	case gatehouse.GrantAuthorizationCode:
-		ig, err = o.ExchangeCode(r.Context(), c, form.Get("code"), form.Get("redirect_uri"), form.Get("code_verifier"))
-	default:
-		ig, err = o.RefreshGrant(r.Context(), c, form.Get("refresh_token"), form.Get("scope"))
-	}
+	ig, err := o.Token(r.Context(), g, c, form)
 	if err != nil {
 		return err
 	}
 	return writeJSON(w, http.StatusOK, oauthTokenJSON{AccessToken: ig.AccessToken, TokenType: "Bearer", ExpiresIn: ig.ExpiresIn,
 		Scope: ig.Scope, RefreshToken: ig.RefreshToken})
+}
+
+// namesPublicClient reports whether a request authenticates as a public
+// client does (token_endpoint_auth_method "none", RFC 7591 section 2):
+// client_id in the body, and neither a client_secret nor an Authorization
+// header.
+func namesPublicClient(r *http.Request, form url.Values) bool {
+	_, secret := form["client_secret"]
+	return !secret && r.Header.Get("Authorization") == "" && form.Get("client_id") != ""
 }
 
 // publicClient identifies a public client by its client_id (RFC 6749
@@ -265,9 +260,9 @@ func (s *Server) oauthRevoke(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	var c *gatehouse.Client
-	if _, secret := form["client_secret"]; !secret && r.Header.Get("Authorization") == "" && form.Get("client_id") != "" {
-		// A public client revokes its own refresh tokens with its client_id
-		// (RFC 7009 section 2.1).
+	if namesPublicClient(r, form) {
+		// A public client revokes its own grants' refresh tokens with its
+		// client_id alone (RFC 7009 section 2.1).
 		c, err = s.publicClient(r, form.Get("client_id"), ratelimit.IntrospectClient)
 	} else {
 		c, err = s.authenticateClient(w, r, form, ratelimit.IntrospectClient)
@@ -306,11 +301,19 @@ type discoveryJSON struct {
 
 // discovery is GET /.well-known/oauth-authorization-server and GET
 // /.well-known/openid-configuration: one document, the same issuer and
-// endpoints, with the authorization-code grant (PKCE S256 only; public
-// clients authenticate with "none") and the iss parameter of RFC 9207.
+// endpoints, with the authorization-code grant (PKCE S256 only) and the iss
+// parameter of RFC 9207. The grant types are the registry's
+// (auth.GrantTypes); "none" (a public client's client_id alone) is a token
+// endpoint method when a grant allows public clients, and a revocation
+// method, since public clients revoke their own grants (RFC 7009 section
+// 2.1); introspection needs a secret.
 func (s *Server) discovery(w http.ResponseWriter, r *http.Request) error {
 	iss := strings.TrimSuffix(s.cfg.PublicURL.String(), "/")
 	methods := []string{"client_secret_basic", "client_secret_post"}
+	tokenMethods := methods
+	if len(auth.PublicGrantTypes()) > 0 {
+		tokenMethods = append(append([]string(nil), methods...), "none")
+	}
 	w.Header().Set("Cache-Control", "public, max-age=3600")
 	return writeJSON(w, http.StatusOK, discoveryJSON{
 		Issuer:                           iss,
@@ -319,11 +322,11 @@ func (s *Server) discovery(w http.ResponseWriter, r *http.Request) error {
 		JWKSURI:                          iss + "/.well-known/jwks.json",
 		IntrospectionEndpoint:            iss + "/v1/oauth/introspect",
 		RevocationEndpoint:               iss + "/v1/oauth/revoke",
-		GrantTypesSupported:              append([]string(nil), auth.ClientGrants...),
+		GrantTypesSupported:              auth.GrantTypes(),
 		ResponseTypesSupported:           []string{"code"},
-		TokenEndpointAuthMethods:         append(append([]string(nil), methods...), "none"),
+		TokenEndpointAuthMethods:         tokenMethods,
 		IntrospectionEndpointAuthMethods: methods,
-		RevocationEndpointAuthMethods:    methods,
+		RevocationEndpointAuthMethods:    append(append([]string(nil), methods...), "none"),
 		ScopesSupported:                  append([]string(nil), auth.ClientScopes...),
 		CodeChallengeMethodsSupported:    []string{"S256"},
 		AuthorizationResponseIss:         true,

@@ -322,7 +322,10 @@ func TestDiscovery(t *testing.T) {
 	}
 	j := func(v any) string { s, _ := json.Marshal(v); return string(s) }
 	if j(a["grant_types_supported"]) != `["authorization_code","client_credentials","refresh_token"]` ||
+		j(a["grant_types_supported"]) != j(auth.GrantTypes()) ||
 		j(a["token_endpoint_auth_methods_supported"]) != `["client_secret_basic","client_secret_post","none"]` ||
+		j(a["revocation_endpoint_auth_methods_supported"]) != `["client_secret_basic","client_secret_post","none"]` ||
+		j(a["introspection_endpoint_auth_methods_supported"]) != `["client_secret_basic","client_secret_post"]` ||
 		j(a["scopes_supported"]) != j(auth.ClientScopes) || j(a["response_types_supported"]) != `["code"]` ||
 		j(a["code_challenge_methods_supported"]) != `["S256"]` || a["authorization_endpoint"] != "https://auth.example.com/v1/oauth/authorize" ||
 		a["authorization_response_iss_parameter_supported"] != true {
@@ -331,6 +334,53 @@ func TestDiscovery(t *testing.T) {
 	if j(a) != j(b) {
 		t.Fatal("the two discovery documents differ")
 	}
+}
+
+// TestGrantTypesAgree: the token endpoint's dispatch, the grants a client
+// may be registered with and discovery read one registry
+// (auth.GrantTypes): every grant type discovery lists is one a client can
+// be registered for and one the token endpoint dispatches (it gets past
+// unsupported_grant_type to the client's registration), and a grant type
+// outside the registry is refused by all three.
+func TestGrantTypesAgree(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, s *sqlstore.DB) {
+		ce := newCredsEnv(t, s, withOAuth(s))
+		c, owner := newClient(t, ce, s, "owner@example.com", "audit:read")
+		var doc struct {
+			Grants []string `json:"grant_types_supported"`
+		}
+		w := do(ce.s, req("GET", "/.well-known/oauth-authorization-server", ""))
+		if err := json.Unmarshal(w.Body.Bytes(), &doc); err != nil || len(doc.Grants) == 0 {
+			t.Fatalf("discovery: %s %v", w.Body, err)
+		}
+		if fmt.Sprint(doc.Grants) != fmt.Sprint(auth.GrantTypes()) {
+			t.Fatalf("discovery lists %v, the registry %v", doc.Grants, auth.GrantTypes())
+		}
+		basic := basicAuth(c.id, c.secret)
+		for _, gt := range doc.Grants {
+			body := `{"name":"g","grant_types":["` + gt + `"]}`
+			if gt != gatehouse.GrantClientCredentials {
+				body = `{"name":"g","grant_types":["` + gt + `","authorization_code"],"redirect_uris":["https://app.example.com/cb"]}`
+			}
+			if st, v := ce.call(t, "POST", "/v1/workspaces/"+c.ws+"/clients", owner, body); st != 201 {
+				t.Errorf("registering a client for %s: %d %v", gt, st, v)
+			}
+			w := form(ce.s, "/v1/oauth/token", "grant_type="+url.QueryEscape(gt), "Authorization", basic)
+			// c is registered for client_credentials only.
+			if gt == gatehouse.GrantClientCredentials && w.Code != 200 ||
+				gt != gatehouse.GrantClientCredentials && (w.Code != 400 || errBody(t, w).Error != "unauthorized_client") {
+				t.Errorf("token endpoint, %s: %d %s", gt, w.Code, w.Body)
+			}
+		}
+		for _, gt := range []string{"password", "urn:ietf:params:oauth:grant-type:device_code", "implicit"} {
+			if w := form(ce.s, "/v1/oauth/token", "grant_type="+url.QueryEscape(gt), "Authorization", basic); w.Code != 400 || errBody(t, w).Error != "unsupported_grant_type" {
+				t.Errorf("token endpoint, %s: %d %s", gt, w.Code, w.Body)
+			}
+			if st, v := ce.call(t, "POST", "/v1/workspaces/"+c.ws+"/clients", owner, `{"name":"g","grant_types":["`+gt+`"]}`); st != 400 || v["error"] != "invalid_request" {
+				t.Errorf("registering a client for %s: %d %v", gt, st, v)
+			}
+		}
+	})
 }
 
 // A flood of token requests for one client is refused by oauth_token.client

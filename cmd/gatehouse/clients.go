@@ -50,7 +50,7 @@ func clientsCmd(ctx context.Context, args []string, getenv func(string) string, 
 	var redirectURIs exactValues
 	fs.Var(&grants, "grant", "a grant type (repeats): "+strings.Join(auth.ClientGrants, ", ")+"; default client_credentials, or authorization_code and refresh_token with --redirect-uri or --public")
 	fs.Var(&scopes, "scope", "a scope the client may ask for (repeats): "+strings.Join(auth.ClientScopes, ", "))
-	fs.Var(&redirectURIs, "redirect-uri", "a redirect URI (repeats): absolute, https or http to a loopback host, matched exactly")
+	fs.Var(&redirectURIs, "redirect-uri", "a redirect URI (repeats): absolute, a DNS name or IP literal as host, https or http to a loopback host, matched exactly (but any port for http://127.0.0.1 and http://[::1])")
 	if err := fs.Parse(args[1:]); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return err

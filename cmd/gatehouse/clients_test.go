@@ -37,7 +37,8 @@ func TestClientsCommandAndOAuth(t *testing.T) {
 	if _, err := admin1(t, "", "clients", "create", "--dev", "--workspace", wsID, "--name", "x", "--public"); err == nil || !strings.Contains(err.Error(), "redirect URI") {
 		t.Fatalf("--public without a redirect URI: %v", err)
 	}
-	for _, bad := range []string{"http://app.example.com/cb", "https://app.example.com/cb#frag", "/cb", "https://u:p@app.example.com/cb"} {
+	for _, bad := range []string{"http://app.example.com/cb", "https://app.example.com/cb#frag", "/cb", "https://u:p@app.example.com/cb",
+		"https://app.example.com;script-src-elem/cb", "https://*.example.com/cb", "https://app.ex%C3%A4mple.com/cb", "https://app.example.com%3B/cb"} {
 		if _, err := admin1(t, "", "clients", "create", "--dev", "--workspace", wsID, "--name", "x", "--redirect-uri", bad); err == nil {
 			t.Fatalf("redirect URI %q accepted", bad)
 		}
