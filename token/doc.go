@@ -1,7 +1,7 @@
 // Package token holds gatehouse's credential formats: JWT access tokens (RFC
 // 9068) signed and verified through crypto.Signer, the JWKS encoding of their
 // public keys (RFC 7517, 7518, 8037), and personal access tokens (the gth_
-// format of CONTRACT section 5) with their SHA-256 lookup hashes.
+// format of docs/scopes.md) with their SHA-256 lookup hashes.
 //
 // # Why not a JOSE library
 //
