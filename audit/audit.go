@@ -107,7 +107,7 @@ func Redact(ev *gatehouse.AuditEvent) {
 			out[ck] = v // a signing key's id is public (the JWKS lists it)
 			continue
 		}
-		if strings.Contains(strings.ToLower(ck), "email") {
+		if lk := strings.ToLower(ck); lk == "email" || strings.HasSuffix(lk, "_email") {
 			// What was typed into an email field may be anything, a
 			// password included, with or without an @: only the domain of a
 			// well-formed address is kept (gatehouse.MaskEmail).
