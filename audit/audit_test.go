@@ -165,12 +165,7 @@ func TestRedactPasswordTypedAsEmail(t *testing.T) {
 				t.Errorf("%q under %s: stored %q, want %q", tc.in, k, v, tc.want)
 			}
 		}
-		if ev := (&gatehouse.AuditEvent{Details: map[string]string{"email_verified": "true"}}); true {
-			Redact(ev)
-			if ev.Details["email_verified"] != "true" {
-				t.Errorf("email_verified masked: %v", ev.Details)
-			}
-		}
+
 		if strings.Contains(tc.in, "@") && (ev.Actor != tc.want || ev.Target != tc.want) {
 			t.Errorf("%q as actor/target: %q, %q; want %q", tc.in, ev.Actor, ev.Target, tc.want)
 		}
@@ -182,5 +177,15 @@ func TestRedactPasswordTypedAsEmail(t *testing.T) {
 				t.Errorf("log line holds %q of %q: %s", part, tc.in, buf.String())
 			}
 		}
+	}
+}
+
+// TestRedactKeepsOtherEmailKeys: only a detail named email or *_email holds
+// an address; email_verified is a flag and stays.
+func TestRedactKeepsOtherEmailKeys(t *testing.T) {
+	ev := &gatehouse.AuditEvent{Details: map[string]string{"email_verified": "true"}}
+	Redact(ev)
+	if ev.Details["email_verified"] != "true" {
+		t.Errorf("email_verified masked: %v", ev.Details)
 	}
 }
