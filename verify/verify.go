@@ -154,16 +154,16 @@ type workspacePin struct {
 	any bool
 }
 
-func newWorkspacePin(what, id string, any bool) (workspacePin, error) {
+func newWorkspacePin(what, id string, anyWS bool) (workspacePin, error) {
 	switch {
-	case id == "" && !any:
+	case id == "" && !anyWS:
 		return workspacePin{}, errors.New("verify: " + what + " needs the Workspace whose tokens it accepts (or AnyWorkspace)")
-	case id != "" && any:
+	case id != "" && anyWS:
 		return workspacePin{}, errors.New("verify: " + what + ": Workspace and AnyWorkspace exclude each other")
 	case strings.TrimSpace(id) != id:
 		return workspacePin{}, errors.New("verify: " + what + ": Workspace has spaces around it")
 	}
-	return workspacePin{id: id, any: any}, nil
+	return workspacePin{id: id, any: anyWS}, nil
 }
 
 // admits reports whether a credential of workspace ws is accepted; "" (no
