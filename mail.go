@@ -5,7 +5,6 @@ import (
 	"log/slog"
 	"strings"
 	"time"
-	"unicode/utf8"
 )
 
 // MagicLinkMail is the message that carries a sign-in link. Its link holds a
@@ -34,22 +33,59 @@ type Mailer interface {
 	SendMagicLink(ctx context.Context, m MagicLinkMail) error
 }
 
-// MaskEmail returns a form of an address that is safe in logs and audit
-// details: the first character of the local part, "***", and the domain, as
-// "j***@example.com". It never returns the address in clear, whatever it is
-// given.
+// MaskedEmail is what MaskEmail gives for a value that is not a well-formed
+// address: a fixed placeholder with nothing of the value in it.
+const MaskedEmail = "***"
+
+// MaskEmail returns a form of a value typed as an email address that is safe
+// in logs and audit details: "***@" and the domain ("***@example.com") when
+// the value is a well-formed address whose domain is a DNS name with a dot,
+// else MaskedEmail. Nothing of the local part is kept, not even its first
+// character: the value may be a password typed into the email field
+// ("Hunter2@home" gives "***"), and only the part after the last @ is shown,
+// only when it is a host name (RFC 1123 section 2.1: letters, digits and
+// hyphens, labels of 1 to 63, RFC 3696 section 2) with a top-level label of
+// letters, lower-cased. MaskEmail of its own result gives the same result.
 func MaskEmail(addr string) string {
+	addr = strings.TrimSpace(addr)
 	at := strings.LastIndexByte(addr, '@')
-	if at <= 0 {
-		return "***"
+	if at <= 0 || len(addr) > MaxEmailLen {
+		return MaskedEmail
 	}
-	r, _ := utf8.DecodeRuneInString(addr[:at])
-	if r == utf8.RuneError || r < ' ' || r == 0x7f {
-		r = '?'
+	for _, r := range addr[:at] {
+		if r <= ' ' || r == 0x7f || r == '<' || r == '>' || r == '"' || r == '\\' || invisibleRune(r) {
+			return MaskedEmail
+		}
 	}
-	domain := addr[at+1:]
-	if len(domain) > 100 || !utf8.ValidString(domain) || strings.ContainsFunc(domain, func(c rune) bool { return c < ' ' || c == 0x7f }) {
-		domain = "?"
+	domain := strings.ToLower(addr[at+1:])
+	if !dnsNameWithDot(domain) {
+		return MaskedEmail
 	}
-	return string(r) + "***@" + domain
+	return MaskedEmail + "@" + domain
+}
+
+// dnsNameWithDot reports whether s is a host name of two labels or more:
+// ASCII letters, digits and hyphens, each label 1 to 63 long and not
+// starting or ending with a hyphen, the whole at most 253, the last label
+// letters only or an A-label, as every top-level domain is (so "1.2", an IPv4
+// address or "ss.w0rd" are not domains). s must be lower-case.
+func dnsNameWithDot(s string) bool {
+	if len(s) > 253 || !strings.Contains(s, ".") {
+		return false
+	}
+	labels := strings.Split(s, ".")
+	for _, l := range labels {
+		if len(l) == 0 || len(l) > 63 || l[0] == '-' || l[len(l)-1] == '-' {
+			return false
+		}
+		for i := 0; i < len(l); i++ {
+			c := l[i]
+			if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-') {
+				return false
+			}
+		}
+	}
+	// Top-level domains are letters, or an IDNA A-label (xn--…).
+	tld := labels[len(labels)-1]
+	return strings.HasPrefix(tld, "xn--") || !strings.ContainsFunc(tld, func(r rune) bool { return !('a' <= r && r <= 'z') })
 }

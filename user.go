@@ -4,6 +4,8 @@ import (
 	"context"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // UserStatus is an account's status. Only active accounts can sign in.
@@ -39,6 +41,14 @@ const MaxEmailLen = 254
 // has the shape local@domain with no spaces or control characters. It does not
 // try to be a full RFC 5322 parser: the only proof of an address is mail that
 // arrives.
+//
+// It refuses (EInvalidRequest, 400) an address holding a character that
+// shows nothing or makes two addresses look alike (see invisibleRune):
+// zero-width characters, bidirectional controls, U+FEFF, U+FFFD (which
+// invalid UTF-8 decodes to), every other format character, and spaces of
+// any kind. Otherwise "ada\u200b@example.com" would be a second account that
+// reads as "ada@example.com" on every screen (Unicode Technical Report #36,
+// security considerations, and Technical Standard #39, security mechanisms).
 func NormalizeEmail(s string) (string, error) {
 	s = strings.ToLower(strings.TrimSpace(s))
 	if len(s) == 0 || len(s) > MaxEmailLen {
@@ -52,8 +62,32 @@ func NormalizeEmail(s string) (string, error) {
 		if r <= ' ' || r == 0x7f || r == '<' || r == '>' || r == '"' || r == '\\' {
 			return "", Errorf(EInvalidRequest, "email is not an address")
 		}
+		if invisibleRune(r) {
+			return "", Errorf(EInvalidRequest, "email holds an invisible, bidirectional-control or replacement character")
+		}
 	}
 	return s, nil
+}
+
+// invisibleRune reports whether r has no place in an email address because
+// it shows nothing, reorders what is shown, or stands for something lost:
+//
+//   - format characters (Unicode category Cf): U+200B–U+200F (zero-width
+//     space, non-joiner, joiner, LRM, RLM), U+202A–U+202E and U+2066–U+2069
+//     (bidirectional embeddings, overrides and isolates), U+FEFF (BOM,
+//     zero-width no-break space), U+00AD (soft hyphen), U+2060–U+2064, tags
+//     (U+E0001–U+E007F) and the rest of the category;
+//   - the other default-ignorable code points (Hangul fillers, U+034F
+//     combining grapheme joiner) and variation selectors, which render as
+//     nothing;
+//   - U+FFFD, the replacement character, which invalid UTF-8 decodes to;
+//   - C0 and C1 controls, spaces and line or paragraph separators of any
+//     kind (Unicode category Z: U+00A0, U+2028, U+3000, …), private-use
+//     characters and noncharacters.
+func invisibleRune(r rune) bool {
+	return r == utf8.RuneError || r < ' ' || r == 0x7f ||
+		unicode.In(r, unicode.Cc, unicode.Cf, unicode.Co, unicode.Cs, unicode.Z,
+			unicode.Other_Default_Ignorable_Code_Point, unicode.Variation_Selector, unicode.Noncharacter_Code_Point)
 }
 
 // UserTx is the part of a transaction that reads and writes users.

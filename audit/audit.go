@@ -6,7 +6,9 @@
 // Redaction follows OWASP's Logging Cheat Sheet: no passwords, tokens, session
 // ids in clear, no personal data beyond what the trail needs. IP addresses are
 // cut to their network (/24 for IPv4, /48 for IPv6), user agents are cut short,
-// email addresses are masked, and anything shaped like a secret is dropped.
+// email addresses are masked to their domain ("***@example.com", or "***" when
+// what was typed is not an address with a DNS domain: see gatehouse.MaskEmail),
+// and anything shaped like a secret is dropped.
 package audit
 
 import (
@@ -105,6 +107,13 @@ func Redact(ev *gatehouse.AuditEvent) {
 			out[ck] = v // a signing key's id is public (the JWKS lists it)
 			continue
 		}
+		if lk := strings.ToLower(ck); lk == "email" || strings.HasSuffix(lk, "_email") {
+			// What was typed into an email field may be anything, a
+			// password included, with or without an @: only the domain of a
+			// well-formed address is kept (gatehouse.MaskEmail).
+			out[ck] = gatehouse.MaskEmail(v)
+			continue
+		}
 		out[ck] = redactValue(Clean(v, MaxDetailValue))
 	}
 	ev.Details = out
@@ -125,6 +134,9 @@ func isSecretKey(k string) bool {
 
 // redactValue masks email addresses and drops anything shaped like a token:
 // a PAT, a JWT, or a long run of base64/hex characters that is not a UUID.
+// A value with an @ in it is taken for an address and masked: it keeps only
+// the domain, when that is a DNS name (gatehouse.MaskEmail), so a password
+// that holds an @ leaves nothing of itself.
 func redactValue(v string) string {
 	if strings.Contains(v, "@") {
 		return gatehouse.MaskEmail(v)

@@ -88,7 +88,7 @@ func TestRedactRemovesSecrets(t *testing.T) {
 	if ev.Details["user_id"] != "0191e8a0-0000-7000-8000-000000000001" || ev.Details["reason"] != "wrong password" {
 		t.Errorf("harmless details were lost: %v", ev.Details)
 	}
-	if ev.Details["email"] != "j***@example.com" || ev.Actor != "j***@example.com" {
+	if ev.Details["email"] != "***@example.com" || ev.Actor != "***@example.com" {
 		t.Errorf("email not masked: %v %q", ev.Details, ev.Actor)
 	}
 }
@@ -139,5 +139,53 @@ func TestRedactKeepsKeyIDs(t *testing.T) {
 	}
 	if ev.Details["token"] != Redacted || ev.Details["note"] != Redacted {
 		t.Errorf("token-shaped values under other keys kept: %v", ev.Details)
+	}
+}
+
+// TestRedactPasswordTypedAsEmail: a value typed into an email field that is
+// a password keeps nothing of itself in the stored event, with an @ or
+// without, under an email key or anywhere else; a well-formed address keeps
+// its domain only.
+func TestRedactPasswordTypedAsEmail(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"Hunter2@home", "***"},
+		{"H@ppyDays2024!", "***"},
+		{"correct horse battery staple", "***"},
+		{"Summer2024", "***"},
+		{"P@ss.w0rd", "***"},
+		{"jane.doe@Example.com", "***@example.com"},
+	} {
+		ev := &gatehouse.AuditEvent{Details: map[string]string{"email": tc.in, "new_email": tc.in, "submitted_Email": tc.in}}
+		if strings.Contains(tc.in, "@") {
+			ev.Actor, ev.Target = tc.in, tc.in
+		}
+		Redact(ev)
+		for k, v := range ev.Details {
+			if v != tc.want {
+				t.Errorf("%q under %s: stored %q, want %q", tc.in, k, v, tc.want)
+			}
+		}
+
+		if strings.Contains(tc.in, "@") && (ev.Actor != tc.want || ev.Target != tc.want) {
+			t.Errorf("%q as actor/target: %q, %q; want %q", tc.in, ev.Actor, ev.Target, tc.want)
+		}
+		var buf bytes.Buffer
+		Log(context.Background(), slog.New(slog.NewJSONHandler(&buf, nil)), ev)
+		local, _, _ := strings.Cut(tc.in, "@")
+		for _, part := range strings.Fields(local) {
+			if len(part) > 1 && strings.Contains(buf.String(), part) {
+				t.Errorf("log line holds %q of %q: %s", part, tc.in, buf.String())
+			}
+		}
+	}
+}
+
+// TestRedactKeepsOtherEmailKeys: only a detail named email or *_email holds
+// an address; email_verified is a flag and stays.
+func TestRedactKeepsOtherEmailKeys(t *testing.T) {
+	ev := &gatehouse.AuditEvent{Details: map[string]string{"email_verified": "true"}}
+	Redact(ev)
+	if ev.Details["email_verified"] != "true" {
+		t.Errorf("email_verified masked: %v", ev.Details)
 	}
 }

@@ -86,7 +86,7 @@ func TestNoEnumeration(t *testing.T) {
 		if failed[1].Actor != u.ID || failed[1].Details["reason"] != "wrong_password" {
 			t.Errorf("wrong-password event %+v", failed[1])
 		}
-		if failed[0].Actor != "" || failed[0].Details["email"] != "n***@example.com" {
+		if failed[0].Actor != "" || failed[0].Details["email"] != "***@example.com" {
 			t.Errorf("unknown-account event %+v", failed[0])
 		}
 		for _, ev := range failed {

@@ -4,6 +4,7 @@ import (
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/ed25519"
+	"crypto/elliptic"
 	"crypto/rsa"
 	"crypto/sha256"
 	"encoding/asn1"
@@ -192,6 +193,15 @@ func (s *Signer) signBytes(msg []byte) ([]byte, error) {
 		if rest, err := asn1.Unmarshal(der, &rs); err != nil || len(rest) != 0 {
 			return nil, errors.New("token: ECDSA signer returned a bad signature")
 		}
+		if rs.R.Sign() <= 0 || rs.S.Sign() <= 0 || rs.R.Cmp(p256N) >= 0 || rs.S.Cmp(p256N) >= 0 {
+			return nil, errors.New("token: ECDSA signer returned a bad signature")
+		}
+		// Low-S form: (r, n-s) verifies as (r, s) does, and Verify accepts
+		// only s <= n/2 (see the package documentation), so a signer (a KMS,
+		// say) that returns the high twin is normalized here.
+		if rs.S.Cmp(p256HalfN) > 0 {
+			rs.S = new(big.Int).Sub(p256N, rs.S)
+		}
 		out := make([]byte, 64)
 		rs.R.FillBytes(out[:32])
 		rs.S.FillBytes(out[32:])
@@ -199,6 +209,13 @@ func (s *Signer) signBytes(msg []byte) ([]byte, error) {
 	}
 	return nil, ErrAlgorithm
 }
+
+// p256N is n, the order of P-256's base point; p256HalfN is n/2 (rounded
+// down), which an ES256 signature's s must not exceed (low-S, see doc.go).
+var (
+	p256N     = elliptic.P256().Params().N
+	p256HalfN = new(big.Int).Rsh(p256N, 1)
+)
 
 // Verifier checks access tokens. Issuer and Audience are required.
 type Verifier struct {
@@ -304,6 +321,9 @@ func verifySig(key PublicKey, signed, sig []byte) bool {
 		d := sha256.Sum256(signed)
 		r := new(big.Int).SetBytes(sig[:32])
 		s := new(big.Int).SetBytes(sig[32:])
+		if s.Cmp(p256HalfN) > 0 {
+			return false // the high-S twin of a signature: refused, see doc.go
+		}
 		return ecdsa.Verify(k, d[:], r, s)
 	}
 	return false

@@ -4,14 +4,18 @@ import (
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/ed25519"
+	"crypto/elliptic"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/x509"
+	"encoding/asn1"
 	"encoding/json"
 	"encoding/pem"
 	"errors"
+	"io"
+	"math/big"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -392,5 +396,101 @@ func TestAuthTimeAndAMRClaims(t *testing.T) {
 	var none Claims
 	if err := decodeClaims([]byte(`{"sub":"u"}`), &none); err != nil || none.AMR != nil || none.AuthTime != 0 {
 		t.Fatalf("a token without them: %+v %v", none, err)
+	}
+}
+
+// highS returns the twin of an ES256 token: the same r and n-s for s. It is
+// a valid ECDSA signature of the same input (ECDSA signatures are
+// malleable), so only the low-S rule can refuse it.
+func highS(t *testing.T, tok string) string {
+	t.Helper()
+	p := strings.Split(tok, ".")
+	sig, err := b64dec.DecodeString(p[2])
+	if err != nil || len(sig) != 64 {
+		t.Fatalf("not an ES256 signature: %v", err)
+	}
+	s := new(big.Int).SetBytes(sig[32:])
+	twin := make([]byte, 64)
+	copy(twin, sig[:32])
+	new(big.Int).Sub(elliptic.P256().Params().N, s).FillBytes(twin[32:])
+	p[2] = b64(twin)
+	return strings.Join(p, ".")
+}
+
+// TestES256HighSTwinRefused: the high-S twin of a valid ES256 token passes
+// plain ECDSA verification but is refused (ErrSignature), so each token we
+// issue has exactly one accepted form.
+func TestES256HighSTwinRefused(t *testing.T) {
+	k := newTestKeys(t)
+	pub := k.ec.PublicKey().Key.(*ecdsa.PublicKey)
+	for i := 0; i < 20; i++ {
+		tok, err := k.ec.Sign(AccessTokenType, goodClaims())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := testVerifier().Verify(tok, k.set); err != nil {
+			t.Fatalf("our token: %v", err)
+		}
+		twin := highS(t, tok)
+		p := strings.Split(twin, ".")
+		sig, _ := b64dec.DecodeString(p[2])
+		d := sha256.Sum256([]byte(p[0] + "." + p[1]))
+		if !ecdsa.Verify(pub, d[:], new(big.Int).SetBytes(sig[:32]), new(big.Int).SetBytes(sig[32:])) {
+			t.Fatal("the twin is not a valid ECDSA signature: the test proves nothing")
+		}
+		if _, err := testVerifier().Verify(twin, k.set); !errors.Is(err, ErrSignature) {
+			t.Fatalf("high-S twin: %v, want ErrSignature", err)
+		}
+	}
+}
+
+// highSigner is a crypto.Signer (a KMS, say) that always answers with the
+// high-S form of its signature.
+type highSigner struct{ *ecdsa.PrivateKey }
+
+func (h highSigner) Sign(r io.Reader, d []byte, o crypto.SignerOpts) ([]byte, error) {
+	der, err := h.PrivateKey.Sign(r, d, o)
+	if err != nil {
+		return nil, err
+	}
+	var rs struct{ R, S *big.Int }
+	if _, err := asn1.Unmarshal(der, &rs); err != nil {
+		return nil, err
+	}
+	n := elliptic.P256().Params().N
+	if rs.S.Cmp(new(big.Int).Rsh(n, 1)) <= 0 {
+		rs.S = new(big.Int).Sub(n, rs.S)
+	}
+	return asn1.Marshal(rs)
+}
+
+// TestES256SignerLowS: every ES256 token we sign verifies and has a low s,
+// also when the crypto.Signer behind it returns high-S signatures.
+func TestES256SignerLowS(t *testing.T) {
+	k := newTestKeys(t)
+	pk, err := GenerateKey(ES256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	high, err := NewSigner("high", ES256, highSigner{pk.(*ecdsa.PrivateKey)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys := Keys{"ec": k.ec.PublicKey(), "high": high.PublicKey()}
+	half := new(big.Int).Rsh(elliptic.P256().Params().N, 1)
+	for _, s := range []*Signer{k.ec, high} {
+		for i := 0; i < 200; i++ {
+			tok, err := s.Sign(AccessTokenType, goodClaims())
+			if err != nil {
+				t.Fatal(err)
+			}
+			sig, _ := b64dec.DecodeString(tok[strings.LastIndexByte(tok, '.')+1:])
+			if new(big.Int).SetBytes(sig[32:]).Cmp(half) > 0 {
+				t.Fatalf("%s: token %d has a high s", s.KID(), i)
+			}
+			if _, err := testVerifier().Verify(tok, keys); err != nil {
+				t.Fatalf("%s: token %d: %v", s.KID(), i, err)
+			}
+		}
 	}
 }

@@ -43,10 +43,23 @@ var ErrIntrospectionUnavailable = errors.New("verify: token introspection unavai
 // owner is no longer active.
 var ErrInactive = errors.New("verify: token is not active")
 
-// PATConfig configures a PAT authenticator. The resource server is an OAuth
-// client of gatehouse, registered in the workspace whose PATs it accepts
-// (`gatehouse clients create --workspace W --name N --grant client_credentials`).
-type PATConfig struct {
+// IntrospectionConfig configures a PAT authenticator, which checks personal
+// access tokens by token introspection (RFC 7662). The resource server is an
+// OAuth client of gatehouse, registered in the workspace whose PATs it
+// accepts (`gatehouse clients create --workspace W --name N --grant
+// client_credentials`), and names that workspace in Workspace too.
+type IntrospectionConfig struct {
+	// Workspace is the id of the workspace whose PATs this resource server
+	// accepts; an active answer about a PAT of any other workspace is
+	// refused (401). gatehouse answers active only for PATs of the client's
+	// own workspace, so this pins the answer to the workspace the resource
+	// server means, whatever client credentials it was given. Required,
+	// unless AnyWorkspace is set: an empty Workspace never means "any".
+	Workspace string
+	// AnyWorkspace accepts whatever workspace gatehouse answers for (that
+	// of the client). It cannot be set together with Workspace.
+	AnyWorkspace bool
+
 	// Issuer is gatehouse's public URL; the endpoint defaults to
 	// Issuer + "/v1/oauth/introspect". IntrospectionURL overrides it. It
 	// must be https, or http to a loopback address: the client secret
@@ -82,17 +95,18 @@ type PATConfig struct {
 }
 
 // String redacts the client secret.
-func (c PATConfig) String() string {
-	return fmt.Sprintf("verify.PATConfig{IntrospectionURL:%q ClientID:%q ClientSecret:[redacted]}", c.introspectionURL(), c.ClientID)
+func (c IntrospectionConfig) String() string {
+	return fmt.Sprintf("verify.IntrospectionConfig{IntrospectionURL:%q ClientID:%q ClientSecret:[redacted] Workspace:%q AnyWorkspace:%v}",
+		c.introspectionURL(), c.ClientID, c.Workspace, c.AnyWorkspace)
 }
 
 // GoString redacts as String does.
-func (c PATConfig) GoString() string { return c.String() }
+func (c IntrospectionConfig) GoString() string { return c.String() }
 
 // LogValue redacts as String does.
-func (c PATConfig) LogValue() slog.Value { return slog.StringValue(c.String()) }
+func (c IntrospectionConfig) LogValue() slog.Value { return slog.StringValue(c.String()) }
 
-func (c PATConfig) introspectionURL() string {
+func (c IntrospectionConfig) introspectionURL() string {
 	if c.IntrospectionURL != "" {
 		return c.IntrospectionURL
 	}
@@ -112,7 +126,11 @@ func (c PATConfig) introspectionURL() string {
 // network call; an answer cached under the token's SHA-256 (the token itself
 // is never kept) is reused; else one introspection call is made (concurrent
 // checks of the same token share it), bounded by Timeout and MaxConcurrent.
+// An active answer for another workspace than IntrospectionConfig.Workspace
+// is refused (ErrInvalid wrapping ErrWorkspace) and cached as an inactive
+// one.
 type PAT struct {
+	workspace   workspacePin
 	url         string
 	basic       string // the Authorization header value; a secret
 	client      *http.Client
@@ -123,7 +141,7 @@ type PAT struct {
 	sem         chan struct{}
 
 	active   *ttlCache // token hash → *Identity
-	inactive *ttlCache // token hash → nil
+	inactive *ttlCache // token hash → nil, or the identity of another workspace
 
 	mu       sync.Mutex
 	inflight map[[sha256.Size]byte]*introspection
@@ -133,13 +151,14 @@ type PAT struct {
 
 // introspection is one call in flight, shared by every check of its token.
 type introspection struct {
-	done chan struct{}
-	id   *Identity // nil: inactive (when err is nil)
-	err  error
+	done    chan struct{}
+	id      *Identity // nil: inactive (when err is nil)
+	foreign bool      // id is of another workspace than the pinned one
+	err     error
 }
 
 // NewPAT returns a PAT authenticator.
-func NewPAT(cfg PATConfig) (*PAT, error) {
+func NewPAT(cfg IntrospectionConfig) (*PAT, error) {
 	raw := cfg.introspectionURL()
 	u, err := url.Parse(raw)
 	if err != nil || u.Host == "" {
@@ -151,7 +170,11 @@ func NewPAT(cfg PATConfig) (*PAT, error) {
 	if cfg.ClientID == "" || cfg.ClientSecret == "" {
 		return nil, errors.New("verify: PAT needs the resource server's client id and secret")
 	}
-	p := &PAT{url: raw, timeout: cfg.Timeout, ttl: cfg.CacheTTL, negativeTTL: cfg.NegativeTTL, now: cfg.Now,
+	pin, err := newWorkspacePin("PAT", cfg.Workspace, cfg.AnyWorkspace)
+	if err != nil {
+		return nil, err
+	}
+	p := &PAT{workspace: pin, url: raw, timeout: cfg.Timeout, ttl: cfg.CacheTTL, negativeTTL: cfg.NegativeTTL, now: cfg.Now,
 		inflight: map[[sha256.Size]byte]*introspection{}}
 	// RFC 6749 section 2.3.1: id and secret are form-encoded, then Basic.
 	req := &http.Request{Header: http.Header{}}
@@ -208,8 +231,8 @@ func (p *PAT) Authenticate(ctx context.Context, cred string) (*Identity, error) 
 	if id, ok := p.active.get(key, now); ok {
 		return p.answer(id, now)
 	}
-	if _, ok := p.inactive.get(key, now); ok {
-		return nil, errors.Join(ErrInvalid, ErrInactive)
+	if id, ok := p.inactive.get(key, now); ok {
+		return nil, inactiveError(id)
 	}
 
 	p.mu.Lock()
@@ -230,10 +253,19 @@ func (p *PAT) Authenticate(ctx context.Context, cred string) (*Identity, error) 
 	if call.err != nil {
 		return nil, call.err
 	}
-	if call.id == nil {
-		return nil, errors.Join(ErrInvalid, ErrInactive)
+	if call.id == nil || call.foreign {
+		return nil, inactiveError(call.id)
 	}
 	return p.answer(call.id, p.now())
+}
+
+// inactiveError is the refusal of a PAT gatehouse called inactive (id nil)
+// or active in another workspace than the pinned one.
+func inactiveError(id *Identity) error {
+	if id != nil {
+		return errors.Join(ErrInvalid, ErrWorkspace)
+	}
+	return errors.Join(ErrInvalid, ErrInactive)
 }
 
 // answer returns a copy of a cached identity, once more checked for expiry.
@@ -271,6 +303,13 @@ func (p *PAT) run(ctx context.Context, key [sha256.Size]byte, cred string, call 
 		if p.negativeTTL > 0 {
 			p.inactive.put(key, nil, now.Add(p.negativeTTL), now)
 		}
+	case !p.workspace.admits(id.WorkspaceID):
+		// Active, but for another workspace: this resource server's client
+		// is not of the workspace it was pinned to. Refused as inactive.
+		call.id, call.foreign = id, true
+		if p.negativeTTL > 0 {
+			p.inactive.put(key, id, now.Add(p.negativeTTL), now)
+		}
 	default:
 		call.id = id
 		p.active.put(key, id, minTime(now.Add(p.ttl), id.ExpiresAt), now)
@@ -285,7 +324,12 @@ func minTime(a, b time.Time) time.Time {
 }
 
 // introspectionAnswer is the part of gatehouse's RFC 7662 answer a PAT
-// needs (docs/oauth.md, Introspection).
+// needs (docs/oauth.md, Introspection), under the member names gatehouse's
+// POST /v1/oauth/introspect writes. The kind of credential is gatehouse's
+// extension member "token_kind" ("access_token" or
+// "personal_access_token"; RFC 7662 section 2.2 allows such members), not
+// the registered "token_type", which is the OAuth token type of RFC 6749
+// section 7.1 and is "Bearer" for every active answer.
 type introspectionAnswer struct {
 	Active      *bool  `json:"active"`
 	Scope       string `json:"scope"`
@@ -293,7 +337,7 @@ type introspectionAnswer struct {
 	JTI         string `json:"jti"`
 	Exp         int64  `json:"exp"`
 	WorkspaceID string `json:"workspace_id"`
-	TokenKind   string `json:"token_kind"`
+	Kind        string `json:"token_kind"`
 }
 
 // introspect makes one call: (nil, nil) means inactive. Errors never carry
@@ -337,7 +381,7 @@ func parseIntrospection(b []byte) (*Identity, error) {
 	if !*a.Active {
 		return nil, nil
 	}
-	if a.TokenKind != "personal_access_token" {
+	if a.Kind != "personal_access_token" {
 		// Only gth_ tokens come here, so gatehouse cannot call one anything
 		// else; refuse rather than guess.
 		return nil, nil

@@ -29,21 +29,21 @@ import (
 func BenchmarkPAT(b *testing.B) {
 	g := startGatehouse(b, testdb.SQLite(b))
 	a := g.tenant(b, "a@example.com", "workspaces:read")
-	jwt, err := verify.NewJWT(verify.JWTConfig{Issuer: g.url, Audience: g.url})
+	jwt, err := verify.NewJWT(verify.JWTConfig{Issuer: g.url, Audience: g.url, Workspace: a.ws})
 	if err != nil {
 		b.Fatal(err)
 	}
 	access := clientToken(b, g.url, a.clientID, a.secret)
-	cfg := verify.PATConfig{Issuer: g.url, ClientID: a.clientID, ClientSecret: a.secret}
+	cfg := verify.IntrospectionConfig{Issuer: g.url, ClientID: a.clientID, ClientSecret: a.secret, Workspace: a.ws}
 
-	warm := func(pc verify.PATConfig) http.Handler {
+	warm := func(pc verify.IntrospectionConfig) http.Handler {
 		p, err := verify.NewPAT(pc)
 		if err != nil {
 			b.Fatal(err)
 		}
 		return verify.Require(jwt, p)(noop)
 	}
-	bench := func(name, tok string, pc verify.PATConfig, fresh bool) {
+	bench := func(name, tok string, pc verify.IntrospectionConfig, fresh bool) {
 		b.Run(name, func(b *testing.B) {
 			r := httptest.NewRequest("GET", "/things", nil)
 			r.Header.Set("Authorization", "Bearer "+tok)

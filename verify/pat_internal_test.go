@@ -43,8 +43,8 @@ func newAnswerer(t *testing.T, body string) *answerer {
 
 func (a *answerer) set(body string) { a.body.Store(&body) }
 
-func testPAT(t *testing.T, url string, c *clock, edit func(*PATConfig)) *PAT {
-	cfg := PATConfig{Issuer: url, ClientID: "client/1", ClientSecret: "s:ecret", Now: c.Now, CacheTTL: 30 * time.Second}
+func testPAT(t *testing.T, url string, c *clock, edit func(*IntrospectionConfig)) *PAT {
+	cfg := IntrospectionConfig{Issuer: url, ClientID: "client/1", ClientSecret: "s:ecret", Workspace: "w1", Now: c.Now, CacheTTL: 30 * time.Second}
 	if edit != nil {
 		edit(&cfg)
 	}
@@ -126,7 +126,7 @@ func TestPATCacheTTLAndExpiry(t *testing.T) {
 func TestPATNegativeCachingOff(t *testing.T) {
 	c := newClock()
 	a := newAnswerer(t, `{"active":false}`)
-	p := testPAT(t, a.srv.URL, c, func(cfg *PATConfig) { cfg.NegativeTTL = -1 })
+	p := testPAT(t, a.srv.URL, c, func(cfg *IntrospectionConfig) { cfg.NegativeTTL = -1 })
 	tok := mintPAT(t)
 	for range 3 {
 		p.Authenticate(context.Background(), tok)
@@ -194,24 +194,63 @@ func TestPATRedirectNotFollowed(t *testing.T) {
 	}
 }
 
-func TestNewPATConfig(t *testing.T) {
-	for _, cfg := range []PATConfig{
-		{ClientID: "c", ClientSecret: "s"},
-		{Issuer: "http://auth.example.com", ClientID: "c", ClientSecret: "s"},
-		{Issuer: "https://auth.example.com", ClientSecret: "s"},
-		{Issuer: "https://auth.example.com", ClientID: "c"},
-		{IntrospectionURL: "ftp://127.0.0.1/x", ClientID: "c", ClientSecret: "s"},
+func TestNewIntrospectionConfig(t *testing.T) {
+	for _, cfg := range []IntrospectionConfig{
+		{ClientID: "c", ClientSecret: "s", Workspace: "w"},
+		{Issuer: "http://auth.example.com", ClientID: "c", ClientSecret: "s", Workspace: "w"},
+		{Issuer: "https://auth.example.com", ClientSecret: "s", Workspace: "w"},
+		{Issuer: "https://auth.example.com", ClientID: "c", Workspace: "w"},
+		{IntrospectionURL: "ftp://127.0.0.1/x", ClientID: "c", ClientSecret: "s", Workspace: "w"},
+		// The workspace pin: required, never empty-means-any.
+		{Issuer: "https://auth.example.com", ClientID: "c", ClientSecret: "s"},
+		{Issuer: "https://auth.example.com", ClientID: "c", ClientSecret: "s", Workspace: "w", AnyWorkspace: true},
+		{Issuer: "https://auth.example.com", ClientID: "c", ClientSecret: "s", Workspace: " w"},
 	} {
 		if _, err := NewPAT(cfg); err == nil {
 			t.Errorf("%v: accepted", cfg)
 		}
 	}
-	p, err := NewPAT(PATConfig{Issuer: "https://auth.example.com/", ClientID: "c", ClientSecret: "s3cr3t"})
+	if _, err := NewPAT(IntrospectionConfig{Issuer: "https://auth.example.com", ClientID: "c", ClientSecret: "s", AnyWorkspace: true}); err != nil {
+		t.Errorf("AnyWorkspace: %v", err)
+	}
+	p, err := NewPAT(IntrospectionConfig{Issuer: "https://auth.example.com/", ClientID: "c", ClientSecret: "s3cr3t", Workspace: "w"})
 	if err != nil || p.url != "https://auth.example.com/v1/oauth/introspect" {
 		t.Fatalf("%v %v", p, err)
 	}
 	if s := p.String(); strings.Contains(s, "s3cr3t") {
 		t.Fatal(s)
+	}
+}
+
+// TestPATOfAnotherWorkspaceRefused: an active answer about a PAT of another
+// workspace than the pinned one (the resource server's client credentials
+// are of that workspace) is refused, 401, and cached as inactive; with
+// AnyWorkspace it is accepted.
+func TestPATOfAnotherWorkspaceRefused(t *testing.T) {
+	c := newClock()
+	a := newAnswerer(t, strings.Replace(activeAnswer(c.Now().Add(time.Hour)), `"w1"`, `"w2"`, 1))
+	p := testPAT(t, a.srv.URL, c, nil) // pinned to w1
+	tok := mintPAT(t)
+	for i := 0; i < 2; i++ {
+		id, err := p.Authenticate(context.Background(), tok)
+		if id != nil || !errors.Is(err, ErrInvalid) || !errors.Is(err, ErrWorkspace) {
+			t.Fatalf("PAT of w2 at a resource server of w1 (try %d): %+v %v", i, id, err)
+		}
+	}
+	if a.calls.Load() != 1 {
+		t.Fatalf("%d calls: the refusal is not cached", a.calls.Load())
+	}
+	w := httptest.NewRecorder()
+	r := httptest.NewRequest("GET", "/", nil)
+	r.Header.Set("Authorization", "Bearer "+tok)
+	Require(p)(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { t.Fatal("let through") })).ServeHTTP(w, r)
+	if w.Code != 401 {
+		t.Fatalf("status %d", w.Code)
+	}
+
+	anyWS := testPAT(t, a.srv.URL, c, func(cfg *IntrospectionConfig) { cfg.Workspace, cfg.AnyWorkspace = "", true })
+	if id, err := anyWS.Authenticate(context.Background(), tok); err != nil || id.WorkspaceID != "w2" {
+		t.Fatalf("AnyWorkspace: %+v %v", id, err)
 	}
 }
 

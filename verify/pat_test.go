@@ -116,9 +116,9 @@ func (g *gh) tenant(t testing.TB, email string, scopes ...string) *tenant {
 		secret: cc.Secret.Reveal(), principal: p, patScopes: scopes, g: g}
 }
 
-func (tn *tenant) authenticator(t testing.TB, edit func(*verify.PATConfig)) *verify.PAT {
+func (tn *tenant) authenticator(t testing.TB, edit func(*verify.IntrospectionConfig)) *verify.PAT {
 	t.Helper()
-	cfg := verify.PATConfig{Issuer: tn.g.url, ClientID: tn.clientID, ClientSecret: tn.secret}
+	cfg := verify.IntrospectionConfig{Issuer: tn.g.url, ClientID: tn.clientID, ClientSecret: tn.secret, Workspace: tn.ws}
 	if edit != nil {
 		edit(&cfg)
 	}
@@ -161,7 +161,7 @@ func TestPATAgainstGatehouse(t *testing.T) {
 		var now atomic.Int64
 		now.Store(time.Now().UnixNano())
 		clock := func() time.Time { return time.Unix(0, now.Load()) }
-		pa := a.authenticator(t, func(c *verify.PATConfig) { c.CacheTTL = 2 * time.Second; c.Now = clock })
+		pa := a.authenticator(t, func(c *verify.IntrospectionConfig) { c.CacheTTL = 2 * time.Second; c.Now = clock })
 		h := verify.Require(pa)(echo)
 
 		// A PAT of the client's workspace: accepted, with its scopes.
@@ -188,6 +188,16 @@ func TestPATAgainstGatehouse(t *testing.T) {
 		// ... but accepted by that workspace's own client.
 		if w := call(verify.Require(b.authenticator(t, nil))(echo), b.pat); w.Code != 200 {
 			t.Fatalf("b's PAT at b's resource server: %d", w.Code)
+		}
+		// A resource server pinned to a's workspace but given b's client
+		// credentials (a configuration mistake): gatehouse answers active
+		// for b's PATs, the pin refuses them.
+		mixed := b.authenticator(t, func(c *verify.IntrospectionConfig) { c.Workspace = a.ws })
+		if w := call(verify.Require(mixed)(echo), b.pat); w.Code != 401 {
+			t.Fatalf("b's PAT at a resource server pinned to a: %d %s", w.Code, w.Body)
+		}
+		if _, err := mixed.Authenticate(context.Background(), b.pat); !errors.Is(err, verify.ErrWorkspace) {
+			t.Fatalf("b's PAT at a resource server pinned to a: %v", err)
 		}
 
 		// Malformed and bad-checksum tokens: refused without any call.
@@ -227,7 +237,7 @@ func TestPATEndpointDown(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, s *sqlstore.DB) {
 		g := startGatehouse(t, s)
 		a := g.tenant(t, "a@example.com", "workspaces:read")
-		pa := a.authenticator(t, func(c *verify.PATConfig) { c.Timeout = 500 * time.Millisecond })
+		pa := a.authenticator(t, func(c *verify.IntrospectionConfig) { c.Timeout = 500 * time.Millisecond })
 		h := verify.Require(pa)(echo)
 
 		// 503 from gatehouse: refused with 503, never accepted, not cached.
@@ -271,11 +281,11 @@ func TestPATWrongClientSecret(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, s *sqlstore.DB) {
 		g := startGatehouse(t, s)
 		a := g.tenant(t, "a@example.com", "workspaces:read")
-		pa := a.authenticator(t, func(c *verify.PATConfig) { c.ClientSecret = "ghs_wrong" })
+		pa := a.authenticator(t, func(c *verify.IntrospectionConfig) { c.ClientSecret = "ghs_wrong" })
 		if w := call(verify.Require(pa)(echo), a.pat); w.Code != 503 {
 			t.Fatalf("wrong client secret: %d", w.Code)
 		}
-		if s := fmt.Sprint(verify.PATConfig{Issuer: g.url, ClientID: a.clientID, ClientSecret: a.secret}); strings.Contains(s, a.secret) {
+		if s := fmt.Sprint(verify.IntrospectionConfig{Issuer: g.url, ClientID: a.clientID, ClientSecret: a.secret}); strings.Contains(s, a.secret) {
 			t.Fatalf("config prints its secret: %s", s)
 		}
 		if s := fmt.Sprintf("%v %#v", pa, pa); strings.Contains(s, "ghs_wrong") {
@@ -323,7 +333,7 @@ func TestPATConcurrency(t *testing.T) {
 	defer slow.Close()
 	defer close(release)
 	ct := &countingTransport{}
-	pa, err := verify.NewPAT(verify.PATConfig{Issuer: slow.URL, ClientID: "c", ClientSecret: "s", MaxConcurrent: 2,
+	pa, err := verify.NewPAT(verify.IntrospectionConfig{Issuer: slow.URL, ClientID: "c", ClientSecret: "s", AnyWorkspace: true, MaxConcurrent: 2,
 		Timeout: 300 * time.Millisecond, HTTPClient: &http.Client{Transport: ct}})
 	if err != nil {
 		t.Fatal(err)

@@ -1,11 +1,13 @@
 // Package verify lets a Go resource server accept gatehouse credentials.
 //
 //	jwt, err := verify.NewJWT(verify.JWTConfig{
-//		Issuer:   "https://auth.example.com",   // gatehouse's GATEHOUSE_PUBLIC_URL
-//		Audience: "https://api.example.com",
+//		Issuer:    "https://auth.example.com", // gatehouse's GATEHOUSE_PUBLIC_URL
+//		Audience:  "https://auth.example.com", // the aud gatehouse writes: its public URL
+//		Workspace: os.Getenv("GATEHOUSE_WORKSPACE_ID"), // whose tokens this API accepts
 //	})
-//	pat, err := verify.NewPAT(verify.PATConfig{ // to accept PATs too
+//	pat, err := verify.NewPAT(verify.IntrospectionConfig{ // to accept PATs too
 //		Issuer:       "https://auth.example.com",
+//		Workspace:    os.Getenv("GATEHOUSE_WORKSPACE_ID"),
 //		ClientID:     os.Getenv("GATEHOUSE_CLIENT_ID"), // this API's OAuth client
 //		ClientSecret: os.Getenv("GATEHOUSE_CLIENT_SECRET"),
 //	})
@@ -21,19 +23,51 @@
 // JWT access tokens (RFC 9068) are checked locally against the issuer's
 // JWKS, fetched and cached by JWKSCache.
 //
+// # Tokens: which workspace, whose session
+//
+// One gatehouse serves many workspaces (tenants), and signs every workspace's
+// tokens, and people's own sessions, with the same keys, issuer and
+// audience. A valid signature therefore says only "gatehouse issued this";
+// a resource server must also say whose tokens it serves:
+//
+//   - Workspace (required) pins it to one workspace: a token carrying
+//     another workspace_id, or a PAT gatehouse reports for another workspace,
+//     is refused (401, ErrWorkspace). An empty Workspace is a configuration
+//     error, never "any": a resource server that really serves every
+//     workspace sets AnyWorkspace, and then checks Identity.WorkspaceID
+//     itself.
+//   - A person's session token (the access token of someone signed in to
+//     gatehouse itself: sid, client_id "gatehouse", no workspace_id) belongs
+//     to no workspace and was not issued for any API; it is refused (401,
+//     ErrSession) unless JWTConfig.AllowSessions is set. With it, the API
+//     learns who the person is (Identity.Subject) and must decide itself
+//     what they may do there.
+//
+// Audiences: gatehouse writes one aud, its public URL, into every access
+// token, so JWTConfig.Audience is that URL, and it does not tell one API
+// from another. Per-API audiences (RFC 8707 resource indicators) would take
+// a registry of resources at gatehouse and the resource parameter at its
+// token and authorization endpoints; they are not offered. The workspace pin
+// is what keeps tenants apart, and scopes (RequireScope) what keeps the APIs
+// of one workspace apart.
+//
+// # PATs
+//
 // Personal access tokens (gth_…) are checked by PAT, which asks gatehouse's
 // introspection endpoint (RFC 7662) as an OAuth client of one workspace:
-// gatehouse answers active only for PATs of that client's workspace, so a
-// resource server accepts the PATs of the workspace it is registered in
-// (`gatehouse clients create --workspace W --name N --grant
-// client_credentials`). A malformed token or one with a bad checksum is
-// refused without a call. Active answers are cached for PATConfig.CacheTTL
-// (30 s by default) under the token's SHA-256, so a deleted or revoked PAT
-// keeps working at a resource server for at most that long; inactive
-// answers for NegativeTTL (5 s); failures of the endpoint (down, timed out,
-// 5xx, 429, a refused client secret) are never cached and give 503, never
-// acceptance. Calls are bounded by Timeout and MaxConcurrent, and concurrent
-// checks of one token share one call.
+// gatehouse answers active only for PATs of that client's workspace, and PAT
+// also refuses an answer for any other workspace than
+// IntrospectionConfig.Workspace, so a resource server accepts the PATs of
+// the workspace it is registered in and pinned to (`gatehouse clients
+// create --workspace W --name N --grant client_credentials`). A malformed
+// token or one with a bad checksum is refused without a call. Active answers
+// are cached for IntrospectionConfig.CacheTTL (30 s by default) under the
+// token's SHA-256, so a deleted or revoked PAT keeps working at a resource
+// server for at most that long; inactive answers for NegativeTTL (5 s);
+// failures of the endpoint (down, timed out, 5xx, 429, a refused client
+// secret) are never cached and give 503, never acceptance. Calls are bounded
+// by Timeout and MaxConcurrent, and concurrent checks of one token share
+// one call.
 package verify
 
 import (
@@ -102,10 +136,71 @@ var (
 	ErrInvalid = errors.New("verify: invalid credential")
 )
 
-// JWTConfig configures a JWT authenticator.
+// Causes, inside ErrInvalid, of a valid credential this resource server does
+// not accept.
+var (
+	// ErrWorkspace: the credential belongs to another workspace than the
+	// one the authenticator is pinned to (JWTConfig.Workspace,
+	// IntrospectionConfig.Workspace).
+	ErrWorkspace = errors.New("verify: credential of another workspace")
+	// ErrSession: a person's gatehouse session token, and the authenticator
+	// was not told to accept those (JWTConfig.AllowSessions).
+	ErrSession = errors.New("verify: a person's session token is not accepted here")
+)
+
+// workspacePin is which workspace's credentials an authenticator accepts.
+type workspacePin struct {
+	id  string
+	any bool
+}
+
+func newWorkspacePin(what, id string, anyWS bool) (workspacePin, error) {
+	switch {
+	case id == "" && !anyWS:
+		return workspacePin{}, errors.New("verify: " + what + " needs the Workspace whose tokens it accepts (or AnyWorkspace)")
+	case id != "" && anyWS:
+		return workspacePin{}, errors.New("verify: " + what + ": Workspace and AnyWorkspace exclude each other")
+	case strings.TrimSpace(id) != id:
+		return workspacePin{}, errors.New("verify: " + what + ": Workspace has spaces around it")
+	}
+	return workspacePin{id: id, any: anyWS}, nil
+}
+
+// admits reports whether a credential of workspace ws is accepted; "" (no
+// workspace) never is.
+func (w workspacePin) admits(ws string) bool {
+	return ws != "" && (w.any || ws == w.id)
+}
+
+// JWTConfig configures a JWT authenticator. Which tokens it accepts, besides
+// a valid signature, iss, aud and times (see Tokens, in the package
+// documentation):
+//
+//   - a token with a workspace_id claim (a client's own, or a person's
+//     through a client of the workspace: the authorization-code grant) only
+//     when that is Workspace, or with AnyWorkspace;
+//   - a token with no workspace_id (a person's gatehouse session: sid,
+//     client_id "gatehouse") only with AllowSessions.
+//
+// Everything else is 401 invalid_token.
 type JWTConfig struct {
 	Issuer   string // required: the iss gatehouse writes (its public URL)
-	Audience string // required: the aud this resource server accepts
+	Audience string // required: the aud this resource server accepts (gatehouse writes its public URL)
+	// Workspace is the id of the workspace whose tokens this resource server
+	// accepts. Required, unless AnyWorkspace is set: an empty Workspace
+	// never means "any" (NewJWT refuses it), so a forgotten setting cannot
+	// open an API to every tenant of the gatehouse.
+	Workspace string
+	// AnyWorkspace accepts the tokens of every workspace, for a resource
+	// server that serves them all and checks Identity.WorkspaceID itself.
+	// It cannot be set together with Workspace.
+	AnyWorkspace bool
+	// AllowSessions also accepts people's session tokens: the access token
+	// a person gets by signing in to gatehouse itself. It belongs to no
+	// workspace and no client, carries gatehouse's own scopes, and says
+	// only who the person is; the resource server must decide itself what
+	// that person may do here. Off by default: such a token is refused.
+	AllowSessions bool
 	// JWKSURL defaults to Issuer + "/.well-known/jwks.json".
 	JWKSURL            string
 	HTTPClient         *http.Client
@@ -117,9 +212,11 @@ type JWTConfig struct {
 
 // JWT authenticates RFC 9068 access tokens against a cached JWKS.
 type JWT struct {
-	cache    *JWKSCache
-	verifier token.Verifier
-	now      func() time.Time
+	cache         *JWKSCache
+	verifier      token.Verifier
+	now           func() time.Time
+	workspace     workspacePin
+	allowSessions bool
 
 	mu       sync.RWMutex
 	gen      *cachedKeys          // the key set the entries were verified against
@@ -133,6 +230,10 @@ const maxVerified = 10000
 func NewJWT(cfg JWTConfig) (*JWT, error) {
 	if cfg.Issuer == "" || cfg.Audience == "" {
 		return nil, errors.New("verify: JWT needs an issuer and an audience")
+	}
+	pin, err := newWorkspacePin("JWT", cfg.Workspace, cfg.AnyWorkspace)
+	if err != nil {
+		return nil, err
 	}
 	if cfg.JWKSURL == "" {
 		cfg.JWKSURL = strings.TrimSuffix(cfg.Issuer, "/") + "/.well-known/jwks.json"
@@ -150,7 +251,8 @@ func NewJWT(cfg JWTConfig) (*JWT, error) {
 	if now == nil {
 		now = time.Now
 	}
-	return &JWT{cache: cache, now: now, verifier: token.Verifier{Issuer: cfg.Issuer, Audience: cfg.Audience, Leeway: leeway, Now: cfg.Now}}, nil
+	return &JWT{cache: cache, now: now, workspace: pin, allowSessions: cfg.AllowSessions,
+		verifier: token.Verifier{Issuer: cfg.Issuer, Audience: cfg.Audience, Leeway: leeway, Now: cfg.Now}}, nil
 }
 
 // Cache returns the JWT authenticator's key cache.
@@ -198,6 +300,9 @@ func (j *JWT) Authenticate(ctx context.Context, cred string) (*Identity, error) 
 	if err != nil {
 		return nil, errors.Join(ErrInvalid, err)
 	}
+	if err := j.admit(c); err != nil {
+		return nil, errors.Join(ErrInvalid, err) // not remembered: checked again next time
+	}
 	id = &Identity{Kind: "client", Subject: c.Subject, SessionID: c.SessionID, ClientID: c.ClientID,
 		WorkspaceID: c.WorkspaceID, Scopes: c.Scopes(), TokenID: c.ID, ExpiresAt: time.Unix(c.ExpiresAt, 0), Claims: c}
 	if c.SessionID != "" {
@@ -206,6 +311,24 @@ func (j *JWT) Authenticate(ctx context.Context, cred string) (*Identity, error) 
 	j.remember(gen, cred, id)
 	cp := *id
 	return &cp, nil
+}
+
+// admit applies the workspace pin and the session opt-in to a verified
+// token's claims. A token with a workspace_id is a workspace's (a client's,
+// or a person's through a client) and must be of the pinned workspace; one
+// without is a person's gatehouse session, which must carry its sid and is
+// accepted only with AllowSessions.
+func (j *JWT) admit(c *token.Claims) error {
+	if c.WorkspaceID != "" {
+		if !j.workspace.admits(c.WorkspaceID) {
+			return ErrWorkspace
+		}
+		return nil
+	}
+	if !j.allowSessions || c.SessionID == "" {
+		return ErrSession
+	}
+	return nil
 }
 
 func (j *JWT) remember(gen *cachedKeys, cred string, id *Identity) {

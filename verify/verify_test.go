@@ -123,8 +123,11 @@ func (is *issuer) token(t testing.TB, s *token.Signer, edit func(*token.Claims))
 	return tok
 }
 
+// newJWT is a JWT authenticator of workspace ws-1 that also accepts
+// people's session tokens (what is.token makes by default).
 func newJWT(t testing.TB, is *issuer) *JWT {
-	j, err := NewJWT(JWTConfig{Issuer: iss, Audience: aud, JWKSURL: is.srv.URL + "/.well-known/jwks.json", Now: is.clock.Now})
+	j, err := NewJWT(JWTConfig{Issuer: iss, Audience: aud, JWKSURL: is.srv.URL + "/.well-known/jwks.json", Now: is.clock.Now,
+		Workspace: "ws-1", AllowSessions: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -416,7 +419,7 @@ func TestCachedTokenStillExpires(t *testing.T) {
 	c := newClock()
 	is := newIssuer(t, c)
 	ed := is.addKey(t, token.EdDSA)
-	j, err := NewJWT(JWTConfig{Issuer: iss, Audience: aud, JWKSURL: is.srv.URL, Now: c.Now, Leeway: time.Second})
+	j, err := NewJWT(JWTConfig{Issuer: iss, Audience: aud, JWKSURL: is.srv.URL, Now: c.Now, Leeway: time.Second, Workspace: "ws-1", AllowSessions: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -433,5 +436,105 @@ func TestCachedTokenStillExpires(t *testing.T) {
 	}
 	if n := is.fetches.Load(); n != 1 {
 		t.Fatalf("%d fetches", n)
+	}
+}
+
+// clientTok makes a client's token (no sid) of workspace ws.
+func clientTok(ws string) func(*token.Claims) {
+	return func(c *token.Claims) {
+		c.Subject, c.ClientID, c.SessionID, c.WorkspaceID = "client-1", "client-1", "", ws
+	}
+}
+
+func TestNewJWTNeedsAWorkspacePin(t *testing.T) {
+	for _, cfg := range []JWTConfig{
+		{Issuer: iss, Audience: aud},
+		{Issuer: iss, Audience: aud, AllowSessions: true}, // sessions alone do not say which workspace
+		{Issuer: iss, Audience: aud, Workspace: "ws-1", AnyWorkspace: true},
+		{Issuer: iss, Audience: aud, Workspace: "ws-1 "},
+		{Issuer: iss, Workspace: "ws-1"},
+	} {
+		if _, err := NewJWT(cfg); err == nil {
+			t.Errorf("%+v accepted", cfg)
+		}
+	}
+	for _, cfg := range []JWTConfig{
+		{Issuer: iss, Audience: aud, Workspace: "ws-1"},
+		{Issuer: iss, Audience: aud, AnyWorkspace: true},
+	} {
+		if _, err := NewJWT(cfg); err != nil {
+			t.Errorf("%+v: %v", cfg, err)
+		}
+	}
+}
+
+// TestWorkspacePinAndSessions: a resource server pinned to its workspace
+// accepts that workspace's tokens (a client's own, and a person's through a
+// client), refuses another workspace's client token and a person's session
+// token (401 invalid_token), and takes session tokens only when told to;
+// AnyWorkspace takes every workspace's.
+func TestWorkspacePinAndSessions(t *testing.T) {
+	c := newClock()
+	is := newIssuer(t, c)
+	ed := is.addKey(t, token.EdDSA)
+	mk := func(cfg JWTConfig) *JWT {
+		cfg.Issuer, cfg.Audience, cfg.JWKSURL, cfg.Now = iss, aud, is.srv.URL, c.Now
+		j, err := NewJWT(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return j
+	}
+	own := is.token(t, ed, clientTok("ws-1"))
+	foreign := is.token(t, ed, clientTok("ws-2"))
+	session := is.token(t, ed, nil)                      // sid, client_id gatehouse, no workspace
+	viaClient := is.token(t, ed, func(c *token.Claims) { // authorization-code grant: a person through a client
+		c.ClientID, c.SessionID, c.WorkspaceID = "client-1", "", "ws-1"
+	})
+	noKind := is.token(t, ed, func(c *token.Claims) { c.SessionID = "" }) // neither sid nor workspace
+	pinned := mk(JWTConfig{Workspace: "ws-1"})
+	withSessions := mk(JWTConfig{Workspace: "ws-1", AllowSessions: true})
+	anyWS := mk(JWTConfig{AnyWorkspace: true})
+
+	for _, tt := range []struct {
+		name string
+		j    *JWT
+		tok  string
+		want error // nil: accepted
+		kind string
+	}{
+		{"own workspace's client token", pinned, own, nil, "client"},
+		{"own workspace's token of a person through a client", pinned, viaClient, nil, "client"},
+		{"another workspace's client token", pinned, foreign, ErrWorkspace, ""},
+		{"a person's session token, not opted in", pinned, session, ErrSession, ""},
+		{"a token of no kind", pinned, noKind, ErrSession, ""},
+		{"a person's session token, opted in", withSessions, session, nil, "session"},
+		{"another workspace's client token, sessions opted in", withSessions, foreign, ErrWorkspace, ""},
+		{"a token of no kind, sessions opted in", withSessions, noKind, ErrSession, ""},
+		{"AnyWorkspace: ws-2", anyWS, foreign, nil, "client"},
+		{"AnyWorkspace: ws-1", anyWS, own, nil, "client"},
+		{"AnyWorkspace: a session token", anyWS, session, ErrSession, ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			for i := 0; i < 2; i++ { // the second time past the verified-token cache
+				id, err := tt.j.Authenticate(context.Background(), tt.tok)
+				if tt.want == nil {
+					if err != nil || id.Kind != tt.kind {
+						t.Fatalf("try %d: %+v %v", i, id, err)
+					}
+					continue
+				}
+				if id != nil || !errors.Is(err, ErrInvalid) || !errors.Is(err, tt.want) {
+					t.Fatalf("try %d: %+v %v, want ErrInvalid and %v", i, id, err, tt.want)
+				}
+			}
+			w := do(Require(tt.j)(protected), bearerHdr(tt.tok), "")
+			if want := map[bool]int{true: 200, false: 401}[tt.want == nil]; w.Code != want {
+				t.Fatalf("status %d, want %d", w.Code, want)
+			}
+			if tt.want != nil && !strings.Contains(w.Header().Get("WWW-Authenticate"), "invalid_token") {
+				t.Fatalf("WWW-Authenticate %q", w.Header().Get("WWW-Authenticate"))
+			}
+		})
 	}
 }

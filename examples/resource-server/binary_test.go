@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -149,7 +150,14 @@ func TestAgainstGatehouseBinary(t *testing.T) {
 	post(t, base+"/v1/auth/signup", `{"email":"ada@example.com","password":"`+pw+`"}`)
 	before := post(t, base+"/v1/auth/token", `{"email":"ada@example.com","password":"`+pw+`"}`)["access_token"].(string)
 
-	h, jwt, _, err := newHandler(verify.JWTConfig{Issuer: base, Audience: base, MinRefreshInterval: 200 * time.Millisecond, MaxCacheAge: time.Second}, nil)
+	st, w := call(t, "POST", base+"/v1/workspaces", before, `{"name":"w"}`)
+	if st != 201 {
+		t.Fatalf("workspace: %d %v", st, w)
+	}
+	// The example API of ada's workspace, told to accept people's sessions
+	// (EXAMPLE_ALLOW_SESSIONS): ada's session token is the token here.
+	h, jwt, _, err := newHandler(verify.JWTConfig{Issuer: base, Audience: base, Workspace: w["id"].(string), AllowSessions: true,
+		MinRefreshInterval: 200 * time.Millisecond, MaxCacheAge: time.Second}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -209,9 +217,12 @@ func call(t *testing.T, method, u, tok, body string) (int, map[string]any) {
 
 // TestPATsAgainstGatehouseBinary runs the real gatehouse binary, registers
 // the example API as an OAuth client with `gatehouse clients create` run as
-// a separate process, and checks PATs made over gatehouse's HTTP API: one of
-// the client's workspace works with its scopes, one of another workspace
-// does not, and a deleted one stops working within the cache TTL.
+// a separate process, configures it as main does (pinned to the client's
+// workspace), and checks PATs made over gatehouse's HTTP API: one of the
+// client's workspace works with its scopes, one of another workspace does
+// not, and a deleted one stops working within the cache TTL; and access
+// tokens: the workspace's client token works, another workspace's and a
+// person's session token do not.
 func TestPATsAgainstGatehouseBinary(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the gatehouse binary")
@@ -238,26 +249,39 @@ func TestPATsAgainstGatehouseBinary(t *testing.T) {
 	}
 	ada, bob := session("ada@example.com"), session("bob@example.com")
 	ws, pat, patID := workspaceAndPAT(ada, `["workspaces:read","audit:read"]`)
-	_, foreign, _ := workspaceAndPAT(bob, `["workspaces:read"]`)
 
-	cmd := exec.Command(bin, "clients", "create", "--dev", "--workspace", ws, "--name", "example-api",
-		"--grant", "client_credentials", "--scope", "workspaces:read")
-	cmd.Dir = dir
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("gatehouse clients create: %v\n%s", err, out)
-	}
-	var client struct{ ClientID, ClientSecret string }
-	if err := json.Unmarshal(out, &struct {
-		ClientID     *string `json:"client_id"`
-		ClientSecret *string `json:"client_secret"`
-	}{&client.ClientID, &client.ClientSecret}); err != nil || client.ClientSecret == "" {
-		t.Fatalf("clients create printed %s (%v)", out, err)
-	}
+	bobWS, foreign, _ := workspaceAndPAT(bob, `["workspaces:read"]`)
 
+	type clientCreds struct{ ClientID, ClientSecret string }
+	register := func(ws string) clientCreds {
+		cmd := exec.Command(bin, "clients", "create", "--dev", "--workspace", ws, "--name", "example-api",
+			"--grant", "client_credentials", "--scope", "workspaces:read")
+		cmd.Dir = dir
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("gatehouse clients create: %v\n%s", err, out)
+		}
+		var client clientCreds
+		if err := json.Unmarshal(out, &struct {
+			ClientID     *string `json:"client_id"`
+			ClientSecret *string `json:"client_secret"`
+		}{&client.ClientID, &client.ClientSecret}); err != nil || client.ClientSecret == "" {
+			t.Fatalf("clients create printed %s (%v)", out, err)
+		}
+		return client
+	}
+	client, bobClient := register(ws), register(bobWS)
+
+	// The example API as its main would build it from the environment.
 	const ttl = 500 * time.Millisecond
-	h, _, pa, err := newHandler(verify.JWTConfig{Issuer: base, Audience: base},
-		&verify.PATConfig{Issuer: base, ClientID: client.ClientID, ClientSecret: client.ClientSecret, CacheTTL: ttl})
+	cfg, err := loadConfig(func(k string) string {
+		return map[string]string{"GATEHOUSE_ISSUER": base, "EXAMPLE_WORKSPACE_ID": ws, "GATEHOUSE_CLIENT_ID": client.ClientID,
+			"GATEHOUSE_CLIENT_SECRET": client.ClientSecret, "EXAMPLE_PAT_CACHE_TTL": ttl.String()}[k]
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, _, pa, err := newHandler(cfg.jwt, cfg.pat)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -274,8 +298,33 @@ func TestPATsAgainstGatehouseBinary(t *testing.T) {
 	if st := getStatus(t, api.URL+"/hello", foreign); st != 401 {
 		t.Fatalf("PAT of another workspace: %d", st)
 	}
-	if st := getStatus(t, api.URL+"/hello", ada); st != 200 {
-		t.Fatalf("a person's access token: %d", st)
+	// Access tokens: the workspace's client token is in; another
+	// workspace's client token and a person's session token are not.
+	clientTok := func(c clientCreds) string {
+		req, _ := http.NewRequest("POST", base+"/v1/oauth/token", strings.NewReader("grant_type=client_credentials&scope=workspaces:read"))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.SetBasicAuth(url.QueryEscape(c.ClientID), url.QueryEscape(c.ClientSecret))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var v struct {
+			AccessToken string `json:"access_token"`
+		}
+		if json.NewDecoder(resp.Body).Decode(&v); v.AccessToken == "" {
+			t.Fatalf("client_credentials: %d", resp.StatusCode)
+		}
+		return v.AccessToken
+	}
+	if st, v := call(t, "GET", api.URL+"/workspace", clientTok(client), ""); st != 200 || v["workspace_id"] != ws {
+		t.Fatalf("the workspace's client token: %d %v", st, v)
+	}
+	if st := getStatus(t, api.URL+"/hello", clientTok(bobClient)); st != 401 {
+		t.Fatalf("another workspace's client token: %d", st)
+	}
+	if st := getStatus(t, api.URL+"/hello", ada); st != 401 {
+		t.Fatalf("a person's session token: %d", st)
 	}
 	calls := pa.Introspections()
 	bad := []byte(pat)

@@ -1,41 +1,94 @@
-// Command resource-server is an example API that accepts gatehouse
-// credentials through package verify:
+// Command resource-server is an example API of one gatehouse workspace that
+// accepts gatehouse credentials through package verify:
 //
-//   - access tokens (JWTs): it fetches gatehouse's JWKS, caches it as the
-//     server's Cache-Control allows, and checks each token locally;
-//   - personal access tokens (gth_…), when it is given OAuth client
-//     credentials: it asks gatehouse's introspection endpoint (RFC 7662) as
-//     that client, and so accepts the PATs of the client's workspace. Answers
-//     are cached for EXAMPLE_PAT_CACHE_TTL (default 30s), which is how long a
-//     deleted PAT may still work here.
+//   - access tokens (JWTs) of its workspace (EXAMPLE_WORKSPACE_ID): a
+//     client's own (client credentials) or a person's through a client
+//     (authorization code). It fetches gatehouse's JWKS, caches it as the
+//     server's Cache-Control allows, and checks each token locally. Another
+//     workspace's token is refused (401), and so is a person's gatehouse
+//     session token unless EXAMPLE_ALLOW_SESSIONS=true;
+//   - personal access tokens (gth_…) of its workspace, when it is given OAuth
+//     client credentials: it asks gatehouse's introspection endpoint (RFC
+//     7662) as that client, which must be of the same workspace. Answers
+//     are cached for EXAMPLE_PAT_CACHE_TTL (default 30s), which is how long
+//     a deleted PAT may still work here.
 //
-// Register the client once, in the workspace whose PATs it serves:
+// Register the client once, in the workspace it serves:
 //
 //	gatehouse clients create --workspace W --name example-api --grant client_credentials
 //
 //	GATEHOUSE_ISSUER=https://auth.example.com \
-//	EXAMPLE_AUDIENCE=https://auth.example.com \
+//	EXAMPLE_WORKSPACE_ID=W \
 //	GATEHOUSE_CLIENT_ID=… GATEHOUSE_CLIENT_SECRET=ghs_… \
 //	EXAMPLE_ADDR=127.0.0.1:9090 go run ./examples/resource-server
 //
+// EXAMPLE_AUDIENCE defaults to GATEHOUSE_ISSUER, the aud gatehouse writes.
 // GET /hello answers the caller's identity; GET /workspace needs the
 // workspaces:read scope; GET /healthz needs no token.
 package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log"
 	"net/http"
 	"os"
+	"strconv"
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse/verify"
 )
 
+// config is the example's configuration, read from the environment.
+type config struct {
+	addr string
+	jwt  verify.JWTConfig
+	pat  *verify.IntrospectionConfig // nil: no PATs
+}
+
+// loadConfig reads the configuration through getenv. The workspace is
+// required: without it the API would not know whose tokens it serves.
+func loadConfig(getenv func(string) string) (config, error) {
+	c := config{addr: getenv("EXAMPLE_ADDR")}
+	if c.addr == "" {
+		c.addr = "127.0.0.1:9090"
+	}
+	issuer, ws := getenv("GATEHOUSE_ISSUER"), getenv("EXAMPLE_WORKSPACE_ID")
+	if issuer == "" {
+		return c, errors.New("GATEHOUSE_ISSUER is required")
+	}
+	if ws == "" {
+		return c, errors.New("EXAMPLE_WORKSPACE_ID is required: the id of the workspace whose tokens this API accepts")
+	}
+	audience := getenv("EXAMPLE_AUDIENCE")
+	if audience == "" {
+		audience = issuer
+	}
+	c.jwt = verify.JWTConfig{Issuer: issuer, Audience: audience, Workspace: ws}
+	if v := getenv("EXAMPLE_ALLOW_SESSIONS"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return c, fmt.Errorf("EXAMPLE_ALLOW_SESSIONS: %w", err)
+		}
+		c.jwt.AllowSessions = b
+	}
+	if id, secret := getenv("GATEHOUSE_CLIENT_ID"), getenv("GATEHOUSE_CLIENT_SECRET"); id != "" && secret != "" {
+		c.pat = &verify.IntrospectionConfig{Issuer: issuer, Workspace: ws, ClientID: id, ClientSecret: secret}
+		if v := getenv("EXAMPLE_PAT_CACHE_TTL"); v != "" {
+			d, err := time.ParseDuration(v)
+			if err != nil {
+				return c, fmt.Errorf("EXAMPLE_PAT_CACHE_TTL: %w", err)
+			}
+			c.pat.CacheTTL = d
+		}
+	}
+	return c, nil
+}
+
 // newHandler returns the example API for the access tokens cfg describes,
 // and for PATs too when patCfg is not nil.
-func newHandler(cfg verify.JWTConfig, patCfg *verify.PATConfig) (http.Handler, *verify.JWT, *verify.PAT, error) {
+func newHandler(cfg verify.JWTConfig, patCfg *verify.IntrospectionConfig) (http.Handler, *verify.JWT, *verify.PAT, error) {
 	jwt, err := verify.NewJWT(cfg)
 	if err != nil {
 		return nil, nil, nil, err
@@ -77,31 +130,16 @@ func hello(w http.ResponseWriter, r *http.Request) {
 }
 
 func main() {
-	issuer := os.Getenv("GATEHOUSE_ISSUER")
-	audience := os.Getenv("EXAMPLE_AUDIENCE")
-	if audience == "" {
-		audience = issuer
-	}
-	addr := os.Getenv("EXAMPLE_ADDR")
-	if addr == "" {
-		addr = "127.0.0.1:9090"
-	}
-	var patCfg *verify.PATConfig
-	if id, secret := os.Getenv("GATEHOUSE_CLIENT_ID"), os.Getenv("GATEHOUSE_CLIENT_SECRET"); id != "" && secret != "" {
-		patCfg = &verify.PATConfig{Issuer: issuer, ClientID: id, ClientSecret: secret}
-		if v := os.Getenv("EXAMPLE_PAT_CACHE_TTL"); v != "" {
-			d, err := time.ParseDuration(v)
-			if err != nil {
-				log.Fatal("EXAMPLE_PAT_CACHE_TTL: ", err)
-			}
-			patCfg.CacheTTL = d
-		}
-	}
-	h, _, _, err := newHandler(verify.JWTConfig{Issuer: issuer, Audience: audience}, patCfg)
+	c, err := loadConfig(os.Getenv)
 	if err != nil {
 		log.Fatal(err)
 	}
-	srv := &http.Server{Addr: addr, Handler: h, ReadHeaderTimeout: 10 * time.Second}
-	log.Printf("resource server on %s, trusting %s (PATs: %v)", addr, issuer, patCfg != nil)
+	h, _, _, err := newHandler(c.jwt, c.pat)
+	if err != nil {
+		log.Fatal(err)
+	}
+	srv := &http.Server{Addr: c.addr, Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	log.Printf("resource server on %s, trusting %s for workspace %s (PATs: %v, people's sessions: %v)",
+		c.addr, c.jwt.Issuer, c.jwt.Workspace, c.pat != nil, c.jwt.AllowSessions)
 	log.Fatal(srv.ListenAndServe())
 }

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -73,15 +74,16 @@ func hit(t *testing.T, base, tok string) (int, map[string]any) {
 	return resp.StatusCode, v
 }
 
-// TestResourceServerEndToEnd: the example API accepts a gatehouse session
-// token, keeps accepting a token signed before a rotation, accepts the new
+// TestResourceServerEndToEnd: the example API, told to accept people's
+// sessions (EXAMPLE_ALLOW_SESSIONS), accepts a gatehouse session token, keeps accepting a token signed before a rotation, accepts the new
 // key's tokens, and refuses a revoked key's tokens once its JWKS cache
 // renews (MaxCacheAge, 5 minutes by default; 1 second here).
 func TestResourceServerEndToEnd(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, s *sqlstore.DB) {
 		ctx := context.Background()
-		issuer, keys, _ := startGatehouse(t, s)
-		h, jwt, _, err := newHandler(verify.JWTConfig{Issuer: issuer, Audience: issuer,
+		issuer, keys, core := startGatehouse(t, s)
+		a := newTenant(t, s, core, "a@example.com")
+		h, jwt, _, err := newHandler(verify.JWTConfig{Issuer: issuer, Audience: issuer, Workspace: a.ws, AllowSessions: true,
 			MinRefreshInterval: 200 * time.Millisecond, MaxCacheAge: time.Second}, nil)
 		if err != nil {
 			t.Fatal(err)
@@ -182,7 +184,8 @@ func hitPath(t *testing.T, base, path, tok string) int {
 // TestResourceServerPATs: the example API, given its own client's
 // credentials, accepts PATs of that client's workspace with their scopes,
 // refuses another workspace's, refuses a deleted PAT once its cached answer
-// expires, and still accepts people's access tokens.
+// expires, and accepts its workspace's client tokens but not people's
+// session tokens.
 func TestResourceServerPATs(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, s *sqlstore.DB) {
 		ctx := context.Background()
@@ -190,8 +193,8 @@ func TestResourceServerPATs(t *testing.T) {
 		a := newTenant(t, s, core, "a@example.com", "workspaces:read")
 		b := newTenant(t, s, core, "b@example.com", "workspaces:read")
 		const ttl = 300 * time.Millisecond
-		h, _, pat, err := newHandler(verify.JWTConfig{Issuer: issuer, Audience: issuer},
-			&verify.PATConfig{Issuer: issuer, ClientID: a.clientID, ClientSecret: a.secret, CacheTTL: ttl})
+		h, _, pat, err := newHandler(verify.JWTConfig{Issuer: issuer, Audience: issuer, Workspace: a.ws},
+			&verify.IntrospectionConfig{Issuer: issuer, Workspace: a.ws, ClientID: a.clientID, ClientSecret: a.secret, CacheTTL: ttl})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -230,13 +233,17 @@ func TestResourceServerPATs(t *testing.T) {
 			t.Fatalf("bad checksum: %d, %d introspection calls", st, pat.Introspections()-calls)
 		}
 
-		// People's access tokens still work beside PATs.
+		// The workspace's client token works beside PATs; a person's
+		// session token does not (EXAMPLE_ALLOW_SESSIONS is off).
+		if st, v := hit(t, api.URL, clientToken(t, issuer, a)); st != 200 || v["kind"] != "client" || v["workspace_id"] != a.ws {
+			t.Fatalf("own workspace's client token: %d %v", st, v)
+		}
 		user, sid := gatehouse.NewID(time.Now()), gatehouse.NewID(time.Now())
 		at, _, err := keys.IssueSessionToken(ctx, user, sid)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if st, v := hit(t, api.URL, at); st != 200 || v["kind"] != "session" {
+		if st, v := hit(t, api.URL, at); st != 401 {
 			t.Fatalf("session token: %d %v", st, v)
 		}
 
@@ -248,4 +255,100 @@ func TestResourceServerPATs(t *testing.T) {
 			t.Fatalf("deleted PAT after the cache TTL: %d", st)
 		}
 	})
+}
+
+// clientToken gets a client_credentials access token for tn's client from
+// gatehouse's token endpoint.
+func clientToken(t *testing.T, issuer string, tn tenant) string {
+	t.Helper()
+	req, _ := http.NewRequest("POST", issuer+"/v1/oauth/token", strings.NewReader("grant_type=client_credentials"))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth(url.QueryEscape(tn.clientID), url.QueryEscape(tn.secret))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var v struct {
+		AccessToken string `json:"access_token"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&v); err != nil || v.AccessToken == "" {
+		t.Fatalf("token endpoint: %d %v", resp.StatusCode, err)
+	}
+	return v.AccessToken
+}
+
+// TestResourceServerWorkspacePin: the example API of workspace a accepts
+// a's client tokens and PATs, and refuses b's client tokens and PATs and a
+// person's session token (401); told to accept sessions, it takes the
+// session token, still not b's tokens.
+func TestResourceServerWorkspacePin(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, s *sqlstore.DB) {
+		ctx := context.Background()
+		issuer, keys, core := startGatehouse(t, s)
+		a := newTenant(t, s, core, "a@example.com", "workspaces:read")
+		b := newTenant(t, s, core, "b@example.com", "workspaces:read")
+		session, _, err := keys.IssueSessionToken(ctx, a.user, a.p.SessionID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		aClient, bClient := clientToken(t, issuer, a), clientToken(t, issuer, b)
+
+		for _, allowSessions := range []bool{false, true} {
+			h, _, _, err := newHandler(verify.JWTConfig{Issuer: issuer, Audience: issuer, Workspace: a.ws, AllowSessions: allowSessions},
+				&verify.IntrospectionConfig{Issuer: issuer, Workspace: a.ws, ClientID: a.clientID, ClientSecret: a.secret})
+			if err != nil {
+				t.Fatal(err)
+			}
+			api := httptest.NewServer(h)
+			sessionWant := map[bool]int{false: 401, true: 200}[allowSessions]
+			for _, tc := range []struct {
+				name, tok string
+				want      int
+			}{
+				{"own workspace's client token", aClient, 200},
+				{"own workspace's PAT", a.pat, 200},
+				{"another workspace's client token", bClient, 401},
+				{"another workspace's PAT", b.pat, 401},
+				{"a person's session token", session, sessionWant},
+			} {
+				if st, v := hit(t, api.URL, tc.tok); st != tc.want {
+					t.Errorf("sessions allowed %v, %s: %d %v, want %d", allowSessions, tc.name, st, v, tc.want)
+				}
+			}
+			api.Close()
+		}
+
+		// The configuration: no workspace, no API.
+		if _, _, _, err := newHandler(verify.JWTConfig{Issuer: issuer, Audience: issuer}, nil); err == nil {
+			t.Fatal("a handler without a workspace")
+		}
+	})
+}
+
+func TestLoadConfig(t *testing.T) {
+	env := func(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+	base := map[string]string{"GATEHOUSE_ISSUER": "https://auth.example.com", "EXAMPLE_WORKSPACE_ID": "ws-1",
+		"GATEHOUSE_CLIENT_ID": "c", "GATEHOUSE_CLIENT_SECRET": "s"}
+	c, err := loadConfig(env(base))
+	if err != nil || c.jwt.Workspace != "ws-1" || c.jwt.AnyWorkspace || c.jwt.AllowSessions || c.jwt.Audience != "https://auth.example.com" ||
+		c.pat == nil || c.pat.Workspace != "ws-1" || c.pat.AnyWorkspace || c.addr != "127.0.0.1:9090" {
+		t.Fatalf("%+v %v", c, err)
+	}
+	with := func(k, v string) map[string]string {
+		m := map[string]string{}
+		for k, v := range base {
+			m[k] = v
+		}
+		m[k] = v
+		return m
+	}
+	if c, err := loadConfig(env(with("EXAMPLE_ALLOW_SESSIONS", "true"))); err != nil || !c.jwt.AllowSessions {
+		t.Fatalf("EXAMPLE_ALLOW_SESSIONS=true: %+v %v", c.jwt, err)
+	}
+	for k, v := range map[string]string{"EXAMPLE_WORKSPACE_ID": "", "GATEHOUSE_ISSUER": "", "EXAMPLE_ALLOW_SESSIONS": "maybe", "EXAMPLE_PAT_CACHE_TTL": "soon"} {
+		if _, err := loadConfig(env(with(k, v))); err == nil {
+			t.Errorf("%s=%q accepted", k, v)
+		}
+	}
 }
