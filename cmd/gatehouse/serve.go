@@ -22,16 +22,6 @@ import (
 // flight.
 const shutdownGrace = 25 * time.Second
 
-// overlay returns getenv with key set to value.
-func overlay(getenv func(string) string, key, value string) func(string) string {
-	return func(k string) string {
-		if k == key {
-			return value
-		}
-		return getenv(k)
-	}
-}
-
 func serve(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -46,10 +36,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	if fs.NArg() > 0 {
 		return &usageError{"serve: unexpected argument " + fmt.Sprintf("%q", clip(fs.Arg(0), 40))}
 	}
-	if *addr != "" {
-		getenv = overlay(getenv, envAddr, *addr)
-	}
-	cfg, err := loadConfig(getenv, *dev)
+	cfg, err := loadConfig(getenv, *dev, configFlags{addr: *addr})
 	if err != nil {
 		return err
 	}
@@ -97,7 +84,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	}
 	defer rl.close()
 
-	svc, err := buildServices(ctx, cfg, getenv, db, log)
+	svc, err := buildServices(ctx, cfg, db, log)
 	if err != nil {
 		return err
 	}
@@ -149,7 +136,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
-		return fmt.Errorf("%s: cannot listen: %w", envAddr, err)
+		return fmt.Errorf("%s: cannot listen: %w", cfg.AddrName, err)
 	}
 	log.Info("listening", slog.String("addr", ln.Addr().String()), slog.String("public_url", cfg.PublicURL.String()))
 	return serveHTTP(ctx, ln, srv, log, shutdownGrace)

@@ -24,7 +24,7 @@ type admin struct {
 // openAdmin loads the config (--dev: the development data directory), opens
 // the store, checks its schema and builds the services. close releases them.
 func openAdmin(ctx context.Context, dev bool, getenv func(string) string, stderr io.Writer) (*admin, func(), error) {
-	cfg, err := loadConfig(getenv, dev)
+	cfg, err := loadConfig(getenv, dev, configFlags{})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -42,7 +42,7 @@ func openAdmin(ctx context.Context, dev bool, getenv func(string) string, stderr
 		db.Close()
 		return nil, nil, err
 	}
-	svc, err := buildServices(ctx, cfg, getenv, db, log)
+	svc, err := buildServices(ctx, cfg, db, log)
 	if err != nil {
 		db.Close()
 		return nil, nil, err
