@@ -32,6 +32,10 @@ type Config struct {
 	// TrustedProxies are the peers whose X-Forwarded-For is believed
 	// (GATEHOUSE_TRUSTED_PROXIES).
 	TrustedProxies []netip.Prefix
+	// SeparateMetrics: /metrics is served on its own listener
+	// (GATEHOUSE_METRICS_ADDR) through MetricsHandler, and not by the public
+	// handler, which answers 404 for it.
+	SeparateMetrics bool
 }
 
 // Deps are the pieces the server routes to.
@@ -160,6 +164,9 @@ func New(cfg Config, d Deps) (*Server, error) {
 		return nil, fmt.Errorf("httpapi: metrics: %w", err)
 	}
 	for _, rt := range s.routes() {
+		if rt.pattern == metricsRoute && cfg.SeparateMetrics {
+			continue
+		}
 		s.mux.Handle(rt.pattern, withPattern(rt.handler))
 	}
 	if s.handler, err = s.middleware(http.HandlerFunc(s.dispatch)); err != nil {

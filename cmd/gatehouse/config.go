@@ -123,7 +123,7 @@ func loadConfig(getenv func(string) string, dev bool, flags configFlags) (*Confi
 		if !hostPort(c.MetricsAddr) {
 			return nil, bad(envMetricsAddr, "must be host:port, e.g. 127.0.0.1:9090, or empty to serve /metrics on the public listener")
 		}
-		if c.MetricsAddr == c.Addr {
+		if _, port, _ := net.SplitHostPort(c.Addr); c.MetricsAddr == c.Addr && port != "0" {
 			return nil, bad(envMetricsAddr, "must differ from the listen address %s", c.Addr)
 		}
 	}
