@@ -59,6 +59,9 @@ commands:
                      register a confidential OAuth client; prints its id and secret (also takes --dev)
   sessions revoke-all
                      end every session (also takes --dev)
+  limits reset --email E | --ip A
+                     lift the failed-authentication ceiling of an account or a client address
+                     (needs GATEHOUSE_REDIS_URL; prints JSON; also takes --dev)
   secret generate    print a new master secret for GATEHOUSE_AUTH_SECRET
   version            print the version
 `
@@ -89,6 +92,8 @@ func runIO(ctx context.Context, args []string, getenv func(string) string, stdin
 		return clientsCmd(ctx, rest, getenv, stdout, stderr)
 	case "keys":
 		return keysCmd(ctx, rest, getenv, stdout, stderr)
+	case "limits":
+		return limitsCmd(ctx, rest, getenv, stdout, stderr)
 	case "secret":
 		if len(rest) != 1 || rest[0] != "generate" {
 			return &usageError{"usage: gatehouse secret generate"}

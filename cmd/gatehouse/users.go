@@ -19,6 +19,7 @@ import (
 // way serve opens them.
 type admin struct {
 	svc *services
+	cfg *Config
 }
 
 // openAdmin loads the config (--dev: the development data directory), opens
@@ -28,6 +29,11 @@ func openAdmin(ctx context.Context, dev bool, getenv func(string) string, stderr
 	if err != nil {
 		return nil, nil, err
 	}
+	return openAdminConfig(ctx, cfg, stderr)
+}
+
+// openAdminConfig is openAdmin with the config already loaded.
+func openAdminConfig(ctx context.Context, cfg *Config, stderr io.Writer) (*admin, func(), error) {
 	if cfg.Dev {
 		if err := prepareDev(cfg); err != nil {
 			return nil, nil, err
@@ -47,7 +53,7 @@ func openAdmin(ctx context.Context, dev bool, getenv func(string) string, stderr
 		db.Close()
 		return nil, nil, err
 	}
-	return &admin{svc: svc}, func() {
+	return &admin{svc: svc, cfg: cfg}, func() {
 		svc.mailer.Close(context.WithoutCancel(ctx))
 		db.Close()
 	}, nil
