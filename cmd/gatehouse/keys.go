@@ -62,7 +62,7 @@ func newKeys(ctx context.Context, cfg *Config, core *auth.Core) (*auth.Keys, err
 // kidLast reorders the arguments of `keys revoke` so that the flag package
 // cannot take the KID for a flag: a KID is an RFC 7638 thumbprint in
 // base64url, and one in 64 begins with '-'. Every argument that is not the
-// --dev flag is positional.
+// --dev flag (or a request for help) is positional.
 func kidLast(sub string, args []string) []string {
 	if sub != "revoke" {
 		return args
@@ -71,7 +71,8 @@ func kidLast(sub string, args []string) []string {
 	for _, a := range args {
 		switch {
 		case a == "--":
-		case a == "-dev" || a == "--dev" || strings.HasPrefix(a, "-dev=") || strings.HasPrefix(a, "--dev="):
+		case a == "-dev" || a == "--dev" || strings.HasPrefix(a, "-dev=") || strings.HasPrefix(a, "--dev="),
+			a == "-h" || a == "-help" || a == "--help":
 			flags = append(flags, a)
 		default:
 			pos = append(pos, a)
@@ -90,8 +91,7 @@ func keysCmd(ctx context.Context, args []string, getenv func(string) string, std
 		return &usageError{keysUsage}
 	}
 	sub := args[0]
-	fs := flag.NewFlagSet("keys "+sub, flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := flagSet("keys "+sub, keysUsage, stderr)
 	dev := fs.Bool("dev", false, "use the --dev data directory and settings")
 	now := false
 	if sub == "rotate" {

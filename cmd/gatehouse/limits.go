@@ -29,8 +29,7 @@ func limitsCmd(ctx context.Context, args []string, getenv func(string) string, s
 	if len(args) == 0 || args[0] != "reset" {
 		return &usageError{limitsUsage}
 	}
-	fs := flag.NewFlagSet("limits reset", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := flagSet("limits reset", limitsUsage, stderr)
 	dev := fs.Bool("dev", false, "use the --dev data directory and settings")
 	email := fs.String("email", "", "the account's email address: lifts its failed_auth.account ceiling")
 	ipArg := fs.String("ip", "", "a client IP address: lifts the failed_auth.ip ceiling of its key (the address; an IPv6 address's /64)")

@@ -24,8 +24,7 @@ import (
 const shutdownGrace = 25 * time.Second
 
 func serve(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
-	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := flagSet("serve", "usage: gatehouse serve [--dev] [--addr HOST:PORT]", stderr)
 	dev := fs.Bool("dev", false, "development mode: SQLite, mail files and a generated secret under ./gatehouse-data/")
 	addr := fs.String("addr", "", "listen address (overrides "+envAddr+")")
 	if err := fs.Parse(args); err != nil {
