@@ -1,8 +1,13 @@
 // Package httpapi is gatehouse's HTTP surface: the route table, the handlers
 // (decode, validate, call auth, encode), the middleware every request passes
 // (request id, client IP, panic recovery, body limit, CORS, origin check,
-// authentication), and the one place an error becomes a status and the
-// contract's error body. It never talks to a database driver.
+// authentication), and errors.go, the one file where an error becomes a
+// status and the contract's error body: handlers return errors, and every
+// error response, the middleware's refusals included, is written by its
+// writeError (the JSON API), writeOAuthError (the OAuth endpoints, RFC 6749
+// section 5.2) or, for the two answers no error code maps to (405 and a
+// recovered panic's 500), writeErrorBody. It never talks to a database
+// driver.
 package httpapi
 
 import (
