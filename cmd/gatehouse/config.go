@@ -132,14 +132,18 @@ func loadConfig(getenv func(string) string, dev bool, flags configFlags) (*Confi
 		c.DataDir = devDataDir
 	}
 	pub := get(envPublicURL)
+	derived := false
 	if pub == "" {
 		if !dev {
 			return nil, bad(envPublicURL, "is required: gatehouse's external base URL, e.g. https://auth.example.com (for local development, run `gatehouse serve --dev` instead)")
 		}
-		pub = "http://" + devHost(c.Addr)
+		pub, derived = "http://"+devHost(c.Addr), true
 	}
 	u, err := parsePublicURL(pub)
 	if err != nil {
+		if derived {
+			return nil, bad(c.AddrName, "with --dev the public URL is http://%s, which needs a loopback host such as 127.0.0.1 (or set %s to an https URL)", devHost(c.Addr), envPublicURL)
+		}
 		return nil, bad(envPublicURL, "%v", err)
 	}
 	c.PublicURL = u
@@ -335,7 +339,9 @@ func hostPort(s string) bool {
 	return err == nil && n >= 0 && n <= 65535
 }
 
-// devHost is the host:port of the development public URL for addr.
+// devHost is the host:port of the development public URL for addr (the
+// --dev default of GATEHOUSE_PUBLIC_URL): an address that listens on every
+// interface is reached as localhost.
 func devHost(addr string) string {
 	host, port, _ := net.SplitHostPort(addr)
 	if host == "" || host == "0.0.0.0" || host == "::" {

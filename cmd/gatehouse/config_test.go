@@ -119,3 +119,25 @@ func TestRedactURL(t *testing.T) {
 		}
 	}
 }
+
+// TestDevPublicURL: with --dev and no GATEHOUSE_PUBLIC_URL, the public URL
+// follows the listen address (devHost); a listen address the browser cannot
+// use over http is reported against the address.
+func TestDevPublicURL(t *testing.T) {
+	for addr, want := range map[string]string{
+		"127.0.0.1:9000": "http://127.0.0.1:9000",
+		"0.0.0.0:9000":   "http://localhost:9000",
+		":9000":          "http://localhost:9000",
+		"[::]:9000":      "http://localhost:9000",
+		"[::1]:9000":     "http://[::1]:9000",
+	} {
+		c, err := loadConfig(envOf(map[string]string{"GATEHOUSE_ADDR": addr}), true, configFlags{})
+		if err != nil || c.PublicURL.String() != want {
+			t.Errorf("%s: %v %v, want %s", addr, c, err, want)
+		}
+	}
+	_, err := loadConfig(envOf(map[string]string{}), true, configFlags{addr: "192.0.2.7:9000"})
+	if err == nil || !strings.HasPrefix(err.Error(), "--addr (GATEHOUSE_ADDR): ") || !strings.Contains(err.Error(), "GATEHOUSE_PUBLIC_URL") {
+		t.Fatalf("non-loopback --dev address: %v", err)
+	}
+}
