@@ -75,6 +75,10 @@ func TestDecodeJSONThroughServer(t *testing.T) {
 	if w.Code != 400 || errBody(t, w).Error != "invalid_request" {
 		t.Fatalf("unknown field: %d %s", w.Code, w.Body.String())
 	}
+	w = do(h, req("POST", "/v1/auth/signup", `{"email":"a@b.c","email":"admin@b.c"}`, "Content-Type", "application/json"))
+	if w.Code != 400 || errBody(t, w).Error != "invalid_request" {
+		t.Fatalf("duplicate member: %d %s", w.Code, w.Body.String())
+	}
 	w = do(h, req("POST", "/v1/auth/signup", `{"email":"a@b.c"}`, "Content-Type", "text/plain"))
 	if w.Code != 415 || errBody(t, w).Error != "unsupported_media_type" {
 		t.Fatalf("text/plain: %d %s", w.Code, w.Body.String())
