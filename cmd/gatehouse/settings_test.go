@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"context"
+	"encoding/json"
 	"errors"
 	"os"
 	"os/exec"
@@ -115,5 +117,22 @@ func TestKeySettingsInConfig(t *testing.T) {
 	}
 	if d.KeyAlg != token.EdDSA || d.KeyRotation != 720*time.Hour || d.KMS.Provider != "local" || d.MetricsAddr != "" {
 		t.Fatalf("defaults %+v", d)
+	}
+}
+
+// TestCLIReadsKeySettings: the CLI builds its keys from the same Config as
+// serve: GATEHOUSE_KEY_ALG reaches `keys rotate`.
+func TestCLIReadsKeySettings(t *testing.T) {
+	t.Chdir(t.TempDir())
+	var out, errb bytes.Buffer
+	env := envOf(map[string]string{"GATEHOUSE_KEY_ALG": "ES256", "GATEHOUSE_KEY_ROTATION": "48h"})
+	if err := run(context.Background(), []string{"keys", "rotate", "--dev"}, env, &out, &errb); err != nil {
+		t.Fatalf("keys rotate: %v\n%s", err, errb.String())
+	}
+	var ki struct {
+		Alg string `json:"alg"`
+	}
+	if err := json.Unmarshal(out.Bytes(), &ki); err != nil || ki.Alg != "ES256" {
+		t.Fatalf("keys rotate printed %q (%v), want an ES256 key", out.String(), err)
 	}
 }
