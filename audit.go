@@ -34,6 +34,7 @@ const (
 	EventCSRFRejected            EventType = "csrf.rejected"
 	EventOriginRejected          EventType = "origin.rejected"
 	// Not in the contract's list, but recorded for the workspace trail.
+	EventFailedAuthReset     EventType = "failed_auth.reset" // `gatehouse limits reset`
 	EventWorkspaceCreated    EventType = "workspace.created"
 	EventMemberAdded         EventType = "member.added"
 	EventMemberUpdated       EventType = "member.updated"

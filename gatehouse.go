@@ -1,7 +1,12 @@
 // Package gatehouse holds the domain of the gatehouse authentication service:
-// its types, its one error type with codes, and the interfaces that the storage,
-// rate-limit, mail and key adapters implement. It imports only the standard
-// library; the security logic lives in package auth, HTTP in package httpapi.
+// its types, its one error type with codes, and the interfaces that two kinds
+// of adapter implement: storage (Store and Tx, with the signing-key rows'
+// KeyTx; package sqlstore) and mail (Mailer; package mail). The other
+// adapters are defined where they are used: rate-limit backends implement
+// ratelimit.Backend (packages ratelimit/memory and ratelimit/redis), and
+// key-encryption keys kms.KEK (kms.Local, package kms/awskms). It imports
+// only the standard library; the security logic lives in package auth, HTTP
+// in package httpapi.
 package gatehouse
 
 import (

@@ -484,8 +484,10 @@ func (k *Keys) newKey(ctx context.Context, now, activates time.Time) (*gatehouse
 
 // Revoke withdraws a key at once: it leaves the JWKS and its tokens stop
 // verifying (on this instance at once, on others within Poll). If it was
-// signing, the next key is promoted or a new key made, so another key signs
-// at once. Revoking the scheduled next key unschedules it.
+// signing, the scheduled next key is promoted when this instance can decrypt
+// it; otherwise a new key is made (and an undecryptable next key withdrawn),
+// so a usable key signs at once. Revoking the scheduled next key unschedules
+// it.
 func (k *Keys) Revoke(ctx context.Context, kid, actor string) error {
 	if !token.ValidKID(kid) {
 		return gatehouse.ErrNotFound
@@ -523,7 +525,7 @@ func (k *Keys) Revoke(ctx context.Context, kid, actor string) error {
 		switch {
 		case status == gatehouse.KeyActive:
 			var repl *gatehouse.SigningKey
-			if next != nil {
+			if next != nil && k.canSign(ctx, next) {
 				if err := t.UpdateSigningKeyTimes(ctx, next.KID, now, time.Time{}); err != nil {
 					return err
 				}
@@ -534,6 +536,20 @@ func (k *Keys) Revoke(ctx context.Context, kid, actor string) error {
 				}
 				if err := t.CreateSigningKey(ctx, repl); err != nil {
 					return err
+				}
+				if next != nil {
+					// A scheduled key this instance cannot decrypt (sealed
+					// under another key-encryption key): promoting it would
+					// leave nothing that signs, and left scheduled it would
+					// take over, unusable, at its time. Withdraw it, as
+					// Rotate(now) does.
+					if err := t.RevokeSigningKey(ctx, next.KID, now); err != nil {
+						return err
+					}
+					if err := t.Audit(&gatehouse.AuditEvent{Type: gatehouse.EventKeyRevoked, Actor: actor, Target: "key:" + next.KID,
+						Details: map[string]string{"kid": next.KID, "status": string(gatehouse.KeyNext), "reason": "undecryptable"}}); err != nil {
+						return err
+					}
 				}
 			}
 			if err := t.Audit(&gatehouse.AuditEvent{Type: gatehouse.EventKeyRotated, Actor: actor, Target: "key:" + repl.KID,

@@ -443,3 +443,51 @@ func TestKeysAtRest(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestKeyRevokeActiveWithUndecryptableNext: revoking the signing key on an
+// instance that cannot decrypt the scheduled next key (it was sealed under
+// another key-encryption key) makes a fresh key that signs, and withdraws the
+// next key instead of promoting it.
+func TestKeyRevokeActiveWithUndecryptableNext(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, s *sqlstore.DB) {
+		ctx := context.Background()
+		c := newTestClock()
+		old := newKeys(t, s, c, token.EdDSA) // the first key, sealed under testKEK
+		active := kidOf(t, issue(t, old))
+		scheduled, err := old.Rotate(ctx, false, "system")
+		if err != nil {
+			t.Fatal(err)
+		}
+		other, _ := kms.NewLocal(bytes.Repeat([]byte{9}, 32))
+		core := auth.NewCore(s, slog.New(slog.NewJSONHandler(&bytes.Buffer{}, nil)))
+		core.Now = c.Now
+		k, err := auth.NewKeys(core, auth.KeysConfig{Issuer: testIssuer, KEK: other,
+			PublishAhead: time.Hour, RotationPeriod: 24 * time.Hour, AccessTTL: 15 * time.Minute})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := k.Load(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if err := k.Revoke(ctx, active, "system"); err != nil {
+			t.Fatal(err)
+		}
+		if !k.CanSign() {
+			t.Fatal("after revoking the signing key, no key this instance can use signs")
+		}
+		tok := issue(t, k)
+		if kid := kidOf(t, tok); kid == scheduled.KID || kid == active {
+			t.Fatalf("signed with %s", kid)
+		}
+		if st := statusOf(t, k, scheduled.KID); st != gatehouse.KeyRevoked {
+			t.Fatalf("undecryptable next key is %s, want revoked", st)
+		}
+		c.Advance(2 * time.Hour) // past the scheduled key's time
+		if err := k.Load(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if !k.CanSign() {
+			t.Fatal("the undecryptable key took over")
+		}
+	})
+}

@@ -136,7 +136,7 @@ func (s *PATs) Create(ctx context.Context, p *gatehouse.Principal, workspaceID, 
 	}
 	expiresAt = expiresAt.UTC().Truncate(time.Microsecond)
 	if !expiresAt.After(now) || expiresAt.After(now.Add(s.maxTTL())) {
-		return nil, gatehouse.Errorf(gatehouse.EInvalidRequest, "expires_at must be in the future and at most %s ahead", s.maxTTL())
+		return nil, gatehouse.Errorf(gatehouse.EInvalidRequest, "expires_at must be in the future and at most %s ahead", gatehouse.FormatDuration(s.maxTTL()))
 	}
 	if !gatehouse.ValidID(workspaceID) {
 		return nil, gatehouse.ErrNotFound

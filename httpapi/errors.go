@@ -127,8 +127,10 @@ func writeErrorBody(w http.ResponseWriter, status int, code gatehouse.Code, msg 
 // returns nil, or writes nothing and returns an error for the adapter.
 type handlerFunc func(w http.ResponseWriter, r *http.Request) error
 
-// handle adapts a handlerFunc to http.Handler: the one place an error becomes
-// a response.
+// handle adapts a handlerFunc to http.Handler: an error the handler returns
+// is written by writeError. (Middleware that refuses a request before any
+// handler runs writes through writeError or writeOAuthError too; see the
+// package doc.)
 func (s *Server) handle(h handlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if err := h(w, r); err != nil {

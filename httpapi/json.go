@@ -9,9 +9,12 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"reflect"
 	"strings"
+	"time"
 
 	"github.com/gatehouse-auth/gatehouse"
+	"github.com/gatehouse-auth/gatehouse/token"
 )
 
 // MaxBodyBytes bounds every request body (CONTRACT section 2).
@@ -40,29 +43,50 @@ func mediaType(r *http.Request, want string) bool {
 
 // decodeJSON reads the request body into v. The body must be
 // application/json (else 415), at most MaxBodyBytes (else 413), one JSON
-// value with no unknown fields and nothing after it (else 400).
+// object with no unknown fields, no member name given twice at any depth
+// (checked by token.CheckStrictJSON, as for a JWS: RFC 8259 section 4 leaves
+// duplicates to the parser, and the standard decoder silently keeps the last,
+// so two parsers of one body could read two different requests) and nothing
+// after it (else 400, with a message that names the field at fault).
 func decodeJSON(r *http.Request, v any) error {
 	if !mediaType(r, "application/json") {
 		return errNotJSON
 	}
-	dec := json.NewDecoder(r.Body)
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return jsonError(err)
-	}
-	// Anything but white space after the value is refused.
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+	b, err := io.ReadAll(r.Body)
+	if err != nil {
 		if errTooLarge(err) {
 			return errTooLargeBody
 		}
+		return gatehouse.Wrap(gatehouse.EInvalidRequest, err, "request body could not be read")
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return jsonError(err, b, v)
+	}
+	// Anything but white space after the value is refused.
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return gatehouse.Errorf(gatehouse.EInvalidRequest, "request body has data after the JSON value")
+	}
+	if bytes.Equal(bytes.TrimSpace(b), []byte("null")) {
+		return nil // no members at all: v keeps its zero value
+	}
+	if err := token.CheckStrictJSON(b); err != nil {
+		var dup *token.DuplicateMemberError
+		if errors.As(err, &dup) {
+			return gatehouse.Errorf(gatehouse.EInvalidRequest, "field %q is given more than once", clip(dup.Name, 64))
+		}
+		return gatehouse.Wrap(gatehouse.EInvalidRequest, err,
+			fmt.Sprintf("request body must be one JSON object in UTF-8, nested at most %d levels deep", token.MaxJSONDepth))
 	}
 	return nil
 }
 
 // jsonError turns a decoding error into a safe 400 (or 413) that says what is
-// wrong without echoing the body.
-func jsonError(err error) error {
+// wrong, naming the field and the form it wants, without echoing the body.
+// body and v are the request body and the decoding target, to find the field
+// whose own decoding failed (a time.Time's error does not name its field).
+func jsonError(err error, body []byte, v any) error {
 	var (
 		syn *json.SyntaxError
 		typ *json.UnmarshalTypeError
@@ -76,15 +100,80 @@ func jsonError(err error) error {
 		return gatehouse.Wrap(gatehouse.EInvalidRequest, err, "request body is not valid JSON")
 	case errors.As(err, &typ):
 		if typ.Field != "" {
-			return gatehouse.Wrap(gatehouse.EInvalidRequest, err, fmt.Sprintf("field %q has the wrong type", clip(typ.Field, 64)))
+			return gatehouse.Wrap(gatehouse.EInvalidRequest, err, fmt.Sprintf("field %q must be %s", clip(typ.Field, 64), expected(typ.Type)))
 		}
 		return gatehouse.Wrap(gatehouse.EInvalidRequest, err, "request body must be a JSON object")
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		name := strings.TrimPrefix(err.Error(), "json: unknown field ")
 		return gatehouse.Wrap(gatehouse.EInvalidRequest, err, "unknown field "+clip(name, 66))
-	default:
-		return gatehouse.Wrap(gatehouse.EInvalidRequest, err, "request body is not valid JSON")
 	}
+	if name, t, ok := failingField(body, v); ok {
+		return gatehouse.Wrap(gatehouse.EInvalidRequest, err, fmt.Sprintf("field %q must be %s", clip(name, 64), expected(t)))
+	}
+	return gatehouse.Wrap(gatehouse.EInvalidRequest, err, "request body is not valid JSON")
+}
+
+var timeType = reflect.TypeFor[time.Time]()
+
+// expected says in words what a JSON value for a Go type t looks like.
+func expected(t reflect.Type) string {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t == timeType {
+		return "a date and time in RFC 3339 form, such as \"2027-01-31T00:00:00Z\""
+	}
+	switch t.Kind() {
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "a whole number in range"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.Slice, reflect.Array:
+		return "an array"
+	case reflect.Map, reflect.Struct:
+		return "an object"
+	}
+	return "a value of the right type"
+}
+
+// failingField finds the top-level field of the struct v points to whose
+// value in body does not decode on its own (errors that a field's own
+// UnmarshalJSON returns, such as time.Time's, do not name the field). It
+// returns the field's JSON name and Go type.
+func failingField(body []byte, v any) (string, reflect.Type, bool) {
+	rv := reflect.ValueOf(v)
+	if rv.Kind() != reflect.Pointer || rv.Elem().Kind() != reflect.Struct {
+		return "", nil, false
+	}
+	var members map[string]json.RawMessage
+	if json.Unmarshal(body, &members) != nil {
+		return "", nil, false
+	}
+	st := rv.Elem().Type()
+	for i := range st.NumField() {
+		f := st.Field(i)
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if name == "-" || !f.IsExported() {
+			continue
+		}
+		if name == "" {
+			name = f.Name
+		}
+		for k, raw := range members {
+			if !strings.EqualFold(k, name) { // as encoding/json matches names
+				continue
+			}
+			if json.Unmarshal(raw, reflect.New(f.Type).Interface()) != nil {
+				return name, f.Type, true
+			}
+		}
+	}
+	return "", nil, false
 }
 
 func clip(s string, n int) string {

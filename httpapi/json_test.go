@@ -1,9 +1,11 @@
 package httpapi
 
 import (
+	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gatehouse-auth/gatehouse"
 )
@@ -72,6 +74,10 @@ func TestDecodeJSONThroughServer(t *testing.T) {
 	w := do(h, req("POST", "/v1/auth/signup", `{"email":"a@b.c","extra":1}`, "Content-Type", "application/json"))
 	if w.Code != 400 || errBody(t, w).Error != "invalid_request" {
 		t.Fatalf("unknown field: %d %s", w.Code, w.Body.String())
+	}
+	w = do(h, req("POST", "/v1/auth/signup", `{"email":"a@b.c","email":"admin@b.c"}`, "Content-Type", "application/json"))
+	if w.Code != 400 || errBody(t, w).Error != "invalid_request" {
+		t.Fatalf("duplicate member: %d %s", w.Code, w.Body.String())
 	}
 	w = do(h, req("POST", "/v1/auth/signup", `{"email":"a@b.c"}`, "Content-Type", "text/plain"))
 	if w.Code != 415 || errBody(t, w).Error != "unsupported_media_type" {
@@ -157,4 +163,75 @@ func FuzzDecodeJSON(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestDecodeJSONRefusesDuplicateMembers: a member name given twice, at any
+// depth and however it is escaped, is refused rather than read as the last
+// one (as the JWS parser refuses it).
+func TestDecodeJSONRefusesDuplicateMembers(t *testing.T) {
+	type nested struct {
+		Name  string            `json:"name"`
+		Inner map[string]any    `json:"inner"`
+		List  []json.RawMessage `json:"list"`
+	}
+	for name, body := range map[string]string{
+		"top":             `{"name":"a","name":"b"}`,
+		"escaped":         `{"name":"a","\u006eame":"b"}`,
+		"nested object":   `{"name":"a","inner":{"x":1,"x":2}}`,
+		"inside an array": `{"list":[{"k":1},{"k":1,"k":2}]}`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			var v nested
+			err := decodeJSON(req("POST", "/v1/x", body, "Content-Type", "application/json"), &v)
+			if gatehouse.ErrorCode(err) != gatehouse.EInvalidRequest {
+				t.Fatalf("decodeJSON(%s) = %v, want invalid_request", body, err)
+			}
+			if msg := gatehouse.ErrorMessage(err); !strings.Contains(msg, "more than once") {
+				t.Fatalf("message %q does not say a field is repeated", msg)
+			}
+		})
+	}
+	var v nested
+	if err := decodeJSON(req("POST", "/v1/x", `{"name":"a","inner":{"name":"a"},"list":[{"k":1},{"k":2}]}`, "Content-Type", "application/json"), &v); err != nil {
+		t.Fatalf("same name in different objects: %v", err)
+	}
+}
+
+// TestDecodeJSONMessages: a value of the wrong form gets a message that names
+// the field and the form it wants.
+func TestDecodeJSONMessages(t *testing.T) {
+	type in struct {
+		Name      string     `json:"name"`
+		Scopes    []string   `json:"scopes"`
+		Admin     bool       `json:"admin"`
+		Count     int        `json:"count"`
+		ExpiresAt *time.Time `json:"expires_at"`
+	}
+	for body, want := range map[string]string{
+		`{"expires_at":"next tuesday"}`: `field "expires_at" must be a date and time in RFC 3339 form, such as "2027-01-31T00:00:00Z"`,
+		`{"expires_at":"2027-01-31"}`:   `field "expires_at" must be a date and time in RFC 3339 form`,
+		`{"name":"x","expires_at":17}`:  `field "expires_at" must be a date and time`,
+		`{"name":42}`:                   `field "name" must be a string`,
+		`{"scopes":"read"}`:             `field "scopes" must be an array`,
+		`{"scopes":[1]}`:                `field "scopes" must be a string`,
+		`{"admin":"yes"}`:               `field "admin" must be true or false`,
+		`{"count":1.5}`:                 `field "count" must be a whole number`,
+		"{\"name\":\"\xff\"}":           `UTF-8`,
+		`{"name":"a","name":"b"}`:       `field "name" is given more than once`,
+		`[1]`:                           `must be a JSON object`,
+		`{"name":"a"`:                   `not valid JSON`,
+	} {
+		var v in
+		err := decodeJSON(req("POST", "/v1/x", body, "Content-Type", "application/json"), &v)
+		if gatehouse.ErrorCode(err) != gatehouse.EInvalidRequest {
+			t.Fatalf("%s: %v, want invalid_request", body, err)
+		}
+		if msg := gatehouse.ErrorMessage(err); !strings.Contains(msg, want) {
+			t.Errorf("%s: message %q, want it to contain %q", body, msg, want)
+		}
+	}
+	var v in
+	if err := decodeJSON(req("POST", "/v1/x", `{"expires_at":"2027-01-31T00:00:00Z"}`, "Content-Type", "application/json"), &v); err != nil || v.ExpiresAt == nil {
+		t.Fatalf("good expires_at: %v", err)
+	}
 }

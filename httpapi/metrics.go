@@ -35,6 +35,18 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	return m, nil
 }
 
+// metricsRoute is the route of the metrics in the route table.
+const metricsRoute = "GET /metrics"
+
+// MetricsHandler is the handler of the metrics listener
+// (GATEHOUSE_METRICS_ADDR, Config.SeparateMetrics): GET /metrics in the
+// Prometheus text format, 404 for any other path.
+func (s *Server) MetricsHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle(metricsRoute, metricsHandler(s.registry))
+	return mux
+}
+
 func metricsHandler(g prometheus.Gatherer) http.Handler {
 	return promhttp.HandlerFor(g, promhttp.HandlerOpts{})
 }

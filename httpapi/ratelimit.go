@@ -102,11 +102,7 @@ func clientKey(ctx context.Context) string {
 	if err != nil {
 		return ip
 	}
-	if a = a.Unmap(); a.Is6() {
-		p, _ := a.Prefix(64)
-		return p.String()
-	}
-	return a.String()
+	return ClientKey(a)
 }
 
 // emailKey is the rate-limit identity of an email address as a caller typed

@@ -25,7 +25,7 @@ func (s *Server) routes() []route {
 		// Operations.
 		{"GET /healthz", s.handle(s.healthz)},
 		{"GET /readyz", s.handle(s.readyz)},
-		{"GET /metrics", metricsHandler(s.registry)},
+		{metricsRoute, metricsHandler(s.registry)},
 
 		// The web portal (package web, CONTRACT 12): / and one-segment static
 		// files (/magic-link, /app.js, /sw.js, …); any other name is its 404.

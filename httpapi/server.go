@@ -1,8 +1,13 @@
 // Package httpapi is gatehouse's HTTP surface: the route table, the handlers
 // (decode, validate, call auth, encode), the middleware every request passes
 // (request id, client IP, panic recovery, body limit, CORS, origin check,
-// authentication), and the one place an error becomes a status and the
-// contract's error body. It never talks to a database driver.
+// authentication), and errors.go, the one file where an error becomes a
+// status and the contract's error body: handlers return errors, and every
+// error response, the middleware's refusals included, is written by its
+// writeError (the JSON API), writeOAuthError (the OAuth endpoints, RFC 6749
+// section 5.2) or, for the two answers no error code maps to (405 and a
+// recovered panic's 500), writeErrorBody. It never talks to a database
+// driver.
 package httpapi
 
 import (
@@ -32,6 +37,10 @@ type Config struct {
 	// TrustedProxies are the peers whose X-Forwarded-For is believed
 	// (GATEHOUSE_TRUSTED_PROXIES).
 	TrustedProxies []netip.Prefix
+	// SeparateMetrics: /metrics is served on its own listener
+	// (GATEHOUSE_METRICS_ADDR) through MetricsHandler, and not by the public
+	// handler, which answers 404 for it.
+	SeparateMetrics bool
 }
 
 // Deps are the pieces the server routes to.
@@ -160,6 +169,9 @@ func New(cfg Config, d Deps) (*Server, error) {
 		return nil, fmt.Errorf("httpapi: metrics: %w", err)
 	}
 	for _, rt := range s.routes() {
+		if rt.pattern == metricsRoute && cfg.SeparateMetrics {
+			continue
+		}
 		s.mux.Handle(rt.pattern, withPattern(rt.handler))
 	}
 	if s.handler, err = s.middleware(http.HandlerFunc(s.dispatch)); err != nil {

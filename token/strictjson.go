@@ -12,6 +12,28 @@ const maxJSONDepth = 16
 
 var errStrictJSON = errors.New("token: JSON is not one object with unique members")
 
+// DuplicateMemberError is the error of CheckStrictJSON for an object that
+// names a member twice. Name is the member's name (unescaped) for a caller's
+// message; Error leaves it out, since the bytes are untrusted.
+type DuplicateMemberError struct{ Name string }
+
+func (e *DuplicateMemberError) Error() string {
+	return "token: JSON object has a member name given twice"
+}
+
+// Is makes a DuplicateMemberError an instance of the scanner's one error.
+func (e *DuplicateMemberError) Is(target error) bool { return target == errStrictJSON }
+
+// MaxJSONDepth is the deepest nesting CheckStrictJSON accepts.
+const MaxJSONDepth = maxJSONDepth
+
+// CheckStrictJSON is checkStrictJSON for other packages (package httpapi
+// checks every JSON request body with it, so a body cannot say two things to
+// two parsers either): nil, a *DuplicateMemberError, or another error for
+// anything else that is not one object in valid UTF-8, nested at most
+// MaxJSONDepth deep.
+func CheckStrictJSON(data []byte) error { return checkStrictJSON(data, nil) }
+
 // checkStrictJSON reports an error unless data is valid UTF-8 holding exactly
 // one JSON object (RFC 8259), with no duplicate member names at any level
 // (compared after unescaping), nesting of at most maxJSONDepth, and nothing
@@ -245,13 +267,13 @@ func (s *jsonScanner) object() error {
 		}
 		if set != nil {
 			if _, dup := set[string(name)]; dup {
-				return errStrictJSON
+				return &DuplicateMemberError{Name: string(name)}
 			}
 			set[string(name)] = struct{}{}
 		} else {
 			for _, n := range names {
 				if bytes.Equal(n, name) {
-					return errStrictJSON
+					return &DuplicateMemberError{Name: string(name)}
 				}
 			}
 			names = append(names, name)

@@ -2,6 +2,7 @@ package token
 
 import (
 	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
 )
@@ -99,4 +100,17 @@ func FuzzStrictJSON(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestCheckStrictJSONDuplicateMember(t *testing.T) {
+	var dup *DuplicateMemberError
+	if err := CheckStrictJSON([]byte(`{"a":{"b\u0031":1,"b1":2}}`)); !errors.As(err, &dup) || dup.Name != "b1" || !errors.Is(err, errStrictJSON) {
+		t.Fatalf("CheckStrictJSON = %v", err)
+	}
+	if err := CheckStrictJSON([]byte(`{"a":[1,2],"b":{"a":1}}`)); err != nil {
+		t.Fatal(err)
+	}
+	if err := CheckStrictJSON([]byte(`[1]`)); err == nil || errors.As(err, &dup) {
+		t.Fatalf("array: %v", err)
+	}
 }

@@ -40,8 +40,7 @@ func clientsCmd(ctx context.Context, args []string, getenv func(string) string, 
 	if len(args) == 0 || args[0] != "create" {
 		return &usageError{clientsUsage}
 	}
-	fs := flag.NewFlagSet("clients create", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := flagSet("clients create", clientsUsage, stderr)
 	dev := fs.Bool("dev", false, "use the --dev data directory and settings")
 	workspace := fs.String("workspace", "", "the workspace id")
 	name := fs.String("name", "", "the client's name")

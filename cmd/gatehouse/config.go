@@ -7,12 +7,16 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
+	"github.com/gatehouse-auth/gatehouse"
+	"github.com/gatehouse-auth/gatehouse/auth"
 	"github.com/gatehouse-auth/gatehouse/httpapi"
 	"github.com/gatehouse-auth/gatehouse/ratelimit"
 	"github.com/gatehouse-auth/gatehouse/secret"
+	"github.com/gatehouse-auth/gatehouse/token"
 )
 
 // Config is every setting of gatehouse (CONTRACT section 1), read once from
@@ -22,6 +26,8 @@ type Config struct {
 	Dev             bool
 	DataDir         string // --dev only: ./gatehouse-data
 	Addr            string
+	AddrName        string // what set Addr, for messages: "--addr (GATEHOUSE_ADDR)" or GATEHOUSE_ADDR
+	MetricsAddr     string // empty: /metrics on the public listener
 	PublicURL       *url.URL
 	DatabaseURL     string             // "sqlite:PATH" or "postgres://…"
 	RedisURL        string             // empty: in-memory rate limits
@@ -39,6 +45,17 @@ type Config struct {
 	KeyPublishAhead time.Duration
 	AccessTTL       time.Duration
 	RefreshTTL      time.Duration
+	KeyAlg          token.Alg     // GATEHOUSE_KEY_ALG; default auth.DefaultKeyAlg
+	KeyRotation     time.Duration // GATEHOUSE_KEY_ROTATION; default auth.DefaultRotationPeriod
+	KMS             KMSConfig
+}
+
+// KMSConfig is the key-encryption key's provider (docs/keys.md).
+type KMSConfig struct {
+	Provider string // "local" or "awskms"
+	KeyID    string // awskms: key id, ARN or alias
+	Region   string // awskms: empty: the AWS configuration chain
+	Endpoint string // awskms: endpoint override (a KMS-compatible server)
 }
 
 // The environment variables of CONTRACT section 1.
@@ -58,6 +75,7 @@ const (
 	envKeyPublishAhead = "GATEHOUSE_KEY_PUBLISH_AHEAD"
 	envAccessTTL       = "GATEHOUSE_ACCESS_TTL"
 	envRefreshTTL      = "GATEHOUSE_REFRESH_TTL"
+	envMetricsAddr     = "GATEHOUSE_METRICS_ADDR"
 )
 
 // settingError names the variable that is wrong. Its text is one line and
@@ -79,33 +97,53 @@ const (
 	devAddr    = "127.0.0.1:8080"
 )
 
+// configFlags are the command-line flags that override a setting.
+type configFlags struct {
+	addr string // serve --addr: GATEHOUSE_ADDR
+}
+
 // loadConfig reads and validates the settings shared by serve and the admin
 // commands. For --dev, unset settings get development defaults; the secret is
 // handled by devSecret (it needs the file system).
-func loadConfig(getenv func(string) string, dev bool) (*Config, error) {
+func loadConfig(getenv func(string) string, dev bool, flags configFlags) (*Config, error) {
 	c := &Config{Dev: dev}
 	get := func(k string) string { return strings.TrimSpace(getenv(k)) }
 
-	c.Addr = get(envAddr)
+	c.Addr, c.AddrName = get(envAddr), envAddr
+	if flags.addr != "" {
+		c.Addr, c.AddrName = strings.TrimSpace(flags.addr), "--addr ("+envAddr+")"
+	}
 	if c.Addr == "" {
 		c.Addr = devAddr
 	}
-	if _, port, err := net.SplitHostPort(c.Addr); err != nil || port == "" {
-		return nil, bad(envAddr, "must be host:port, e.g. 127.0.0.1:8080")
+	if !hostPort(c.Addr) {
+		return nil, bad(c.AddrName, "must be host:port, e.g. 127.0.0.1:8080 (or :8080 for every interface)")
+	}
+	if c.MetricsAddr = get(envMetricsAddr); c.MetricsAddr != "" {
+		if !hostPort(c.MetricsAddr) {
+			return nil, bad(envMetricsAddr, "must be host:port, e.g. 127.0.0.1:9090, or empty to serve /metrics on the public listener")
+		}
+		if _, port, _ := net.SplitHostPort(c.Addr); c.MetricsAddr == c.Addr && port != "0" {
+			return nil, bad(envMetricsAddr, "must differ from the listen address %s", c.Addr)
+		}
 	}
 
 	if dev {
 		c.DataDir = devDataDir
 	}
 	pub := get(envPublicURL)
+	derived := false
 	if pub == "" {
 		if !dev {
-			return nil, bad(envPublicURL, "is required: gatehouse's external base URL, e.g. https://auth.example.com")
+			return nil, bad(envPublicURL, "is required: gatehouse's external base URL, e.g. https://auth.example.com (for local development, run `gatehouse serve --dev` instead)")
 		}
-		pub = "http://" + devHost(c.Addr)
+		pub, derived = "http://"+devHost(c.Addr), true
 	}
 	u, err := parsePublicURL(pub)
 	if err != nil {
+		if derived {
+			return nil, bad(c.AddrName, "with --dev the public URL is http://%s, which needs a loopback host such as 127.0.0.1 (or set %s to an https URL)", devHost(c.Addr), envPublicURL)
+		}
 		return nil, bad(envPublicURL, "%v", err)
 	}
 	c.PublicURL = u
@@ -192,36 +230,118 @@ func loadConfig(getenv func(string) string, dev bool) (*Config, error) {
 	durations := []struct {
 		name     string
 		dst      *time.Duration
-		def      time.Duration
+		def      string // the default, in the variable's own syntax
 		min, max time.Duration
 	}{
-		{envRefreshGrace, &c.RefreshGrace, 10 * time.Second, 0, 5 * time.Minute},
-		{envKeyPublishAhead, &c.KeyPublishAhead, time.Hour, 0, 30 * 24 * time.Hour},
-		{envAccessTTL, &c.AccessTTL, 15 * time.Minute, time.Minute, 24 * time.Hour},
-		{envRefreshTTL, &c.RefreshTTL, 720 * time.Hour, time.Hour, 366 * 24 * time.Hour},
+		{envRefreshGrace, &c.RefreshGrace, "10s", 0, 5 * time.Minute},
+		{envKeyPublishAhead, &c.KeyPublishAhead, "1h", 0, 30 * 24 * time.Hour},
+		{envAccessTTL, &c.AccessTTL, "15m", time.Minute, 24 * time.Hour},
+		{envRefreshTTL, &c.RefreshTTL, "720h", time.Hour, 366 * 24 * time.Hour},
+		{envKeyRotation, &c.KeyRotation, "720h", time.Minute, 5 * 366 * 24 * time.Hour},
 	}
+	set := map[string]bool{}
 	for _, d := range durations {
-		*d.dst = d.def
+		*d.dst, _ = time.ParseDuration(d.def)
 		s := get(d.name)
 		if s == "" {
 			continue
 		}
+		set[d.name] = true
 		v, err := time.ParseDuration(s)
 		if err != nil {
-			return nil, bad(d.name, "must be a Go duration such as %s", d.def)
+			return nil, bad(d.name, "must be a Go duration such as %s (h, m, s; no days)", d.def)
 		}
 		if v < d.min || v > d.max {
-			return nil, bad(d.name, "must be between %s and %s", d.min, d.max)
+			return nil, bad(d.name, "must be between %s and %s", gatehouse.FormatDuration(d.min), gatehouse.FormatDuration(d.max))
 		}
 		*d.dst = v
 	}
+	// Each pair is reported against the variable that was set; if both
+	// were, against the one that must be the longer.
 	if c.RefreshTTL <= c.AccessTTL {
-		return nil, bad(envRefreshTTL, "must be longer than %s", envAccessTTL)
+		if set[envAccessTTL] && !set[envRefreshTTL] {
+			return nil, bad(envAccessTTL, "must be shorter than the refresh-token lifetime (%s)", gatehouse.FormatDuration(c.RefreshTTL))
+		}
+		return nil, bad(envRefreshTTL, "must be longer than the access-token lifetime (%s)", gatehouse.FormatDuration(c.AccessTTL))
+	}
+	if c.KeyRotation <= c.KeyPublishAhead {
+		if set[envKeyPublishAhead] && !set[envKeyRotation] {
+			return nil, bad(envKeyPublishAhead, "must be shorter than the key rotation period (%s)", gatehouse.FormatDuration(c.KeyRotation))
+		}
+		return nil, bad(envKeyRotation, "must be longer than the key publish-ahead window (%s)", gatehouse.FormatDuration(c.KeyPublishAhead))
+	}
+
+	c.KeyAlg = auth.DefaultKeyAlg
+	if a := get(envKeyAlg); a != "" {
+		if c.KeyAlg = token.Alg(a); !c.KeyAlg.Valid() {
+			return nil, bad(envKeyAlg, "must be EdDSA, ES256 or RS256")
+		}
+	}
+	if err := c.KMS.load(get); err != nil {
+		return nil, err
 	}
 	return c, nil
 }
 
-// devHost is the host:port of the development public URL for addr.
+// load reads GATEHOUSE_KMS and the settings of its provider.
+func (k *KMSConfig) load(get func(string) string) error {
+	k.Provider = get(envKMS)
+	switch k.Provider {
+	case "", "local":
+		k.Provider = "local"
+		for _, name := range []string{envKMSKeyID, envKMSRegion, envKMSEndpoint} {
+			if get(name) != "" {
+				return bad(name, "is only for %s=awskms", envKMS)
+			}
+		}
+		return nil
+	case "awskms":
+	default:
+		return bad(envKMS, "must be local or awskms")
+	}
+	if k.KeyID = get(envKMSKeyID); k.KeyID == "" {
+		return bad(envKMSKeyID, "is required with %s=awskms: the key's id, ARN or alias", envKMS)
+	}
+	if k.Region = get(envKMSRegion); k.Region != "" && !validRegion(k.Region) {
+		return bad(envKMSRegion, "must be an AWS region such as eu-west-1")
+	}
+	if k.Endpoint = get(envKMSEndpoint); k.Endpoint != "" {
+		u, err := url.Parse(k.Endpoint)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil {
+			return bad(envKMSEndpoint, "must be an http(s) URL such as https://kms.eu-west-1.amazonaws.com")
+		}
+	}
+	return nil
+}
+
+// validRegion reports whether s looks like an AWS region name (letters,
+// digits and hyphens, such as eu-west-1 or us-gov-west-1).
+func validRegion(s string) bool {
+	if len(s) > 32 || !strings.Contains(s, "-") {
+		return false
+	}
+	for _, r := range s {
+		if !('a' <= r && r <= 'z' || '0' <= r && r <= '9' || r == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// hostPort reports whether s is host:port with a port (the host may be
+// empty: every interface).
+func hostPort(s string) bool {
+	_, port, err := net.SplitHostPort(s)
+	if err != nil || port == "" {
+		return false
+	}
+	n, err := strconv.Atoi(port)
+	return err == nil && n >= 0 && n <= 65535
+}
+
+// devHost is the host:port of the development public URL for addr (the
+// --dev default of GATEHOUSE_PUBLIC_URL): an address that listens on every
+// interface is reached as localhost.
 func devHost(addr string) string {
 	host, port, _ := net.SplitHostPort(addr)
 	if host == "" || host == "0.0.0.0" || host == "::" {

@@ -8,7 +8,7 @@ import (
 )
 
 func TestLoadConfigDefaults(t *testing.T) {
-	c, err := loadConfig(envOf(prodEnv()), false)
+	c, err := loadConfig(envOf(prodEnv()), false, configFlags{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -18,7 +18,7 @@ func TestLoadConfigDefaults(t *testing.T) {
 	if c.CookieSameSite != http.SameSiteStrictMode || c.RedisURL != "" || c.CookieDomain != "" {
 		t.Fatalf("defaults %+v", c)
 	}
-	d, err := loadConfig(envOf(map[string]string{}), true)
+	d, err := loadConfig(envOf(map[string]string{}), true, configFlags{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,7 +62,7 @@ func TestLoadConfigRefuses(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			env := prodEnv()
 			env[tt.key] = tt.val
-			_, err := loadConfig(envOf(env), false)
+			_, err := loadConfig(envOf(env), false, configFlags{})
 			if err == nil {
 				t.Fatalf("%s=%q accepted", tt.key, tt.val)
 			}
@@ -81,12 +81,12 @@ func TestLoadConfigRefuses(t *testing.T) {
 	env := prodEnv()
 	env["GATEHOUSE_ACCESS_TTL"] = "2h"
 	env["GATEHOUSE_REFRESH_TTL"] = "1h"
-	if _, err := loadConfig(envOf(env), false); err == nil || !strings.HasPrefix(err.Error(), "GATEHOUSE_REFRESH_TTL") {
+	if _, err := loadConfig(envOf(env), false, configFlags{}); err == nil || !strings.HasPrefix(err.Error(), "GATEHOUSE_REFRESH_TTL") {
 		t.Fatalf("refresh shorter than access: %v", err)
 	}
 	env = prodEnv()
 	delete(env, "GATEHOUSE_MAIL_DIR")
-	if _, err := loadConfig(envOf(env), false); err == nil || !strings.HasPrefix(err.Error(), "GATEHOUSE_SMTP_URL") {
+	if _, err := loadConfig(envOf(env), false, configFlags{}); err == nil || !strings.HasPrefix(err.Error(), "GATEHOUSE_SMTP_URL") {
 		t.Fatalf("no mail: %v", err)
 	}
 }
@@ -99,7 +99,7 @@ func TestLoadConfigAccepts(t *testing.T) {
 	env["GATEHOUSE_TRUSTED_PROXIES"] = "10.0.0.0/8,::1"
 	env["GATEHOUSE_REDIS_URL"] = "redis://127.0.0.1:6379/0"
 	env["GATEHOUSE_PUBLIC_URL"] = "https://auth.example.com/"
-	c, err := loadConfig(envOf(env), false)
+	c, err := loadConfig(envOf(env), false, configFlags{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,5 +117,27 @@ func TestRedactURL(t *testing.T) {
 		if got := redactURL(in); got != want || strings.Contains(got, "hunter2") {
 			t.Errorf("redactURL(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// TestDevPublicURL: with --dev and no GATEHOUSE_PUBLIC_URL, the public URL
+// follows the listen address (devHost); a listen address the browser cannot
+// use over http is reported against the address.
+func TestDevPublicURL(t *testing.T) {
+	for addr, want := range map[string]string{
+		"127.0.0.1:9000": "http://127.0.0.1:9000",
+		"0.0.0.0:9000":   "http://localhost:9000",
+		":9000":          "http://localhost:9000",
+		"[::]:9000":      "http://localhost:9000",
+		"[::1]:9000":     "http://[::1]:9000",
+	} {
+		c, err := loadConfig(envOf(map[string]string{"GATEHOUSE_ADDR": addr}), true, configFlags{})
+		if err != nil || c.PublicURL.String() != want {
+			t.Errorf("%s: %v %v, want %s", addr, c, err, want)
+		}
+	}
+	_, err := loadConfig(envOf(map[string]string{}), true, configFlags{addr: "192.0.2.7:9000"})
+	if err == nil || !strings.HasPrefix(err.Error(), "--addr (GATEHOUSE_ADDR): ") || !strings.Contains(err.Error(), "GATEHOUSE_PUBLIC_URL") {
+		t.Fatalf("non-loopback --dev address: %v", err)
 	}
 }

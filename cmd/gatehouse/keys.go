@@ -8,15 +8,14 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"time"
 
 	"github.com/gatehouse-auth/gatehouse/auth"
 	"github.com/gatehouse-auth/gatehouse/kms"
 	"github.com/gatehouse-auth/gatehouse/kms/awskms"
-	"github.com/gatehouse-auth/gatehouse/token"
 )
 
-// Settings of the signing keys beyond CONTRACT section 1 (docs/keys.md).
+// Settings of the signing keys beyond the table in README.md (docs/keys.md),
+// read by loadConfig.
 const (
 	envKeyAlg      = "GATEHOUSE_KEY_ALG"      // EdDSA (default), ES256 or RS256
 	envKeyRotation = "GATEHOUSE_KEY_ROTATION" // Go duration a key signs for (default 720h)
@@ -26,55 +25,36 @@ const (
 	envKMSEndpoint = "GATEHOUSE_KMS_ENDPOINT" // awskms: endpoint override (a KMS-compatible server)
 )
 
-// keyEncryptionKey builds the KEK provider that GATEHOUSE_KMS names. local
-// derives its key from the master secret (HKDF, label kms.LocalKeyLabel).
-func keyEncryptionKey(ctx context.Context, cfg *Config, getenv func(string) string) (kms.KEK, error) {
-	get := func(k string) string { return strings.TrimSpace(getenv(k)) }
-	switch p := get(envKMS); p {
-	case "", "local":
+// keyEncryptionKey builds the KEK provider that cfg.KMS names. local derives
+// its key from the master secret (HKDF, label kms.LocalKeyLabel).
+func keyEncryptionKey(ctx context.Context, cfg *Config) (kms.KEK, error) {
+	if cfg.KMS.Provider != "awskms" {
 		return kms.NewLocal(cfg.Secret.Derive(kms.LocalKeyLabel, 32))
-	case "awskms":
-		if get(envKMSKeyID) == "" {
-			return nil, bad(envKMSKeyID, "is required with %s=awskms", envKMS)
-		}
-		k, err := awskms.New(ctx, awskms.Config{KeyID: get(envKMSKeyID), Region: get(envKMSRegion), Endpoint: get(envKMSEndpoint)})
-		if err != nil {
-			return nil, bad(envKMS, "%v", err)
-		}
-		return k, nil
-	default:
-		return nil, bad(envKMS, "must be local or awskms")
 	}
+	k, err := awskms.New(ctx, awskms.Config{KeyID: cfg.KMS.KeyID, Region: cfg.KMS.Region, Endpoint: cfg.KMS.Endpoint})
+	if err != nil {
+		return nil, bad(envKMS, "awskms: %v", err)
+	}
+	return k, nil
 }
 
-// newKeys builds the signing-key service from the configuration.
-func newKeys(ctx context.Context, cfg *Config, getenv func(string) string, core *auth.Core) (*auth.Keys, error) {
-	kek, err := keyEncryptionKey(ctx, cfg, getenv)
+// newKeys builds the signing-key service from the configuration (checked
+// by loadConfig, so an error here is not a setting's).
+func newKeys(ctx context.Context, cfg *Config, core *auth.Core) (*auth.Keys, error) {
+	kek, err := keyEncryptionKey(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
-	kc := auth.KeysConfig{
-		Issuer:       strings.TrimSuffix(cfg.PublicURL.String(), "/"),
-		AccessTTL:    cfg.AccessTTL,
-		PublishAhead: cfg.KeyPublishAhead,
-		KEK:          kek,
-	}
-	if a := strings.TrimSpace(getenv(envKeyAlg)); a != "" {
-		kc.Alg = token.Alg(a)
-		if !kc.Alg.Valid() {
-			return nil, bad(envKeyAlg, "must be EdDSA, ES256 or RS256")
-		}
-	}
-	if r := strings.TrimSpace(getenv(envKeyRotation)); r != "" {
-		d, err := time.ParseDuration(r)
-		if err != nil || d <= 0 {
-			return nil, bad(envKeyRotation, "must be a positive Go duration, e.g. 720h")
-		}
-		kc.RotationPeriod = d
-	}
-	k, err := auth.NewKeys(core, kc)
+	k, err := auth.NewKeys(core, auth.KeysConfig{
+		Issuer:         strings.TrimSuffix(cfg.PublicURL.String(), "/"),
+		Alg:            cfg.KeyAlg,
+		AccessTTL:      cfg.AccessTTL,
+		PublishAhead:   cfg.KeyPublishAhead,
+		RotationPeriod: cfg.KeyRotation,
+		KEK:            kek,
+	})
 	if err != nil {
-		return nil, bad(envKeyRotation, "%v", err)
+		return nil, fmt.Errorf("signing keys: %w", err)
 	}
 	return k, nil
 }
@@ -82,7 +62,7 @@ func newKeys(ctx context.Context, cfg *Config, getenv func(string) string, core 
 // kidLast reorders the arguments of `keys revoke` so that the flag package
 // cannot take the KID for a flag: a KID is an RFC 7638 thumbprint in
 // base64url, and one in 64 begins with '-'. Every argument that is not the
-// --dev flag is positional.
+// --dev flag (or a request for help) is positional.
 func kidLast(sub string, args []string) []string {
 	if sub != "revoke" {
 		return args
@@ -91,7 +71,8 @@ func kidLast(sub string, args []string) []string {
 	for _, a := range args {
 		switch {
 		case a == "--":
-		case a == "-dev" || a == "--dev" || strings.HasPrefix(a, "-dev=") || strings.HasPrefix(a, "--dev="):
+		case a == "-dev" || a == "--dev" || strings.HasPrefix(a, "-dev=") || strings.HasPrefix(a, "--dev="),
+			a == "-h" || a == "-help" || a == "--help":
 			flags = append(flags, a)
 		default:
 			pos = append(pos, a)
@@ -110,8 +91,7 @@ func keysCmd(ctx context.Context, args []string, getenv func(string) string, std
 		return &usageError{keysUsage}
 	}
 	sub := args[0]
-	fs := flag.NewFlagSet("keys "+sub, flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := flagSet("keys "+sub, keysUsage, stderr)
 	dev := fs.Bool("dev", false, "use the --dev data directory and settings")
 	now := false
 	if sub == "rotate" {

@@ -25,9 +25,10 @@ func main() {
 	err := runIO(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr)
 	stop()
 	if err != nil {
-		if !errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(os.Stderr, "gatehouse: "+oneLine(err.Error()))
+		if errors.Is(err, flag.ErrHelp) {
+			os.Exit(0) // --help: the command printed its usage
 		}
+		fmt.Fprintln(os.Stderr, "gatehouse: "+oneLine(err.Error()))
 		if errors.Is(err, errUsage) {
 			os.Exit(2)
 		}
@@ -46,7 +47,9 @@ func (e *usageError) Unwrap() error { return errUsage }
 const usage = `usage: gatehouse <command> [flags]
 
 commands:
-  serve [--dev]      run the server (--dev: SQLite, files and a generated secret under ./gatehouse-data/)
+  serve [--dev] [--addr HOST:PORT]
+                     run the server (--dev: SQLite, files and a generated secret under ./gatehouse-data/;
+                     --addr: the listen address, instead of GATEHOUSE_ADDR)
   migrate [--app-role R]
                      apply the database schema (PostgreSQL: as the owner role; grants go to R)
   keys list|rotate [--now]|revoke KID
@@ -55,10 +58,14 @@ commands:
   users set-status --email E --status active|locked|disabled [--reason R]
   users set-admin --email E [--off]
                      manage accounts (each prints JSON; each also takes --dev)
-  clients create --workspace W --name N [--grant G]… [--scope S]…
-                     register a confidential OAuth client; prints its id and secret (also takes --dev)
+  clients create --workspace W --name N [--grant G]… [--scope S]… [--redirect-uri U]… [--public]
+                     register an OAuth client; prints its id and secret, none with --public (also takes --dev)
   sessions revoke-all
                      end every session (also takes --dev)
+  each command's --help lists its flags
+  limits reset --email E | --ip A
+                     lift the failed-authentication ceiling of an account or a client address
+                     (needs GATEHOUSE_REDIS_URL; prints JSON; also takes --dev)
   secret generate    print a new master secret for GATEHOUSE_AUTH_SECRET
   version            print the version
 `
@@ -89,6 +96,8 @@ func runIO(ctx context.Context, args []string, getenv func(string) string, stdin
 		return clientsCmd(ctx, rest, getenv, stdout, stderr)
 	case "keys":
 		return keysCmd(ctx, rest, getenv, stdout, stderr)
+	case "limits":
+		return limitsCmd(ctx, rest, getenv, stdout, stderr)
 	case "secret":
 		if len(rest) != 1 || rest[0] != "generate" {
 			return &usageError{"usage: gatehouse secret generate"}
@@ -105,6 +114,18 @@ func runIO(ctx context.Context, args []string, getenv func(string) string, stdin
 		io.WriteString(stderr, usage)
 		return &usageError{fmt.Sprintf("unknown command %q", clip(cmd, 40))}
 	}
+}
+
+// flagSet returns the flag set of a command: errors and -h/--help go to
+// stderr, and help shows the command's usage line and every flag it takes.
+func flagSet(name, usage string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "%s\n\nflags of %s:\n", usage, name)
+		fs.PrintDefaults()
+	}
+	return fs
 }
 
 // oneLine keeps an error to the one line the contract promises.

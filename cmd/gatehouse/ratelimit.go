@@ -51,6 +51,7 @@ func newRateLimiting(ctx context.Context, cfg *Config, log *slog.Logger, reg pro
 			close:  func() error { return nil },
 		}, nil
 	}
+	rlredis.SetLogger(log) // go-redis's own lines become JSON too
 	client, err := rlredis.Open(cfg.RedisURL)
 	if err != nil {
 		return nil, bad(envRedisURL, "must be redis://host:port/db or rediss://…")

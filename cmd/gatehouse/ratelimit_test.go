@@ -16,7 +16,7 @@ import (
 func TestRateLimitsSetting(t *testing.T) {
 	env := prodEnv()
 	env[envRateLimits] = "token.ip=7/1m, failed_auth.account=4/30m"
-	c, err := loadConfig(envOf(env), false)
+	c, err := loadConfig(envOf(env), false, configFlags{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -28,7 +28,7 @@ func TestRateLimitsSetting(t *testing.T) {
 	}
 	for _, v := range []string{"token.ip=0/1m", "nope=1/1m", "token.ip", "token.ip=1/1m,token.ip=2/1m"} {
 		env[envRateLimits] = v
-		_, err := loadConfig(envOf(env), false)
+		_, err := loadConfig(envOf(env), false, configFlags{})
 		var se *settingError
 		if !errors.As(err, &se) || se.name != envRateLimits || strings.Count(err.Error(), envRateLimits) != 1 {
 			t.Errorf("%q: %v, want one error naming %s once", v, err, envRateLimits)

@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/gatehouse-auth/gatehouse"
 	"github.com/gatehouse-auth/gatehouse/auth"
 	"github.com/gatehouse-auth/gatehouse/httpapi"
 	"github.com/prometheus/client_golang/prometheus"
@@ -22,19 +23,8 @@ import (
 // flight.
 const shutdownGrace = 25 * time.Second
 
-// overlay returns getenv with key set to value.
-func overlay(getenv func(string) string, key, value string) func(string) string {
-	return func(k string) string {
-		if k == key {
-			return value
-		}
-		return getenv(k)
-	}
-}
-
 func serve(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
-	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := flagSet("serve", "usage: gatehouse serve [--dev] [--addr HOST:PORT]", stderr)
 	dev := fs.Bool("dev", false, "development mode: SQLite, mail files and a generated secret under ./gatehouse-data/")
 	addr := fs.String("addr", "", "listen address (overrides "+envAddr+")")
 	if err := fs.Parse(args); err != nil {
@@ -46,10 +36,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	if fs.NArg() > 0 {
 		return &usageError{"serve: unexpected argument " + fmt.Sprintf("%q", clip(fs.Arg(0), 40))}
 	}
-	if *addr != "" {
-		getenv = overlay(getenv, envAddr, *addr)
-	}
-	cfg, err := loadConfig(getenv, *dev)
+	cfg, err := loadConfig(getenv, *dev, configFlags{addr: *addr})
 	if err != nil {
 		return err
 	}
@@ -97,7 +84,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	}
 	defer rl.close()
 
-	svc, err := buildServices(ctx, cfg, getenv, db, log)
+	svc, err := buildServices(ctx, cfg, db, log)
 	if err != nil {
 		return err
 	}
@@ -119,9 +106,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		return err
 	}
 	srv, err := httpapi.New(httpapi.Config{
-		PublicURL:      cfg.PublicURL,
-		CORSOrigins:    cfg.CORSOrigins,
-		TrustedProxies: cfg.TrustedProxies,
+		PublicURL:       cfg.PublicURL,
+		CORSOrigins:     cfg.CORSOrigins,
+		TrustedProxies:  cfg.TrustedProxies,
+		SeparateMetrics: cfg.MetricsAddr != "",
 	}, httpapi.Deps{
 		Logger:     log,
 		Registry:   reg,
@@ -149,10 +137,22 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
-		return fmt.Errorf("%s: cannot listen: %w", envAddr, err)
+		return fmt.Errorf("%s: cannot listen: %w", cfg.AddrName, err)
+	}
+	ls := []listener{{ln: ln, h: srv}}
+	if cfg.MetricsAddr != "" {
+		mln, err := net.Listen("tcp", cfg.MetricsAddr)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("%s: cannot listen: %w", envMetricsAddr, err)
+		}
+		ls = append(ls, listener{ln: mln, h: srv.MetricsHandler()})
+		log.Info("metrics listening", slog.String("addr", mln.Addr().String()))
+	} else if !cfg.Dev {
+		log.Warn("/metrics is served on the public listener: set " + envMetricsAddr + " in production (README.md)")
 	}
 	log.Info("listening", slog.String("addr", ln.Addr().String()), slog.String("public_url", cfg.PublicURL.String()))
-	return serveHTTP(ctx, ln, srv, log, shutdownGrace)
+	return serveAll(ctx, ls, log, shutdownGrace)
 }
 
 // redactURL returns a database URL fit for a log line: a SQLite path as is,
@@ -171,33 +171,70 @@ func redactURL(s string) string {
 // serveHTTP serves h on ln until ctx ends, then stops accepting and drains
 // the requests in flight for up to grace.
 func serveHTTP(ctx context.Context, ln net.Listener, h http.Handler, log *slog.Logger, grace time.Duration) error {
-	hs := &http.Server{
-		Handler:           h,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      60 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		MaxHeaderBytes:    32 << 10,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-		// Requests in flight keep their context when the signal arrives.
-		BaseContext: func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	return serveAll(ctx, []listener{{ln: ln, h: h}}, log, grace)
+}
+
+// listener is one address gatehouse serves: the public API, or the metrics.
+type listener struct {
+	ln net.Listener
+	h  http.Handler
+}
+
+// serveAll serves every listener until ctx ends (or one fails), then stops
+// them all: each stops accepting and drains its requests in flight, for up to
+// grace in all.
+func serveAll(ctx context.Context, ls []listener, log *slog.Logger, grace time.Duration) error {
+	servers := make([]*http.Server, len(ls))
+	errc := make(chan error, len(ls))
+	for i, l := range ls {
+		servers[i] = &http.Server{
+			Handler:           l.h,
+			ReadHeaderTimeout: 10 * time.Second,
+			ReadTimeout:       30 * time.Second,
+			WriteTimeout:      60 * time.Second,
+			IdleTimeout:       120 * time.Second,
+			MaxHeaderBytes:    32 << 10,
+			ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+			// Requests in flight keep their context when the signal arrives.
+			BaseContext: func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+		}
+		go func(hs *http.Server, ln net.Listener) { errc <- hs.Serve(ln) }(servers[i], l.ln)
 	}
-	errc := make(chan error, 1)
-	go func() { errc <- hs.Serve(ln) }()
+	var failed error
+	took := 0 // results of errc received
 	select {
 	case err := <-errc:
-		return fmt.Errorf("serve: %w", err)
+		took++
+		failed = fmt.Errorf("serve: %w", err)
+		log.Error("a listener failed: stopping", slog.String("err", err.Error()))
 	case <-ctx.Done():
+		log.Info("shutting down: draining requests in flight", slog.String("grace", gatehouse.FormatDuration(grace)))
 	}
-	log.Info("shutting down: draining requests in flight", slog.Duration("grace", grace))
 	sctx, cancel := context.WithTimeout(context.Background(), grace)
 	defer cancel()
-	if err := hs.Shutdown(sctx); err != nil {
-		hs.Close()
-		return fmt.Errorf("shutdown: %w", err)
+	shut := make(chan error, len(servers))
+	for _, hs := range servers {
+		go func() {
+			err := hs.Shutdown(sctx)
+			if err != nil {
+				hs.Close()
+			}
+			shut <- err
+		}()
 	}
-	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
-		return fmt.Errorf("serve: %w", err)
+	for range servers {
+		if err := <-shut; err != nil && failed == nil {
+			failed = fmt.Errorf("shutdown: %w", err)
+		}
+	}
+	// Every Serve returns (ErrServerClosed once Shutdown began).
+	for ; took < len(servers); took++ {
+		if err := <-errc; !errors.Is(err, http.ErrServerClosed) && failed == nil {
+			failed = fmt.Errorf("serve: %w", err)
+		}
+	}
+	if failed != nil {
+		return failed
 	}
 	log.Info("stopped")
 	return nil

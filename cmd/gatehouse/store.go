@@ -86,8 +86,7 @@ func schemaError(err error) error {
 // URL is the owner role's, and the app role (--app-role) is granted what serve
 // needs (docs/postgres.md). It prints a JSON summary on stdout.
 func migrate(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := flagSet("migrate", "usage: gatehouse migrate [--app-role R]", stderr)
 	appRole := fs.String("app-role", postgres.DefaultAppRole, "PostgreSQL: the role serve runs as, granted what it needs (empty: no grants)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {

@@ -19,15 +19,21 @@ import (
 // way serve opens them.
 type admin struct {
 	svc *services
+	cfg *Config
 }
 
 // openAdmin loads the config (--dev: the development data directory), opens
 // the store, checks its schema and builds the services. close releases them.
 func openAdmin(ctx context.Context, dev bool, getenv func(string) string, stderr io.Writer) (*admin, func(), error) {
-	cfg, err := loadConfig(getenv, dev)
+	cfg, err := loadConfig(getenv, dev, configFlags{})
 	if err != nil {
 		return nil, nil, err
 	}
+	return openAdminConfig(ctx, cfg, stderr)
+}
+
+// openAdminConfig is openAdmin with the config already loaded.
+func openAdminConfig(ctx context.Context, cfg *Config, stderr io.Writer) (*admin, func(), error) {
 	if cfg.Dev {
 		if err := prepareDev(cfg); err != nil {
 			return nil, nil, err
@@ -42,12 +48,12 @@ func openAdmin(ctx context.Context, dev bool, getenv func(string) string, stderr
 		db.Close()
 		return nil, nil, err
 	}
-	svc, err := buildServices(ctx, cfg, getenv, db, log)
+	svc, err := buildServices(ctx, cfg, db, log)
 	if err != nil {
 		db.Close()
 		return nil, nil, err
 	}
-	return &admin{svc: svc}, func() {
+	return &admin{svc: svc, cfg: cfg}, func() {
 		svc.mailer.Close(context.WithoutCancel(ctx))
 		db.Close()
 	}, nil
@@ -70,14 +76,21 @@ func usersCmd(ctx context.Context, args []string, getenv func(string) string, st
 		return &usageError{usersUsage}
 	}
 	sub := args[0]
-	fs := flag.NewFlagSet("users "+sub, flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := flagSet("users "+sub, usersUsage, stderr)
 	dev := fs.Bool("dev", false, "use the --dev data directory and settings")
 	email := fs.String("email", "", "the account's email address")
-	pwStdin := fs.Bool("password-stdin", false, "read the password from the first line of standard input")
-	status := fs.String("status", "", "active, locked or disabled")
-	reason := fs.String("reason", "", "why the status changes (recorded in the audit trail)")
-	off := fs.Bool("off", false, "take the admin flag away instead of granting it")
+	// Each subcommand has its own flags, so --help lists exactly those.
+	var pwStdin, off bool
+	var status, reason string
+	switch sub {
+	case "create":
+		fs.BoolVar(&pwStdin, "password-stdin", false, "read the password from the first line of standard input")
+	case "set-status":
+		fs.StringVar(&status, "status", "", "active, locked or disabled")
+		fs.StringVar(&reason, "reason", "", "why the status changes (recorded in the audit trail)")
+	case "set-admin":
+		fs.BoolVar(&off, "off", false, "take the admin flag away instead of granting it")
+	}
 	if err := fs.Parse(args[1:]); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return err
@@ -88,8 +101,8 @@ func usersCmd(ctx context.Context, args []string, getenv func(string) string, st
 		return &usageError{usersUsage}
 	}
 	switch {
-	case sub == "create" && !*pwStdin,
-		sub == "set-status" && *status == "",
+	case sub == "create" && !pwStdin,
+		sub == "set-status" && status == "",
 		sub != "create" && sub != "set-status" && sub != "set-admin":
 		return &usageError{usersUsage}
 	}
@@ -116,9 +129,9 @@ func usersCmd(ctx context.Context, args []string, getenv func(string) string, st
 	case "create":
 		u, err = a.svc.sessions.Signup(ctx, *email, pw)
 	case "set-status":
-		u, err = a.svc.sessions.SetStatusByEmail(ctx, *email, gatehouse.UserStatus(*status), *reason)
+		u, err = a.svc.sessions.SetStatusByEmail(ctx, *email, gatehouse.UserStatus(status), reason)
 	default:
-		u, err = a.svc.sessions.SetAdmin(ctx, *email, !*off)
+		u, err = a.svc.sessions.SetAdmin(ctx, *email, !off)
 	}
 	if err != nil {
 		return fmt.Errorf("users %s: %s", sub, gatehouse.ErrorMessage(err))
@@ -133,8 +146,7 @@ func sessionsCmd(ctx context.Context, args []string, getenv func(string) string,
 	if len(args) == 0 || args[0] != "revoke-all" {
 		return &usageError{usage}
 	}
-	fs := flag.NewFlagSet("sessions revoke-all", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := flagSet("sessions revoke-all", usage, stderr)
 	dev := fs.Bool("dev", false, "use the --dev data directory and settings")
 	if err := fs.Parse(args[1:]); err != nil || fs.NArg() != 0 {
 		if errors.Is(err, flag.ErrHelp) {

@@ -26,9 +26,9 @@ type services struct {
 
 // buildServices wires the auth services over store, by hand, in one screen.
 // The caller closes the mailer.
-func buildServices(ctx context.Context, cfg *Config, getenv func(string) string, store gatehouse.Store, log *slog.Logger) (*services, error) {
+func buildServices(ctx context.Context, cfg *Config, store gatehouse.Store, log *slog.Logger) (*services, error) {
 	core := auth.NewCore(store, log)
-	keys, err := newKeys(ctx, cfg, getenv, core)
+	keys, err := newKeys(ctx, cfg, core)
 	if err != nil {
 		return nil, err
 	}
