@@ -372,7 +372,7 @@ func (s *Sessions) Revoke(ctx context.Context, p *gatehouse.Principal, id string
 		return errNoSession
 	}
 	now := s.now()
-	return s.InTx(ctx, gatehouse.Scope{UserID: p.UserID}, func(t *Tx) error {
+	return s.WriteTx(ctx, p, gatehouse.Scope{UserID: p.UserID}, func(t *Tx) error {
 		sess, err := t.SessionByID(ctx, id)
 		if errors.Is(err, gatehouse.ErrNotFound) || err == nil && (sess.UserID != p.UserID || !sess.Live(now, s.idle())) {
 			return errNoSession
