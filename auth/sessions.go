@@ -106,6 +106,9 @@ func NewSessions(core *Core, cfg SessionConfig) (*Sessions, error) {
 		cfg.MagicLinkTTL = DefaultMagicLinkTTL
 	}
 	cfg.PublicURL = strings.TrimRight(cfg.PublicURL, "/")
+	if core.IdleTimeout == 0 {
+		core.IdleTimeout = cfg.IdleTimeout // what writes check (WriteTx)
+	}
 	return &Sessions{Core: core, cfg: cfg}, nil
 }
 
