@@ -18,9 +18,16 @@ import (
 	"github.com/gatehouse-auth/gatehouse/token"
 )
 
-// ClientScopes is the vocabulary an OAuth client may be granted: the PAT
-// scopes (docs/scopes.md).
-var ClientScopes = PATScopes
+// ClientScopes is the vocabulary an OAuth client may be granted
+// (docs/scopes.md): the PAT scopes that read. A client's token reads its own
+// workspace (the person's view of it, for a token of the
+// authorization-code grant) and changes nothing, so workspaces:write is not
+// offered.
+var ClientScopes = []string{
+	gatehouse.ScopeProfileRead,
+	gatehouse.ScopeWorkspacesRead,
+	gatehouse.ScopeAuditRead,
+}
 
 // ClientGrants are the grant types a client may be registered for.
 var ClientGrants = []string{gatehouse.GrantAuthorizationCode, gatehouse.GrantClientCredentials, gatehouse.GrantRefreshToken}
