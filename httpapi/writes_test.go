@@ -1,0 +1,145 @@
+package httpapi
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gatehouse-auth/gatehouse"
+	"github.com/gatehouse-auth/gatehouse/auth"
+	"github.com/gatehouse-auth/gatehouse/internal/testdb"
+	"github.com/gatehouse-auth/gatehouse/sqlstore"
+)
+
+// withClients adds the OAuth client services and the authorization server
+// over store, after withSessions.
+func withClients(store gatehouse.Store) option {
+	return func(_ *Config, d *Deps) {
+		core := auth.NewCore(store, d.Logger)
+		d.Clients = &auth.Clients{Core: core}
+		d.OAuth = &auth.OAuth{Core: core, Keys: d.Keys, Sessions: d.Sessions}
+	}
+}
+
+// A person's access token whose session ended, or whose account is not
+// active, may read but changes nothing: every write gets 401 and nothing
+// changes (docs/sessions.md).
+func TestEndedSessionWritesNothing(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		e := newEnv(t, withSessions(t, db, t.TempDir()), withClients(db))
+		h := e.s
+		live := signIn(t, h, "alice@example.com")
+		dead := signIn(t, h, "alice@example.com")
+		at, deadAT := live["access_token"].(string), dead["access_token"].(string)
+		aliceID := live["user_id"]
+		if aliceID == nil {
+			_, me := bearerCall(t, h, "GET", "/v1/me", at, "")
+			aliceID = me["id"]
+		}
+		signIn(t, h, "bob@example.com")
+		signIn(t, h, "carol@example.com")
+		ctx := context.Background()
+		var bobID string
+		if err := db.Tx(ctx, gatehouse.Scope{}, func(tx gatehouse.Tx) error {
+			u, err := tx.UserByEmail(ctx, "bob@example.com")
+			if err == nil {
+				bobID = u.ID
+				err = tx.SetUserAdmin(ctx, aliceID.(string), true, time.Now())
+			}
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		_, w := bearerCall(t, h, "POST", "/v1/workspaces", at, `{"name":"acme"}`)
+		ws := w["id"].(string)
+		if st, _ := bearerCall(t, h, "POST", "/v1/workspaces/"+ws+"/members", at, `{"email":"bob@example.com","role":"admin"}`); st != 201 {
+			t.Fatalf("add bob: %d", st)
+		}
+		_, c := bearerCall(t, h, "POST", "/v1/workspaces/"+ws+"/clients", at, `{"name":"svc","scopes":["audit:read"]}`)
+		client := c["client_id"].(string)
+		_, p := bearerCall(t, h, "POST", "/v1/tokens", at, `{"name":"ci","workspace_id":"`+ws+`","scopes":["profile:read"]}`)
+		pat := p["id"].(string)
+
+		writes := []struct{ method, path, body string }{
+			{"POST", "/v1/workspaces", `{"name":"more"}`},
+			{"POST", "/v1/workspaces/" + ws + "/members", `{"email":"carol@example.com","role":"member"}`},
+			{"PATCH", "/v1/workspaces/" + ws + "/members/" + bobID, `{"role":"owner"}`},
+			{"DELETE", "/v1/workspaces/" + ws + "/members/" + bobID, ``},
+			{"POST", "/v1/workspaces/" + ws + "/clients", `{"name":"more","scopes":["audit:read"]}`},
+			{"POST", "/v1/workspaces/" + ws + "/clients/" + client + "/secret", ``},
+			{"DELETE", "/v1/workspaces/" + ws + "/clients/" + client, ``},
+			{"POST", "/v1/tokens", `{"name":"more","workspace_id":"` + ws + `"}`},
+			{"PATCH", "/v1/tokens/" + pat, `{"scopes":["profile:read","workspaces:write","audit:read"]}`},
+			{"DELETE", "/v1/tokens/" + pat, ``},
+			{"DELETE", "/v1/auth/sessions/" + live["session_id"].(string), ``},
+			{"PATCH", "/v1/admin/users/" + bobID, `{"status":"locked"}`},
+		}
+		// Everything the writes could change, as alice sees it.
+		snapshot := func() string {
+			t.Helper()
+			var b strings.Builder
+			for _, path := range []string{"/v1/workspaces", "/v1/workspaces/" + ws + "/members", "/v1/workspaces/" + ws + "/clients",
+				"/v1/tokens", "/v1/auth/sessions", "/v1/workspaces/" + ws + "/clients/" + client} {
+				st, v := bearerCall(t, h, "GET", path, at, "")
+				if st != 200 {
+					t.Fatalf("GET %s: %d %v", path, st, v)
+				}
+				j, _ := json.Marshal(v)
+				b.Write(j)
+			}
+			var bob *gatehouse.User
+			db.Tx(ctx, gatehouse.Scope{}, func(tx gatehouse.Tx) (err error) { bob, err = tx.UserByID(ctx, bobID); return })
+			b.WriteString(string(bob.Status))
+			return b.String()
+		}
+		tryAll := func(name, bearer string) {
+			t.Helper()
+			before := snapshot()
+			for _, wr := range writes {
+				if st, v := bearerCall(t, h, wr.method, wr.path, bearer, wr.body); st != 401 || v["error"] != "unauthorized" {
+					t.Errorf("%s: %s %s: %d %v", name, wr.method, wr.path, st, v)
+				}
+			}
+			if after := snapshot(); after != before {
+				t.Errorf("%s: something changed:\n%s\n%s", name, before, after)
+			}
+		}
+
+		// A revoked session: its access token still reads, writes nothing.
+		if st, _ := bearerCall(t, h, "DELETE", "/v1/auth/sessions/"+dead["session_id"].(string), at, ""); st != 204 {
+			t.Fatalf("revoke: %d", st)
+		}
+		if st, _ := bearerCall(t, h, "GET", "/v1/workspaces/"+ws, deadAT, ""); st != 200 {
+			t.Fatalf("a revoked session's token no longer reads: %d", st)
+		}
+		tryAll("revoked session", deadAT)
+
+		// A locked account (locked in the store, its sessions left as they
+		// are, so that only the account's status stops the writes).
+		setStatus := func(st gatehouse.UserStatus) {
+			if err := db.Tx(ctx, gatehouse.Scope{}, func(tx gatehouse.Tx) error {
+				return tx.UpdateUserStatus(ctx, aliceID.(string), st, time.Now())
+			}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		before := snapshot()
+		setStatus(gatehouse.StatusLocked)
+		for _, wr := range writes {
+			if st, v := bearerCall(t, h, wr.method, wr.path, at, wr.body); st != 401 || v["error"] != "unauthorized" {
+				t.Errorf("locked account: %s %s: %d %v", wr.method, wr.path, st, v)
+			}
+		}
+		setStatus(gatehouse.StatusActive)
+		if after := snapshot(); after != before {
+			t.Errorf("locked account: something changed:\n%s\n%s", before, after)
+		}
+		// And the live session of an active account still writes.
+		if st, v := bearerCall(t, h, "POST", "/v1/workspaces", at, `{"name":"more"}`); st != 201 {
+			t.Fatalf("live session: %d %v", st, v)
+		}
+	})
+}
+
