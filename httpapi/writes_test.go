@@ -3,6 +3,8 @@ package httpapi
 import (
 	"context"
 	"encoding/json"
+	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -143,3 +145,81 @@ func TestEndedSessionWritesNothing(t *testing.T) {
 	})
 }
 
+
+// Removing a member ends their OAuth grants in the workspace at once: the
+// application's refresh gets invalid_grant, introspection answers inactive
+// for its access token and refresh token, and the access token no longer
+// reaches the workspace.
+func TestRemovedMemberLosesOAuthGrants(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		e := newEnv(t, withSessions(t, db, t.TempDir()),
+			withCookieMode(t, CookieConfig{SameSite: http.SameSiteStrictMode, RefreshTTL: 720 * time.Hour}), withClients(db))
+		h := e.s
+		owner := signIn(t, h, "ada@example.com")["access_token"].(string)
+		_, w := bearerCall(t, h, "POST", "/v1/workspaces", owner, `{"name":"acme"}`)
+		ws := w["id"].(string)
+		bob := signIn(t, h, "bob@example.com")
+		_, m := bearerCall(t, h, "POST", "/v1/workspaces/"+ws+"/members", owner, `{"email":"bob@example.com","role":"member"}`)
+		bobID := m["user_id"].(string)
+		const cb = "https://app.example.com/cb"
+		_, app := bearerCall(t, h, "POST", "/v1/workspaces/"+ws+"/clients", owner,
+			`{"name":"app","redirect_uris":["`+cb+`"],"scopes":["workspaces:read","profile:read"]}`)
+		appID, appSecret := app["client_id"].(string), app["client_secret"].(string)
+		_, rs := bearerCall(t, h, "POST", "/v1/workspaces/"+ws+"/clients", owner, `{"name":"rs","scopes":["audit:read"]}`)
+		rsID, rsSecret := rs["client_id"].(string), rs["client_secret"].(string)
+		_ = bob
+
+		// Bob approves the application in his browser.
+		br := &browser{t: t, h: h, jar: map[string]string{}}
+		if w := br.send("POST", "/v1/auth/token", "application/json", `{"email":"bob@example.com","password":"`+httpPassword+`"}`); w.Code != 200 {
+			t.Fatalf("portal sign-in: %d", w.Code)
+		}
+		verifier := strings.Repeat("v3r1f13r-", 6)
+		q := url.Values{"client_id": {appID}, "redirect_uri": {cb}, "response_type": {"code"}, "state": {"s"},
+			"scope": {"workspaces:read"}, "code_challenge": {pkce(verifier)}, "code_challenge_method": {"S256"}}
+		page := br.send("GET", "/v1/oauth/authorize?"+q.Encode(), "", "")
+		fields := consentForm(t, page.Body.String())
+		fields.Set("decision", "approve")
+		al, _ := url.Parse(br.send("POST", "/v1/oauth/authorize", "application/x-www-form-urlencoded", fields.Encode()).Header().Get("Location"))
+		code := al.Query().Get("code")
+		basic := basicAuth(appID, appSecret)
+		tw := form(h, "/v1/oauth/token", "grant_type=authorization_code&redirect_uri="+url.QueryEscape(cb)+"&code="+code+"&code_verifier="+verifier, "Authorization", basic)
+		tok := jsonOf(t, tw)
+		access, refresh := tok["access_token"].(string), tok["refresh_token"].(string)
+		if tw.Code != 200 || access == "" || refresh == "" {
+			t.Fatalf("exchange: %d %v", tw.Code, tok)
+		}
+		// The application reads the workspace as bob, and refreshes.
+		if st, v := bearerCall(t, h, "GET", "/v1/workspaces/"+ws+"/members", access, ""); st != 200 {
+			t.Fatalf("app reads members: %d %v", st, v)
+		}
+		rw := form(h, "/v1/oauth/token", "grant_type=refresh_token&refresh_token="+url.QueryEscape(refresh), "Authorization", basic)
+		if rw.Code != 200 {
+			t.Fatalf("refresh: %d %s", rw.Code, rw.Body)
+		}
+		refresh = jsonOf(t, rw)["refresh_token"].(string)
+		introspect := func(tok string) string {
+			w := form(h, "/v1/oauth/introspect", "token="+url.QueryEscape(tok), "Authorization", basicAuth(rsID, rsSecret))
+			return strings.TrimSpace(w.Body.String())
+		}
+		if v := introspect(access); !strings.Contains(v, `"active":true`) {
+			t.Fatalf("introspect before: %s", v)
+		}
+
+		if st, _ := bearerCall(t, h, "DELETE", "/v1/workspaces/"+ws+"/members/"+bobID, owner, ""); st != 204 {
+			t.Fatalf("remove: %d", st)
+		}
+		rw = form(h, "/v1/oauth/token", "grant_type=refresh_token&refresh_token="+url.QueryEscape(refresh), "Authorization", basic)
+		if rw.Code != 400 || jsonOf(t, rw)["error"] != "invalid_grant" {
+			t.Fatalf("refresh after removal: %d %s", rw.Code, rw.Body)
+		}
+		for name, tok := range map[string]string{"refresh token": refresh, "access token": access} {
+			if v := introspect(tok); v != `{"active":false}` {
+				t.Errorf("introspect %s after removal: %s", name, v)
+			}
+		}
+		if st, _ := bearerCall(t, h, "GET", "/v1/workspaces/"+ws, access, ""); st != 404 {
+			t.Errorf("the app still reads the workspace as bob: %d", st)
+		}
+	})
+}
