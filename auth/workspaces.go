@@ -277,7 +277,7 @@ func checkGrant(me *gatehouse.Member, role gatehouse.Role) error {
 
 // AddMember adds the user with email to workspace id with role.
 func (s *Workspaces) AddMember(ctx context.Context, p *gatehouse.Principal, id, email string, role gatehouse.Role) (*gatehouse.Member, error) {
-	if _, err := requireUser(p); err != nil {
+	if err := requireCaller(p); err != nil {
 		return nil, err
 	}
 	var m *gatehouse.Member
@@ -312,7 +312,7 @@ func (s *Workspaces) AddMember(ctx context.Context, p *gatehouse.Principal, id, 
 
 // UpdateMember changes a member's role. The last owner cannot be demoted.
 func (s *Workspaces) UpdateMember(ctx context.Context, p *gatehouse.Principal, id, userID string, role gatehouse.Role) (*gatehouse.Member, error) {
-	if _, err := requireUser(p); err != nil {
+	if err := requireCaller(p); err != nil {
 		return nil, err
 	}
 	var m *gatehouse.Member
@@ -347,7 +347,7 @@ func (s *Workspaces) UpdateMember(ctx context.Context, p *gatehouse.Principal, i
 
 // RemoveMember removes a member. The last owner cannot be removed.
 func (s *Workspaces) RemoveMember(ctx context.Context, p *gatehouse.Principal, id, userID string) error {
-	if _, err := requireUser(p); err != nil {
+	if err := requireCaller(p); err != nil {
 		return err
 	}
 	return s.inWorkspace(ctx, p, id, gatehouse.ScopeWorkspacesWrite, true, func(t *Tx, me *gatehouse.Member) error {

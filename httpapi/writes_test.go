@@ -223,3 +223,103 @@ func TestRemovedMemberLosesOAuthGrants(t *testing.T) {
 		}
 	})
 }
+
+// A client's token uses each scope a client may hold on the routes it
+// names, for its own workspace only (docs/scopes.md).
+func TestClientTokenScopes(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, s *sqlstore.DB) {
+		ce := newCredsEnv(t, s, withOAuth(s), func(_ *Config, d *Deps) { d.Profile = &auth.Profile{Core: auth.NewCore(s, d.Logger)} })
+		a, ownerA := newClient(t, ce, s, "scopes-a@example.com", "workspaces:read", "audit:read", "profile:read")
+		b, _ := newClient(t, ce, s, "scopes-b@example.com", "workspaces:read", "audit:read")
+		token := func(c oauthClient, scope string) string {
+			w := form(ce.s, "/v1/oauth/token", "grant_type=client_credentials&scope="+url.QueryEscape(scope), "Authorization", basicAuth(c.id, c.secret))
+			if w.Code != 200 {
+				t.Fatalf("token: %d %s", w.Code, w.Body)
+			}
+			return jsonOf(t, w)["access_token"].(string)
+		}
+		read, audit := token(a, "workspaces:read"), token(a, "audit:read")
+		for _, c := range []struct {
+			tok, path string
+			want      int
+		}{
+			{read, "/v1/workspaces/" + a.ws, 200},
+			{read, "/v1/workspaces/" + a.ws + "/members", 200},
+			{read, "/v1/workspaces", 200},
+			{read, "/v1/workspaces/" + b.ws, 404},
+			{read, "/v1/workspaces/" + b.ws + "/members", 404},
+			{read, "/v1/workspaces/" + a.ws + "/audit-events", 403}, // not its scope
+			{audit, "/v1/workspaces/" + a.ws + "/audit-events", 200},
+			{audit, "/v1/workspaces/" + b.ws + "/audit-events", 404},
+			{audit, "/v1/workspaces/" + a.ws, 403},
+			{audit, "/v1/me", 403}, // a client acting for itself is no person
+		} {
+			if st, v := ce.call(t, "GET", c.path, c.tok, ""); st != c.want {
+				t.Errorf("GET %s: %d %v, want %d", c.path, st, v, c.want)
+			}
+		}
+		if _, v := ce.call(t, "GET", "/v1/workspaces", read, ""); len(v["workspaces"].([]any)) != 1 {
+			t.Errorf("list: %v", v)
+		}
+		// No write: workspaces:write is not offered to clients.
+		if st, v := ce.call(t, "POST", "/v1/workspaces/"+a.ws+"/clients", ownerA, `{"name":"w","scopes":["workspaces:write"]}`); st != 400 || v["error"] != "invalid_scope" {
+			t.Errorf("client with workspaces:write: %d %v", st, v)
+		}
+		if st, _ := ce.call(t, "POST", "/v1/workspaces/"+a.ws+"/members", read, `{"email":"scopes-b@example.com","role":"member"}`); st != 403 {
+			t.Errorf("client adds a member: %d", st)
+		}
+		// Deleting the client ends what its tokens reach at once.
+		if st, _ := ce.call(t, "DELETE", "/v1/workspaces/"+a.ws+"/clients/"+a.id, ownerA, ""); st != 204 {
+			t.Fatal(st)
+		}
+		if st, _ := ce.call(t, "GET", "/v1/workspaces/"+a.ws, read, ""); st != 404 {
+			t.Errorf("a deleted client's token still reads: %d", st)
+		}
+	})
+}
+
+// The member list pages; POST /v1/tokens without workspace_id is 400.
+func TestMemberPagesAndTokenWorkspaceRequired(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, s *sqlstore.DB) {
+		ce := newCredsEnv(t, s)
+		owner := ce.session(t, createUser(t, s, "pages@example.com", false))
+		_, w := ce.call(t, "POST", "/v1/workspaces", owner, `{"name":"w"}`)
+		ws := w["id"].(string)
+		for i := range 4 {
+			email := "pages-" + string(rune('a'+i)) + "@example.com"
+			createUser(t, s, email, false)
+			if st, _ := ce.call(t, "POST", "/v1/workspaces/"+ws+"/members", owner, `{"email":"`+email+`","role":"member"}`); st != 201 {
+				t.Fatal(st)
+			}
+		}
+		seen, cursor := 0, ""
+		for range 4 {
+			path := "/v1/workspaces/" + ws + "/members?limit=2"
+			if cursor != "" {
+				path += "&cursor=" + cursor
+			}
+			st, v := ce.call(t, "GET", path, owner, "")
+			if st != 200 {
+				t.Fatalf("page: %d %v", st, v)
+			}
+			seen += len(v["members"].([]any))
+			next, _ := v["next_cursor"].(string)
+			if next == "" {
+				break
+			}
+			cursor = next
+		}
+		if seen != 5 {
+			t.Fatalf("paged through %d members, want 5", seen)
+		}
+		for _, q := range []string{"?limit=0", "?limit=501", "?cursor=junk", "?foo=1"} {
+			if st, v := ce.call(t, "GET", "/v1/workspaces/"+ws+"/members"+q, owner, ""); st != 400 || v["error"] != "invalid_request" {
+				t.Errorf("%s: %d %v", q, st, v)
+			}
+		}
+		st, v := ce.call(t, "POST", "/v1/tokens", owner, `{"name":"ci"}`)
+		if st != 400 || v["error"] != "invalid_request" || !strings.Contains(v["error_description"].(string), "workspace_id") {
+			t.Fatalf("no workspace_id: %d %v", st, v)
+		}
+	})
+}
