@@ -266,7 +266,9 @@ func (s *Clients) manage(ctx context.Context, p *gatehouse.Principal, id string,
 	}
 	run := s.InTx
 	if write {
-		run = func(ctx context.Context, sc gatehouse.Scope, fn func(*Tx) error) error { return s.WriteTx(ctx, p, sc, fn) }
+		run = func(ctx context.Context, sc gatehouse.Scope, fn func(*Tx) error) error {
+			return s.WriteTx(ctx, p, sc, fn)
+		}
 	}
 	return run(ctx, gatehouse.Scope{WorkspaceID: id, UserID: p.UserID}, func(t *Tx) error {
 		me, err := membership(ctx, t, p, id)

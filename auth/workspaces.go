@@ -240,7 +240,9 @@ func (s *Workspaces) MembersPage(ctx context.Context, p *gatehouse.Principal, id
 func (s *Workspaces) inWorkspace(ctx context.Context, p *gatehouse.Principal, id, scope string, manage bool, fn func(*Tx, *gatehouse.Member) error) error {
 	run := s.InTx
 	if manage {
-		run = func(ctx context.Context, sc gatehouse.Scope, fn func(*Tx) error) error { return s.WriteTx(ctx, p, sc, fn) }
+		run = func(ctx context.Context, sc gatehouse.Scope, fn func(*Tx) error) error {
+			return s.WriteTx(ctx, p, sc, fn)
+		}
 	}
 	return run(ctx, gatehouse.Scope{WorkspaceID: id, UserID: p.UserID}, func(t *Tx) error {
 		if manage && gatehouse.ValidID(id) && canSee(p, id) {
