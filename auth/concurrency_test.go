@@ -103,3 +103,28 @@ func TestConcurrentPATCreationsKeepTheCap(t *testing.T) {
 		}
 	})
 }
+
+// A session past its idle timeout writes nothing, not even a PAT: the
+// access token may still verify, the session does not.
+func TestIdleSessionCreatesNoPAT(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		e := newEnv(t, db, func(c *auth.SessionConfig) { c.IdleTimeout = time.Hour })
+		e.signup("idle@example.com")
+		tr := e.login("idle@example.com")
+		p := &gatehouse.Principal{Kind: gatehouse.KindSession, UserID: tr.UserID, SessionID: tr.SessionID}
+		w, err := (&auth.Workspaces{Core: e.core}).Create(ctx, p, "w")
+		if err != nil {
+			t.Fatal(err)
+		}
+		pats := &auth.PATs{Core: e.core}
+		if _, err := pats.Create(ctx, p, w.ID, "fresh", nil, time.Time{}); err != nil {
+			t.Fatalf("a fresh session: %v", err)
+		}
+		e.clock.Advance(time.Hour + time.Second)
+		_, err = pats.Create(ctx, p, w.ID, "idle", nil, time.Time{})
+		wantCode(t, err, gatehouse.EUnauthorized)
+		if list, _ := pats.List(ctx, p); len(list) != 1 {
+			t.Fatalf("%d tokens", len(list))
+		}
+	})
+}
