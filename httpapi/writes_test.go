@@ -145,7 +145,6 @@ func TestEndedSessionWritesNothing(t *testing.T) {
 	})
 }
 
-
 // Removing a member ends their OAuth grants in the workspace at once: the
 // application's refresh gets invalid_grant, introspection answers inactive
 // for its access token and refresh token, and the access token no longer

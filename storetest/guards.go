@@ -127,7 +127,10 @@ func testGuards(t *testing.T, open Opener) {
 			t.Fatalf("pages %v, want %v", got, want)
 		}
 		var all []*gatehouse.Member
-		tx(t, s, sc, func(tx gatehouse.Tx) (err error) { all, err = tx.MembersPage(ctx, w.ID, "", gatehouse.MaxMembersPage+10); return })
+		tx(t, s, sc, func(tx gatehouse.Tx) (err error) {
+			all, err = tx.MembersPage(ctx, w.ID, "", gatehouse.MaxMembersPage+10)
+			return
+		})
 		if len(all) != 6 {
 			t.Fatalf("one page of all: %d", len(all))
 		}
@@ -147,7 +150,10 @@ func testGuards(t *testing.T, open Opener) {
 		}
 		mine1, mine2, elsewhere, bobs := grant(w.ID, alice.ID), grant(w.ID, alice.ID), grant(other.ID, alice.ID), grant(w.ID, bob.ID)
 		var n int64
-		tx(t, s, wsScope(w.ID), func(tx gatehouse.Tx) (err error) { n, err = tx.RevokeUserOAuthGrants(ctx, w.ID, alice.ID, base); return })
+		tx(t, s, wsScope(w.ID), func(tx gatehouse.Tx) (err error) {
+			n, err = tx.RevokeUserOAuthGrants(ctx, w.ID, alice.ID, base)
+			return
+		})
 		if n != 2 {
 			t.Fatalf("revoked %d", n)
 		}
@@ -163,7 +169,10 @@ func testGuards(t *testing.T, open Opener) {
 				return err
 			})
 		}
-		tx(t, s, wsScope(w.ID), func(tx gatehouse.Tx) (err error) { n, err = tx.RevokeUserOAuthGrants(ctx, w.ID, alice.ID, base); return })
+		tx(t, s, wsScope(w.ID), func(tx gatehouse.Tx) (err error) {
+			n, err = tx.RevokeUserOAuthGrants(ctx, w.ID, alice.ID, base)
+			return
+		})
 		if n != 0 {
 			t.Fatalf("revoked again %d", n)
 		}
