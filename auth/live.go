@@ -16,7 +16,7 @@ var errEnded = gatehouse.Errorf(gatehouse.EUnauthorized, "the session has ended 
 // verifies but whose grounds are gone: an access token outlives its session
 // by up to its lifetime (GATEHOUSE_ACCESS_TTL), and may read until then, but
 // changes nothing once
-//   - a session's session is revoked, expired or idle past the idle
+//   - a person's session is revoked, expired or idle past the idle
 //     timeout, or its account is not active;
 //   - a PAT was deleted or expired, or its owner is not active.
 //
@@ -59,6 +59,9 @@ func (c *Core) requireLive(ctx context.Context, t *Tx, p *gatehouse.Principal) e
 // caller goes through it, so none can skip the check; the CLI (no caller)
 // uses InTx.
 func (c *Core) WriteTx(ctx context.Context, p *gatehouse.Principal, scope gatehouse.Scope, fn func(*Tx) error) error {
+	if p != nil && p.Kind == gatehouse.KindPAT && scope.UserID == "" {
+		scope.UserID = p.UserID // under row-level security, the PAT's row is visible to its owner's scope
+	}
 	return c.InTx(ctx, scope, func(t *Tx) error {
 		if err := c.requireLive(ctx, t, p); err != nil {
 			return err

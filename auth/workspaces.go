@@ -185,7 +185,7 @@ func (s *Workspaces) Members(ctx context.Context, p *gatehouse.Principal, id str
 }
 
 // MembersPage is one page of a workspace's members, oldest first.
-// NextCursor is empty on the last page.
+// NextCursor is set when the page is full, empty when it is the last.
 type MembersPage struct {
 	Members    []*gatehouse.Member
 	NextCursor string
@@ -208,21 +208,14 @@ func (s *Workspaces) MembersPage(ctx context.Context, p *gatehouse.Principal, id
 		if cursor != "" && !gatehouse.ValidID(cursor) {
 			return gatehouse.Errorf(gatehouse.EInvalidRequest, "cursor is not valid")
 		}
-		ms, err := t.MembersPage(ctx, id, cursor, limit+1) // one more tells whether there is a next page
-		if limit == gatehouse.MaxMembersPage && err == nil && len(ms) == limit {
-			// The store caps a page at MaxMembersPage: ask whether one more follows.
-			more, err := t.MembersPage(ctx, id, ms[limit-1].UserID, 1)
-			if err != nil {
-				return err
-			}
-			ms = append(ms, more...)
-		}
+		ms, err := t.MembersPage(ctx, id, cursor, limit)
 		if err != nil {
 			return err
 		}
 		out = &MembersPage{Members: ms}
-		if len(ms) > limit {
-			out.Members = ms[:limit]
+		if len(ms) == limit {
+			// A full page: there may be more (the next page may also be
+			// empty, which ends the listing).
 			out.NextCursor = ms[limit-1].UserID
 		}
 		return nil
