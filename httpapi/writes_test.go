@@ -162,11 +162,10 @@ func TestRemovedMemberLosesOAuthGrants(t *testing.T) {
 		bobID := m["user_id"].(string)
 		const cb = "https://app.example.com/cb"
 		_, app := bearerCall(t, h, "POST", "/v1/workspaces/"+ws+"/clients", owner,
-			`{"name":"app","redirect_uris":["`+cb+`"],"scopes":["workspaces:read","profile:read"]}`)
+			`{"name":"app","redirect_uris":["`+cb+`"],"scopes":["workspaces:read","profile:read","audit:read"]}`)
 		appID, appSecret := app["client_id"].(string), app["client_secret"].(string)
 		_, rs := bearerCall(t, h, "POST", "/v1/workspaces/"+ws+"/clients", owner, `{"name":"rs","scopes":["audit:read"]}`)
 		rsID, rsSecret := rs["client_id"].(string), rs["client_secret"].(string)
-		_ = bob
 
 		// Bob approves the application in his browser.
 		br := &browser{t: t, h: h, jar: map[string]string{}}
@@ -175,7 +174,7 @@ func TestRemovedMemberLosesOAuthGrants(t *testing.T) {
 		}
 		verifier := strings.Repeat("v3r1f13r-", 6)
 		q := url.Values{"client_id": {appID}, "redirect_uri": {cb}, "response_type": {"code"}, "state": {"s"},
-			"scope": {"workspaces:read"}, "code_challenge": {pkce(verifier)}, "code_challenge_method": {"S256"}}
+			"scope": {"workspaces:read profile:read audit:read"}, "code_challenge": {pkce(verifier)}, "code_challenge_method": {"S256"}}
 		page := br.send("GET", "/v1/oauth/authorize?"+q.Encode(), "", "")
 		fields := consentForm(t, page.Body.String())
 		fields.Set("decision", "approve")
@@ -188,9 +187,20 @@ func TestRemovedMemberLosesOAuthGrants(t *testing.T) {
 		if tw.Code != 200 || access == "" || refresh == "" {
 			t.Fatalf("exchange: %d %v", tw.Code, tok)
 		}
-		// The application reads the workspace as bob, and refreshes.
+		// The application reads the workspace and the profile as bob (its
+		// scopes, bob's view), only in its client's workspace, and refreshes.
 		if st, v := bearerCall(t, h, "GET", "/v1/workspaces/"+ws+"/members", access, ""); st != 200 {
 			t.Fatalf("app reads members: %d %v", st, v)
+		}
+		if st, v := bearerCall(t, h, "GET", "/v1/me", access, ""); st != 200 || v["id"] != bobID {
+			t.Fatalf("app reads bob's profile: %d %v", st, v)
+		}
+		_, other := bearerCall(t, h, "POST", "/v1/workspaces", bob["access_token"].(string), `{"name":"bob's own"}`)
+		if st, _ := bearerCall(t, h, "GET", "/v1/workspaces/"+other["id"].(string), access, ""); st != 404 {
+			t.Fatalf("app reads another workspace of bob's: %d", st)
+		}
+		if st, _ := bearerCall(t, h, "GET", "/v1/workspaces/"+ws+"/audit-events", access, ""); st != 403 {
+			t.Fatalf("app reads the audit trail for bob, a plain member: %d", st)
 		}
 		rw := form(h, "/v1/oauth/token", "grant_type=refresh_token&refresh_token="+url.QueryEscape(refresh), "Authorization", basic)
 		if rw.Code != 200 {
