@@ -32,6 +32,11 @@ type PATTx interface {
 	CreatePAT(ctx context.Context, p *PAT) error
 	// PATsForUser lists userID's tokens in every workspace, newest first.
 	PATsForUser(ctx context.Context, userID string) ([]*PAT, error)
+	// CountPATsForUser returns how many tokens userID holds, after locking
+	// the user's row until the transaction ends (PostgreSQL: SELECT … FOR
+	// UPDATE), so that concurrent creations count one after another and a
+	// cap checked on the count holds.
+	CountPATsForUser(ctx context.Context, userID string) (int, error)
 	// PAT returns userID's token id; ErrNotFound when it is not theirs.
 	PAT(ctx context.Context, userID, id string) (*PAT, error)
 	// UpdatePAT writes p's name, scopes and expiry.

@@ -43,4 +43,5 @@ type Tx interface {
 	PATTx
 	ClientTx
 	AuthCodeTx
+	LiveTx
 }

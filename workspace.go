@@ -29,6 +29,13 @@ const MaxNameLen = 200
 // anything that person controls.
 const MaxWorkspacesListed = 1000
 
+// MaxMembersPage bounds one page of a workspace's member list (MembersPage);
+// DefaultMembersPage is the page size when none is asked for.
+const (
+	MaxMembersPage     = 500
+	DefaultMembersPage = 100
+)
+
 // Workspace is a tenant: its members, tokens, clients and audit events are kept
 // apart from every other workspace's, down to PostgreSQL row-level security.
 type Workspace struct {
@@ -59,7 +66,23 @@ type WorkspaceTx interface {
 	AddMember(ctx context.Context, m *Member) error
 	// Member returns ErrNotFound when userID is not a member of workspaceID.
 	Member(ctx context.Context, workspaceID, userID string) (*Member, error)
+	// Members lists a workspace's members, oldest first, at most
+	// MaxMembersPage (MembersPage with no cursor).
 	Members(ctx context.Context, workspaceID string) ([]*Member, error)
+	// MembersPage lists at most limit (1 to MaxMembersPage) members of
+	// workspaceID, oldest first, after the member afterUserID (empty: from
+	// the first). A cursor that is no longer a member gives an empty page.
+	MembersPage(ctx context.Context, workspaceID, afterUserID string, limit int) ([]*Member, error)
+	// CountOwners returns how many owners workspaceID has.
+	CountOwners(ctx context.Context, workspaceID string) (int, error)
+	// LockWorkspace takes workspaceID's row lock until the transaction ends
+	// (PostgreSQL: SELECT … FOR UPDATE; SQLite: its one writer already
+	// serializes), so that changes to its owners take turns; ErrNotFound
+	// when there is no such workspace in the scope.
+	LockWorkspace(ctx context.Context, workspaceID string) error
+	// RevokeUserOAuthGrants revokes every unrevoked OAuth grant of userID in
+	// workspaceID at now and returns how many (a member removed).
+	RevokeUserOAuthGrants(ctx context.Context, workspaceID, userID string, now time.Time) (int64, error)
 	UpdateMemberRole(ctx context.Context, workspaceID, userID string, role Role) error
 	RemoveMember(ctx context.Context, workspaceID, userID string) error
 }

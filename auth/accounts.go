@@ -38,7 +38,7 @@ func (s *Accounts) SetStatus(ctx context.Context, p *gatehouse.Principal, userID
 	}
 	now := s.now()
 	var out *gatehouse.User
-	err := s.InTx(ctx, gatehouse.Scope{}, func(t *Tx) error {
+	err := s.writeAsOrSystem(ctx, p, gatehouse.Scope{}, func(t *Tx) error {
 		actor := "system"
 		if p != nil {
 			if err := RequireAdmin(ctx, t, p); err != nil {

@@ -46,7 +46,7 @@ func page(ctx context.Context, t *Tx, f gatehouse.AuditFilter) (*AuditPage, erro
 
 // Workspace returns events of workspace id matching f to an owner or admin.
 func (s *AuditLog) Workspace(ctx context.Context, p *gatehouse.Principal, id string, f gatehouse.AuditFilter) (*AuditPage, error) {
-	if _, err := requireUser(p); err != nil {
+	if err := requireCaller(p); err != nil {
 		return nil, err
 	}
 	var out *AuditPage
@@ -58,7 +58,9 @@ func (s *AuditLog) Workspace(ctx context.Context, p *gatehouse.Principal, id str
 		if err := requireScope(p, gatehouse.ScopeAuditRead); err != nil {
 			return err
 		}
-		if !me.Role.CanManageMembers() {
+		// me is nil for an OAuth client acting for itself: its audit:read
+		// scope, given by an owner or admin, is the whole grant.
+		if me != nil && !me.Role.CanManageMembers() {
 			return gatehouse.Errorf(gatehouse.EForbidden, "only owners and admins read the audit trail")
 		}
 		f.WorkspaceID = id

@@ -21,6 +21,10 @@ type Core struct {
 	Store gatehouse.Store
 	Now   func() time.Time
 	Log   *slog.Logger
+	// IdleTimeout is the session idle timeout that writes check
+	// (requireLive): zero means DefaultIdleTimeout, negative none. Wire it
+	// to the same value as SessionConfig.IdleTimeout.
+	IdleTimeout time.Duration
 }
 
 // NewCore returns a Core with the real clock.

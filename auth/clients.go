@@ -16,9 +16,16 @@ import (
 	"github.com/gatehouse-auth/gatehouse/token"
 )
 
-// ClientScopes is the vocabulary an OAuth client may be granted: the PAT
-// scopes (docs/scopes.md).
-var ClientScopes = PATScopes
+// ClientScopes is the vocabulary an OAuth client may be granted
+// (docs/scopes.md): the PAT scopes that read. A client's token reads its own
+// workspace (the person's view of it, for a token of the
+// authorization-code grant) and changes nothing, so workspaces:write is not
+// offered.
+var ClientScopes = []string{
+	gatehouse.ScopeProfileRead,
+	gatehouse.ScopeWorkspacesRead,
+	gatehouse.ScopeAuditRead,
+}
 
 // ClientGrants are the grant types a client may be registered for: the
 // registry's (grants.go), read once for flag help and the like; validSpec
@@ -201,12 +208,19 @@ type CreatedClient struct {
 }
 
 // manage runs fn in a transaction scoped to workspace id once the caller is
-// known to be an owner or admin of it, signed in with a session.
-func (s *Clients) manage(ctx context.Context, p *gatehouse.Principal, id string, fn func(*Tx) error) error {
+// known to be an owner or admin of it, signed in with a session. A change
+// (write) also needs the session live and the account active (WriteTx).
+func (s *Clients) manage(ctx context.Context, p *gatehouse.Principal, id string, write bool, fn func(*Tx) error) error {
 	if err := requireSession(p, "OAuth clients are managed"); err != nil {
 		return err
 	}
-	return s.InTx(ctx, gatehouse.Scope{WorkspaceID: id, UserID: p.UserID}, func(t *Tx) error {
+	run := s.InTx
+	if write {
+		run = func(ctx context.Context, sc gatehouse.Scope, fn func(*Tx) error) error {
+			return s.WriteTx(ctx, p, sc, fn)
+		}
+	}
+	return run(ctx, gatehouse.Scope{WorkspaceID: id, UserID: p.UserID}, func(t *Tx) error {
 		me, err := membership(ctx, t, p, id)
 		if err != nil {
 			return err
@@ -222,7 +236,7 @@ func (s *Clients) manage(ctx context.Context, p *gatehouse.Principal, id string,
 // admin of it.
 func (s *Clients) Create(ctx context.Context, p *gatehouse.Principal, id string, spec ClientSpec) (*CreatedClient, error) {
 	var out *CreatedClient
-	err := s.manage(ctx, p, id, func(t *Tx) error {
+	err := s.manage(ctx, p, id, true, func(t *Tx) error {
 		var err error
 		out, err = s.create(ctx, t, id, p.UserID, spec)
 		return err
@@ -254,6 +268,11 @@ func (s *Clients) CreateAsSystem(ctx context.Context, id string, spec ClientSpec
 func (s *Clients) create(ctx context.Context, t *Tx, id, actor string, spec ClientSpec) (*CreatedClient, error) {
 	name, grants, scopes, uris, err := validSpec(spec)
 	if err != nil {
+		return nil, err
+	}
+	// Counted under the workspace's row lock: concurrent creations take
+	// turns, so the cap holds.
+	if err := t.LockWorkspace(ctx, id); err != nil {
 		return nil, err
 	}
 	existing, err := t.Clients(ctx, id)
@@ -292,7 +311,7 @@ func (s *Clients) create(ctx context.Context, t *Tx, id, actor string, spec Clie
 // List returns workspace id's clients, newest first.
 func (s *Clients) List(ctx context.Context, p *gatehouse.Principal, id string) ([]*gatehouse.Client, error) {
 	var out []*gatehouse.Client
-	err := s.manage(ctx, p, id, func(t *Tx) error {
+	err := s.manage(ctx, p, id, false, func(t *Tx) error {
 		var err error
 		out, err = t.Clients(ctx, id)
 		return err
@@ -303,7 +322,7 @@ func (s *Clients) List(ctx context.Context, p *gatehouse.Principal, id string) (
 // Get returns workspace id's client clientID.
 func (s *Clients) Get(ctx context.Context, p *gatehouse.Principal, id, clientID string) (*gatehouse.Client, error) {
 	var out *gatehouse.Client
-	err := s.manage(ctx, p, id, func(t *Tx) error {
+	err := s.manage(ctx, p, id, false, func(t *Tx) error {
 		if !ValidClientID(clientID) {
 			return gatehouse.ErrNotFound
 		}
@@ -318,7 +337,7 @@ func (s *Clients) Get(ctx context.Context, p *gatehouse.Principal, id, clientID 
 // once, and introspection answers inactive for the access tokens it was
 // issued (they are JWTs and stay valid elsewhere until they expire).
 func (s *Clients) Delete(ctx context.Context, p *gatehouse.Principal, id, clientID string) error {
-	return s.manage(ctx, p, id, func(t *Tx) error {
+	return s.manage(ctx, p, id, true, func(t *Tx) error {
 		if !ValidClientID(clientID) {
 			return gatehouse.ErrNotFound
 		}
@@ -333,7 +352,7 @@ func (s *Clients) Delete(ctx context.Context, p *gatehouse.Principal, id, client
 // once; the old one stops working at once.
 func (s *Clients) RotateSecret(ctx context.Context, p *gatehouse.Principal, id, clientID string) (*CreatedClient, error) {
 	var out *CreatedClient
-	err := s.manage(ctx, p, id, func(t *Tx) error {
+	err := s.manage(ctx, p, id, true, func(t *Tx) error {
 		if !ValidClientID(clientID) {
 			return gatehouse.ErrNotFound
 		}

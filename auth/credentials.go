@@ -48,6 +48,12 @@ func PrincipalFromClaims(c *token.Claims) (*gatehouse.Principal, error) {
 		p.Kind, p.UserID, p.SessionID = gatehouse.KindSession, c.Subject, c.SessionID
 	} else {
 		p.Kind = gatehouse.KindClient
+		// A token the client obtained for a person (the authorization-code
+		// grant: sub is the person, not the client) acts for that person,
+		// within the client's scopes and workspace (docs/scopes.md).
+		if c.Subject != c.ClientID && gatehouse.ValidID(c.Subject) {
+			p.UserID = c.Subject
+		}
 	}
 	return p, nil
 }

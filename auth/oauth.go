@@ -210,8 +210,16 @@ func (o *OAuth) Introspect(ctx context.Context, caller *gatehouse.Client, tok st
 		return inactive, nil
 	}
 	err = o.Store.Tx(ctx, gatehouse.Scope{WorkspaceID: caller.WorkspaceID}, func(tx gatehouse.Tx) error {
-		_, err := tx.Client(ctx, caller.WorkspaceID, cl.ClientID)
-		return err
+		if _, err := tx.Client(ctx, caller.WorkspaceID, cl.ClientID); err != nil {
+			return err
+		}
+		if cl.Subject != cl.ClientID && gatehouse.ValidID(cl.Subject) {
+			// Issued for a person (authorization-code grant): inactive once
+			// the person is no longer a member of the workspace.
+			_, err := tx.Member(ctx, caller.WorkspaceID, cl.Subject)
+			return err
+		}
+		return nil
 	})
 	if gatehouse.ErrorCode(err) == gatehouse.ENotFound {
 		return inactive, nil

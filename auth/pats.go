@@ -2,7 +2,6 @@ package auth
 
 import (
 	"context"
-	"errors"
 	"sort"
 	"strings"
 	"time"
@@ -20,11 +19,11 @@ var PATScopes = []string{
 	gatehouse.ScopeAuditRead,
 }
 
-// Defaults of PATConfig (docs/scopes.md).
-var (
-	DefaultPATScopes = []string{gatehouse.ScopeProfileRead, gatehouse.ScopeWorkspacesRead}
-)
+// DefaultPATScopes are a new PAT's scopes when none are asked for (the
+// default of PATs.DefaultScopes, docs/scopes.md).
+var DefaultPATScopes = []string{gatehouse.ScopeProfileRead, gatehouse.ScopeWorkspacesRead}
 
+// The defaults of PATs.DefaultTTL and PATs.MaxTTL, and the bounds of PATs.
 const (
 	DefaultPATTTL    = 30 * 24 * time.Hour
 	DefaultPATMaxTTL = 365 * 24 * time.Hour
@@ -34,7 +33,7 @@ const (
 	MaxPATsPerUser = 100
 )
 
-// PATs manages personal access tokens (CONTRACT 5).
+// PATs manages personal access tokens (docs/scopes.md).
 type PATs struct {
 	*Core
 	DefaultTTL    time.Duration // expiry when none is asked for; default DefaultPATTTL
@@ -54,32 +53,6 @@ func (s *PATs) maxTTL() time.Duration {
 		return s.MaxTTL
 	}
 	return DefaultPATMaxTTL
-}
-
-// liveSession refuses a credential change from an access token whose
-// session has ended (logout, revocation, expiry) or whose account is no
-// longer active: an access token outlives its session by up to its
-// lifetime, and must not turn into a long-lived PAT in that time.
-func liveSession(ctx context.Context, t *Tx, p *gatehouse.Principal, now time.Time) error {
-	ended := gatehouse.Errorf(gatehouse.EUnauthorized, "the session has ended; sign in again")
-	sess, err := t.SessionByID(ctx, p.SessionID)
-	if errors.Is(err, gatehouse.ErrNotFound) {
-		return ended
-	}
-	if err != nil {
-		return err
-	}
-	if sess.UserID != p.UserID || !sess.Live(now, 0) {
-		return ended
-	}
-	u, err := t.UserByID(ctx, p.UserID)
-	if err != nil {
-		return err
-	}
-	if u.Status != gatehouse.StatusActive {
-		return ended
-	}
-	return nil
 }
 
 // validScopes checks requested scopes against the vocabulary, removing
@@ -147,18 +120,20 @@ func (s *PATs) Create(ctx context.Context, p *gatehouse.Principal, workspaceID, 
 	}
 	pat := &gatehouse.PAT{ID: gatehouse.NewID(now), WorkspaceID: workspaceID, UserID: p.UserID, Name: name,
 		Prefix: secret.Prefix(), Hash: token.LookupHashHex(secret.Reveal()), Scopes: scopes, CreatedAt: now, ExpiresAt: expiresAt}
-	err = s.InTx(ctx, gatehouse.Scope{WorkspaceID: workspaceID, UserID: p.UserID}, func(t *Tx) error {
+	// WriteTx: an access token whose session has ended (revoked, expired,
+	// idle) or whose account is not active must not turn into a long-lived
+	// PAT in the time it has left.
+	err = s.WriteTx(ctx, p, gatehouse.Scope{WorkspaceID: workspaceID, UserID: p.UserID}, func(t *Tx) error {
 		if _, err := t.Member(ctx, workspaceID, p.UserID); err != nil {
 			return err // not_found for a non-member
 		}
-		if err := liveSession(ctx, t, p, now); err != nil {
-			return err
-		}
-		existing, err := t.PATsForUser(ctx, p.UserID)
+		// Counted under the account's row lock: concurrent creations take
+		// turns, so the cap holds.
+		n, err := t.CountPATsForUser(ctx, p.UserID)
 		if err != nil {
 			return err
 		}
-		if len(existing) >= MaxPATsPerUser {
+		if n >= MaxPATsPerUser {
 			return gatehouse.Errorf(gatehouse.EConflict, "an account may hold at most %d personal access tokens", MaxPATsPerUser)
 		}
 		if err := t.CreatePAT(ctx, pat); err != nil {
@@ -236,7 +211,7 @@ func (s *PATs) Update(ctx context.Context, p *gatehouse.Principal, id string, u 
 		return nil, err
 	}
 	var out *gatehouse.PAT
-	err = s.InTx(ctx, scope, func(t *Tx) error {
+	err = s.WriteTx(ctx, p, scope, func(t *Tx) error {
 		pat, err := t.PAT(ctx, p.UserID, id)
 		if err != nil {
 			return err
@@ -284,7 +259,7 @@ func (s *PATs) Delete(ctx context.Context, p *gatehouse.Principal, id string) er
 	if err != nil {
 		return err
 	}
-	return s.InTx(ctx, scope, func(t *Tx) error {
+	return s.WriteTx(ctx, p, scope, func(t *Tx) error {
 		pat, err := t.PAT(ctx, p.UserID, id)
 		if err != nil {
 			return err

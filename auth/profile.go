@@ -13,6 +13,10 @@ type Profile struct{ *Core }
 // current rather than what a token said when it was issued. A PAT needs the
 // profile:read scope.
 func (s *Profile) Me(ctx context.Context, p *gatehouse.Principal) (*gatehouse.User, error) {
+	if p != nil && p.Kind == gatehouse.KindClient && p.UserID == "" {
+		// A client acting for itself (client credentials) is no person.
+		return nil, gatehouse.Errorf(gatehouse.EForbidden, "this token acts for no person; profile:read needs a token of the authorization-code grant")
+	}
 	if _, err := requireUser(p); err != nil {
 		return nil, err
 	}

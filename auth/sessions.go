@@ -109,6 +109,9 @@ func NewSessions(core *Core, cfg SessionConfig) (*Sessions, error) {
 	if cfg.MagicLinkTTL <= 0 {
 		cfg.MagicLinkTTL = DefaultMagicLinkTTL
 	}
+	if core.IdleTimeout == 0 {
+		core.IdleTimeout = cfg.IdleTimeout // what writes check (WriteTx)
+	}
 	fams, err := newFamilies(core, FamilyConfig{Key: cfg.RefreshKey, TTL: cfg.SessionTTL, Idle: cfg.IdleTimeout, Grace: cfg.Grace})
 	if err != nil {
 		return nil, err
@@ -322,7 +325,7 @@ func (s *SessionKeeper) Revoke(ctx context.Context, p *gatehouse.Principal, id s
 		return errNoSession
 	}
 	now := s.now()
-	return s.InTx(ctx, gatehouse.Scope{UserID: p.UserID}, func(t *Tx) error {
+	return s.WriteTx(ctx, p, gatehouse.Scope{UserID: p.UserID}, func(t *Tx) error {
 		sess, err := t.SessionByID(ctx, id)
 		if errors.Is(err, gatehouse.ErrNotFound) || err == nil && (sess.UserID != p.UserID || !sess.Live(now, s.families.idle())) {
 			return errNoSession

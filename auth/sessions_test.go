@@ -394,8 +394,8 @@ func TestStatusChangeRevokesSessions(t *testing.T) {
 			t.Fatal(err)
 		}
 		tr := e.login("jane@example.com")
-		ap := &gatehouse.Principal{Kind: gatehouse.KindSession, UserID: admin.ID}
-		jp := &gatehouse.Principal{Kind: gatehouse.KindSession, UserID: jane.ID}
+		ap := &gatehouse.Principal{Kind: gatehouse.KindSession, UserID: admin.ID, SessionID: e.login("admin@example.com").SessionID}
+		jp := &gatehouse.Principal{Kind: gatehouse.KindSession, UserID: jane.ID, SessionID: tr.SessionID}
 		_, err := e.s.SetStatus(ctx, jp, admin.ID, gatehouse.StatusLocked, "revenge")
 		wantCode(t, err, gatehouse.EForbidden)
 		_, err = e.s.SetStatus(ctx, ap, jane.ID, "frozen", "")

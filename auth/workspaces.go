@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -49,6 +50,17 @@ func requireSession(p *gatehouse.Principal, what string) error {
 	return nil
 }
 
+// requireCaller returns nil when p is a person (session or PAT) or an OAuth
+// client's token bound to a workspace (which may read that workspace with
+// its scopes, docs/scopes.md), else unauthorized.
+func requireCaller(p *gatehouse.Principal) error {
+	if p != nil && p.Kind == gatehouse.KindClient && p.WorkspaceID != "" && p.ClientID != "" {
+		return nil
+	}
+	_, err := requireUser(p)
+	return err
+}
+
 // canSee reports whether p's credential reaches workspace id: a PAT or client
 // is bound to its own workspace.
 func canSee(p *gatehouse.Principal, id string) bool {
@@ -74,7 +86,7 @@ func (s *Workspaces) Create(ctx context.Context, p *gatehouse.Principal, name st
 	}
 	now := s.now()
 	w := &gatehouse.Workspace{ID: gatehouse.NewID(now), Name: name, CreatedAt: now}
-	err = s.InTx(ctx, gatehouse.Scope{WorkspaceID: w.ID, UserID: p.UserID}, func(t *Tx) error {
+	err = s.WriteTx(ctx, p, gatehouse.Scope{WorkspaceID: w.ID, UserID: p.UserID}, func(t *Tx) error {
 		if err := t.CreateWorkspace(ctx, w); err != nil {
 			return err
 		}
@@ -89,15 +101,29 @@ func (s *Workspaces) Create(ctx context.Context, p *gatehouse.Principal, name st
 	return w, nil
 }
 
-// List returns the caller's workspaces (for a PAT, only its own).
+// List returns the caller's workspaces (for a PAT or a client, only its own).
 func (s *Workspaces) List(ctx context.Context, p *gatehouse.Principal) ([]*gatehouse.Workspace, error) {
-	if _, err := requireUser(p); err != nil {
+	if err := requireCaller(p); err != nil {
 		return nil, err
 	}
 	if err := requireScope(p, gatehouse.ScopeWorkspacesRead); err != nil {
 		return nil, err
 	}
 	var out []*gatehouse.Workspace
+	if p.UserID == "" { // a client acting for itself: its own workspace
+		err := s.InTx(ctx, gatehouse.Scope{WorkspaceID: p.WorkspaceID}, func(t *Tx) error {
+			if _, err := membership(ctx, t, p, p.WorkspaceID); err != nil {
+				return err
+			}
+			w, err := t.WorkspaceByID(ctx, p.WorkspaceID)
+			out = append(out, w)
+			return err
+		})
+		if gatehouse.ErrorCode(err) == gatehouse.ENotFound {
+			return []*gatehouse.Workspace{}, nil
+		}
+		return out, err
+	}
 	err := s.InTx(ctx, gatehouse.Scope{UserID: p.UserID}, func(t *Tx) error {
 		ws, err := t.WorkspacesForUser(ctx, p.UserID)
 		for _, w := range ws {
@@ -111,17 +137,32 @@ func (s *Workspaces) List(ctx context.Context, p *gatehouse.Principal) ([]*gateh
 }
 
 // membership returns the caller's membership of id, or not_found when the
-// caller is not a member or the credential cannot reach it.
+// caller is not a member or the credential cannot reach it. An OAuth
+// client's token reaches only its client's workspace, and only while the
+// client exists; one acting for itself (no person) has no membership: nil,
+// nil. One acting for a person (the authorization-code grant) needs that
+// person's membership too, so it never reaches more than the person may.
 func membership(ctx context.Context, t *Tx, p *gatehouse.Principal, id string) (*gatehouse.Member, error) {
 	if !gatehouse.ValidID(id) || !canSee(p, id) {
 		return nil, gatehouse.ErrNotFound
+	}
+	if p.Kind == gatehouse.KindClient {
+		if p.WorkspaceID == "" || !ValidClientID(p.ClientID) {
+			return nil, gatehouse.ErrNotFound
+		}
+		if _, err := t.Client(ctx, id, p.ClientID); err != nil {
+			return nil, err
+		}
+		if p.UserID == "" {
+			return nil, nil
+		}
 	}
 	return t.Member(ctx, id, p.UserID)
 }
 
 // Get returns workspace id to a member.
 func (s *Workspaces) Get(ctx context.Context, p *gatehouse.Principal, id string) (*gatehouse.Workspace, error) {
-	if _, err := requireUser(p); err != nil {
+	if err := requireCaller(p); err != nil {
 		return nil, err
 	}
 	var w *gatehouse.Workspace
@@ -133,25 +174,77 @@ func (s *Workspaces) Get(ctx context.Context, p *gatehouse.Principal, id string)
 	return w, err
 }
 
-// Members lists a workspace's members to any of its members.
+// Members lists a workspace's members to any of its members: the first
+// page (up to gatehouse.MaxMembersPage).
 func (s *Workspaces) Members(ctx context.Context, p *gatehouse.Principal, id string) ([]*gatehouse.Member, error) {
-	if _, err := requireUser(p); err != nil {
+	pg, err := s.MembersPage(ctx, p, id, "", gatehouse.MaxMembersPage)
+	if err != nil {
 		return nil, err
 	}
-	var ms []*gatehouse.Member
+	return pg.Members, nil
+}
+
+// MembersPage is one page of a workspace's members, oldest first.
+// NextCursor is set when the page is full, empty when it is the last.
+type MembersPage struct {
+	Members    []*gatehouse.Member
+	NextCursor string
+}
+
+// MembersPage lists up to limit members of workspace id (limit 0:
+// gatehouse.DefaultMembersPage; at most gatehouse.MaxMembersPage) after the
+// cursor (a user id from a previous page's NextCursor; empty: from the
+// first) to any of its members.
+func (s *Workspaces) MembersPage(ctx context.Context, p *gatehouse.Principal, id, cursor string, limit int) (*MembersPage, error) {
+	if err := requireCaller(p); err != nil {
+		return nil, err
+	}
+	if limit <= 0 {
+		limit = gatehouse.DefaultMembersPage
+	}
+	limit = min(limit, gatehouse.MaxMembersPage)
+	var out *MembersPage
 	err := s.inWorkspace(ctx, p, id, gatehouse.ScopeWorkspacesRead, false, func(t *Tx, _ *gatehouse.Member) error {
-		var err error
-		ms, err = t.Members(ctx, id)
-		return err
+		if cursor != "" && !gatehouse.ValidID(cursor) {
+			return gatehouse.Errorf(gatehouse.EInvalidRequest, "cursor is not valid")
+		}
+		ms, err := t.MembersPage(ctx, id, cursor, limit)
+		if err != nil {
+			return err
+		}
+		out = &MembersPage{Members: ms}
+		if len(ms) == limit {
+			// A full page: there may be more (the next page may also be
+			// empty, which ends the listing).
+			out.NextCursor = ms[limit-1].UserID
+		}
+		return nil
 	})
-	return ms, err
+	return out, err
 }
 
 // inWorkspace runs fn in a transaction scoped to workspace id after checking
 // that the caller is a member, that the credential has scope, and, when
-// manage is set, that the caller's role may manage members.
+// manage is set, that the caller's role may manage members. A managing
+// transaction is a write (WriteTx: the credential must be live) that first
+// locks the workspace's row, so that changes to its members, owners above
+// all, take turns: two owners demoting each other at once cannot both see
+// the other still an owner (PostgreSQL; SQLite runs one writer at a time).
 func (s *Workspaces) inWorkspace(ctx context.Context, p *gatehouse.Principal, id, scope string, manage bool, fn func(*Tx, *gatehouse.Member) error) error {
-	return s.InTx(ctx, gatehouse.Scope{WorkspaceID: id, UserID: p.UserID}, func(t *Tx) error {
+	run := s.InTx
+	if manage {
+		run = func(ctx context.Context, sc gatehouse.Scope, fn func(*Tx) error) error {
+			return s.WriteTx(ctx, p, sc, fn)
+		}
+	}
+	return run(ctx, gatehouse.Scope{WorkspaceID: id, UserID: p.UserID}, func(t *Tx) error {
+		if manage && gatehouse.ValidID(id) && canSee(p, id) {
+			// Before the caller's own membership is read, so that it is read
+			// after any change that committed while this one waited.
+			if err := t.LockWorkspace(ctx, id); err != nil {
+				return err
+			}
+		}
 		me, err := membership(ctx, t, p, id)
 		if err != nil {
 			return err
@@ -159,7 +252,7 @@ func (s *Workspaces) inWorkspace(ctx context.Context, p *gatehouse.Principal, id
 		if err := requireScope(p, scope); err != nil {
 			return err
 		}
-		if manage && !me.Role.CanManageMembers() {
+		if manage && (me == nil || !me.Role.CanManageMembers()) {
 			return gatehouse.Errorf(gatehouse.EForbidden, "only owners and admins manage members")
 		}
 		return fn(t, me)
@@ -179,7 +272,7 @@ func checkGrant(me *gatehouse.Member, role gatehouse.Role) error {
 
 // AddMember adds the user with email to workspace id with role.
 func (s *Workspaces) AddMember(ctx context.Context, p *gatehouse.Principal, id, email string, role gatehouse.Role) (*gatehouse.Member, error) {
-	if _, err := requireUser(p); err != nil {
+	if err := requireCaller(p); err != nil {
 		return nil, err
 	}
 	var m *gatehouse.Member
@@ -214,7 +307,7 @@ func (s *Workspaces) AddMember(ctx context.Context, p *gatehouse.Principal, id, 
 
 // UpdateMember changes a member's role. The last owner cannot be demoted.
 func (s *Workspaces) UpdateMember(ctx context.Context, p *gatehouse.Principal, id, userID string, role gatehouse.Role) (*gatehouse.Member, error) {
-	if _, err := requireUser(p); err != nil {
+	if err := requireCaller(p); err != nil {
 		return nil, err
 	}
 	var m *gatehouse.Member
@@ -249,7 +342,7 @@ func (s *Workspaces) UpdateMember(ctx context.Context, p *gatehouse.Principal, i
 
 // RemoveMember removes a member. The last owner cannot be removed.
 func (s *Workspaces) RemoveMember(ctx context.Context, p *gatehouse.Principal, id, userID string) error {
-	if _, err := requireUser(p); err != nil {
+	if err := requireCaller(p); err != nil {
 		return err
 	}
 	return s.inWorkspace(ctx, p, id, gatehouse.ScopeWorkspacesWrite, true, func(t *Tx, me *gatehouse.Member) error {
@@ -266,9 +359,16 @@ func (s *Workspaces) RemoveMember(ctx context.Context, p *gatehouse.Principal, i
 			}
 		}
 		if err := t.RemoveMember(ctx, id, userID); err != nil {
+			return err // their PATs in the workspace go with the membership (foreign key)
+		}
+		// Their OAuth grants in the workspace end with it: refresh gets
+		// invalid_grant from now on.
+		grants, err := t.RevokeUserOAuthGrants(ctx, id, userID, s.now())
+		if err != nil {
 			return err
 		}
-		return t.Audit(&gatehouse.AuditEvent{Type: gatehouse.EventMemberRemoved, Actor: p.UserID, Target: "user:" + userID, WorkspaceID: id})
+		return t.Audit(&gatehouse.AuditEvent{Type: gatehouse.EventMemberRemoved, Actor: p.UserID, Target: "user:" + userID, WorkspaceID: id,
+			Details: map[string]string{"oauth_grants_revoked": strconv.FormatInt(grants, 10)}})
 	})
 }
 
@@ -279,17 +379,12 @@ func (s *Workspaces) target(ctx context.Context, t *Tx, id, userID string) (*gat
 	return t.Member(ctx, id, userID)
 }
 
-// keepAnOwner refuses a change that would leave workspace id without an owner.
+// keepAnOwner refuses a change that would leave workspace id without an
+// owner. It counts under the workspace's row lock (inWorkspace).
 func keepAnOwner(ctx context.Context, t *Tx, id string) error {
-	ms, err := t.Members(ctx, id)
+	owners, err := t.CountOwners(ctx, id)
 	if err != nil {
 		return err
-	}
-	owners := 0
-	for _, m := range ms {
-		if m.Role == gatehouse.RoleOwner {
-			owners++
-		}
 	}
 	if owners <= 1 {
 		return gatehouse.Errorf(gatehouse.EConflict, "a workspace keeps at least one owner")

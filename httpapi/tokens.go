@@ -55,6 +55,9 @@ func (s *Server) createToken(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(r, &in); err != nil {
 		return err
 	}
+	if in.WorkspaceID == "" {
+		return gatehouse.Errorf(gatehouse.EInvalidRequest, "workspace_id is required: the workspace the token is bound to")
+	}
 	var exp time.Time
 	if in.ExpiresAt != nil {
 		exp = *in.ExpiresAt

@@ -87,16 +87,47 @@ func (s *Server) addMember(w http.ResponseWriter, r *http.Request) error {
 	return writeJSON(w, http.StatusCreated, memberOut(m))
 }
 
+// listMembers answers one page of members, oldest first: limit (1 to
+// gatehouse.MaxMembersPage, default gatehouse.DefaultMembersPage) and
+// cursor (a previous page's next_cursor).
 func (s *Server) listMembers(w http.ResponseWriter, r *http.Request) error {
-	ms, err := s.workspaces.Members(r.Context(), principal(r), r.PathValue("id"))
+	q := r.URL.Query()
+	limit, badQuery := 0, error(nil)
+	for k, v := range q {
+		switch {
+		case k != "limit" && k != "cursor":
+			badQuery = gatehouse.Errorf(gatehouse.EInvalidRequest, "unknown query parameter %q", clip(k, 32))
+		case len(v) > 1:
+			badQuery = gatehouse.Errorf(gatehouse.EInvalidRequest, "query parameter %q is given more than once", k)
+		}
+	}
+	if v := q.Get("limit"); v != "" && badQuery == nil {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > gatehouse.MaxMembersPage {
+			badQuery = gatehouse.Errorf(gatehouse.EInvalidRequest, "limit must be 1 to %d", gatehouse.MaxMembersPage)
+		}
+		limit = n
+	}
+	if badQuery != nil {
+		// A non-member gets 404 whatever the query (docs/openapi.yaml).
+		if _, werr := s.workspaces.Get(r.Context(), principal(r), r.PathValue("id")); gatehouse.ErrorCode(werr) == gatehouse.ENotFound {
+			return werr
+		}
+		return badQuery
+	}
+	p, err := s.workspaces.MembersPage(r.Context(), principal(r), r.PathValue("id"), q.Get("cursor"), limit)
 	if err != nil {
 		return err
 	}
-	out := make([]memberJSON, 0, len(ms))
-	for _, m := range ms {
+	out := make([]memberJSON, 0, len(p.Members))
+	for _, m := range p.Members {
 		out = append(out, memberOut(m))
 	}
-	return writeJSON(w, http.StatusOK, map[string]any{"members": out})
+	var next *string
+	if p.NextCursor != "" {
+		next = &p.NextCursor
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"members": out, "next_cursor": next})
 }
 
 func (s *Server) updateMember(w http.ResponseWriter, r *http.Request) error {

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -15,8 +16,42 @@ import (
 	"github.com/gatehouse-auth/gatehouse/sqlstore"
 )
 
+// storeAuthenticator is testAuthenticator over a real store: "user.<id>"
+// is a real, live session of that user (made at first use), so that writes,
+// which check the session (auth.Core.WriteTx), see a live one.
+type storeAuthenticator struct {
+	s        gatehouse.Store
+	mu       sync.Mutex
+	sessions map[string]string
+}
+
+func (a *storeAuthenticator) Authenticate(r *http.Request) (*gatehouse.Principal, error) {
+	p, err := testAuthenticator{}.Authenticate(r)
+	if err != nil {
+		return nil, err
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	sid, ok := a.sessions[p.UserID]
+	if !ok && gatehouse.ValidID(p.UserID) {
+		now := time.Now().UTC().Truncate(time.Microsecond)
+		sess := &gatehouse.Session{ID: gatehouse.NewID(now), UserID: p.UserID, Method: gatehouse.MethodPassword,
+			CreatedAt: now, LastUsedAt: now, ExpiresAt: now.Add(time.Hour), RefreshHash: make([]byte, 32)}
+		ctx := context.Background()
+		if a.s.Tx(ctx, gatehouse.Scope{}, func(tx gatehouse.Tx) error { return tx.CreateSession(ctx, sess) }) == nil {
+			sid = sess.ID // else no such account: the principal keeps a session that does not exist
+			a.sessions[p.UserID] = sid
+		}
+	}
+	if sid != "" {
+		p.SessionID = sid
+	}
+	return p, nil
+}
+
 func withStore(s gatehouse.Store) option {
 	return func(_ *Config, d *Deps) {
+		d.Auth = &storeAuthenticator{s: s, sessions: map[string]string{}}
 		core := auth.NewCore(s, d.Logger)
 		d.Workspaces = &auth.Workspaces{Core: core}
 		d.AuditLog = &auth.AuditLog{Core: core}

@@ -27,6 +27,20 @@ func (t *Tx) PATsForUser(ctx context.Context, userID string) ([]*gatehouse.PAT, 
 	return list(ctx, t, "list pats", scan, `select `+patColumns+` from pats p where p.user_id = $1 order by p.id desc`, userID)
 }
 
+// CountPATsForUser locks userID's row (FOR UPDATE under PostgreSQL) and
+// counts their tokens: concurrent creations for one user take turns here, so
+// a cap checked on the count is never exceeded. SQLite's write transactions
+// run one at a time already.
+func (t *Tx) CountPATsForUser(ctx context.Context, userID string) (int, error) {
+	var id string
+	if err := t.tx.QueryRowContext(ctx, `select id from users where id = $1`+t.d.ForUpdate, userID).Scan(&id); err != nil {
+		return 0, t.err(err, "lock user")
+	}
+	var n int
+	err := t.tx.QueryRowContext(ctx, `select count(*) from pats where user_id = $1`, userID).Scan(&n)
+	return n, t.err(err, "count pats")
+}
+
 // PAT returns userID's token id.
 func (t *Tx) PAT(ctx context.Context, userID, id string) (*gatehouse.PAT, error) {
 	return t.scanPAT(t.tx.QueryRowContext(ctx, `select `+patColumns+` from pats p where p.id = $1 and p.user_id = $2`, id, userID))

@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"time"
 
 	"github.com/gatehouse-auth/gatehouse"
 )
@@ -62,10 +63,55 @@ func (t *Tx) Member(ctx context.Context, workspaceID, userID string) (*gatehouse
 		memberSelect+`where m.workspace_id = $1 and m.user_id = $2`, workspaceID, userID))
 }
 
-// Members lists a workspace's members, oldest first.
+// Members lists a workspace's members, oldest first, at most
+// gatehouse.MaxMembersPage.
 func (t *Tx) Members(ctx context.Context, workspaceID string) ([]*gatehouse.Member, error) {
+	return t.MembersPage(ctx, workspaceID, "", gatehouse.MaxMembersPage)
+}
+
+// MembersPage lists at most limit members, oldest first (by created_at,
+// then user_id), after the member afterUserID: keyset paging on the same
+// order, so a page costs its own length whatever the cursor.
+func (t *Tx) MembersPage(ctx context.Context, workspaceID, afterUserID string, limit int) ([]*gatehouse.Member, error) {
+	limit = min(max(limit, 1), gatehouse.MaxMembersPage)
+	if afterUserID == "" {
+		return list(ctx, t, "list members", t.scanMember,
+			memberSelect+`where m.workspace_id = $1 order by m.created_at, m.user_id limit $2`, workspaceID, limit)
+	}
+	if !gatehouse.ValidID(afterUserID) {
+		return nil, gatehouse.Errorf(gatehouse.EInvalidRequest, "cursor is not valid")
+	}
 	return list(ctx, t, "list members", t.scanMember,
-		memberSelect+`where m.workspace_id = $1 order by m.created_at, m.user_id`, workspaceID)
+		memberSelect+`join memberships c on c.workspace_id = m.workspace_id and c.user_id = $2
+		where m.workspace_id = $1 and (m.created_at > c.created_at or m.created_at = c.created_at and m.user_id > c.user_id)
+		order by m.created_at, m.user_id limit $3`, workspaceID, afterUserID, limit)
+}
+
+// CountOwners returns how many owners workspaceID has.
+func (t *Tx) CountOwners(ctx context.Context, workspaceID string) (int, error) {
+	var n int
+	err := t.tx.QueryRowContext(ctx, `select count(*) from memberships where workspace_id = $1 and role = 'owner'`, workspaceID).Scan(&n)
+	return n, t.err(err, "count owners")
+}
+
+// LockWorkspace takes the workspace's row lock (FOR UPDATE under
+// PostgreSQL; SQLite's write transactions already run one at a time).
+func (t *Tx) LockWorkspace(ctx context.Context, workspaceID string) error {
+	var id string
+	err := t.tx.QueryRowContext(ctx, `select id from workspaces where id = $1`+t.d.ForUpdate, workspaceID).Scan(&id)
+	return t.err(err, "lock workspace")
+}
+
+// RevokeUserOAuthGrants revokes userID's unrevoked OAuth grants in
+// workspaceID.
+func (t *Tx) RevokeUserOAuthGrants(ctx context.Context, workspaceID, userID string, now time.Time) (int64, error) {
+	res, err := t.tx.ExecContext(ctx, `update oauth_grants set revoked_at = $3 where workspace_id = $1 and user_id = $2 and revoked_at is null`,
+		workspaceID, userID, Micros(now))
+	if err != nil {
+		return 0, t.err(err, "revoke OAuth grants")
+	}
+	n, err := res.RowsAffected()
+	return n, t.err(err, "revoke OAuth grants")
 }
 
 func (t *Tx) scanMember(row interface{ Scan(...any) error }) (*gatehouse.Member, error) {

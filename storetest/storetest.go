@@ -34,6 +34,7 @@ var areas = []struct {
 	{"PATs", testPATs},
 	{"Clients", testClients},
 	{"AuthCodes", testAuthCodes},
+	{"Guards", testGuards},
 }
 
 // Run runs the whole suite against the stores that open returns. Areas run
