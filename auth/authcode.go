@@ -239,7 +239,13 @@ func (o *OAuth) IssueCode(ctx context.Context, c *gatehouse.Client, userID, sess
 // the token endpoint with its client_id alone and proves itself with PKCE
 // (RFC 6749 section 2.1, RFC 7636). A confidential or unknown client gets
 // invalid_client, and login.failed is recorded as for a wrong secret.
-func (o *OAuth) PublicClient(ctx context.Context, clientID string) (*gatehouse.Client, error) {
+// policy and the guard are as for AuthenticateClient.
+func (o *OAuth) PublicClient(ctx context.Context, policy, clientID string) (_ *gatehouse.Client, err error) {
+	pass, err := enter(ctx, clientAttempt(policy, clientID))
+	if err != nil {
+		return nil, err
+	}
+	defer func() { pass.Done(ctx, err) }()
 	if !ValidClientID(clientID) {
 		o.clientFailed(ctx, nil, "malformed")
 		return nil, errBadClient

@@ -14,6 +14,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse"
 	"github.com/gatehouse-auth/gatehouse/audit"
 	"github.com/gatehouse-auth/gatehouse/password"
+	"github.com/gatehouse-auth/gatehouse/ratelimit"
 )
 
 // SessionTokenIssuer signs the access token of a person's session (a JWT with
@@ -228,6 +229,9 @@ func (s *Sessions) respond(ctx context.Context, userID, sid, refresh string) (*T
 //   - anything else (unknown, expired, revoked, idle, account not active):
 //     invalid_grant.
 func (s *Sessions) Refresh(ctx context.Context, token string) (*TokenResponse, error) {
+	if err := limit(ctx, ratelimit.RefreshToken, token); err != nil { // the guard (guard.go), before the look-up
+		return nil, err
+	}
 	rt, ok := parseRefreshToken(token)
 	if !ok {
 		return nil, errBadRefresh
@@ -305,6 +309,11 @@ func (s *Sessions) refreshSlow(ctx context.Context, t *Tx, rt refreshToken, next
 // or one of its ancestors) and records logout. An unknown or malformed token
 // changes nothing and is not an error: logging out twice is not a failure.
 func (s *Sessions) Logout(ctx context.Context, token string) error {
+	// The guard (guard.go): refresh.token, as for a refresh, before the
+	// look-up and the forward derivation.
+	if err := limit(ctx, ratelimit.RefreshToken, token); err != nil {
+		return err
+	}
 	rt, ok := parseRefreshToken(token)
 	if !ok {
 		return nil

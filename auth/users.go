@@ -9,6 +9,7 @@ import (
 
 	"github.com/gatehouse-auth/gatehouse"
 	"github.com/gatehouse-auth/gatehouse/password"
+	"github.com/gatehouse-auth/gatehouse/ratelimit"
 )
 
 // errBadLogin is the one answer to an unknown email and a wrong password
@@ -23,6 +24,9 @@ const maxAuditEmail = 320
 // password is refused before any hashing when it is over 1,024 bytes, and
 // with the reason when it breaks the policy; a taken email is a conflict.
 func (s *Sessions) Signup(ctx context.Context, email, pw string) (*gatehouse.User, error) {
+	if err := limit(ctx, ratelimit.SignupEmail, EmailKey(email)); err != nil { // the guard (guard.go)
+		return nil, err
+	}
 	if err := password.CheckLength(pw); err != nil {
 		return nil, err
 	}
@@ -103,14 +107,21 @@ func (s *Sessions) loginFailed(ctx context.Context, method gatehouse.SessionMeth
 // dummy hash of the same parameters when there is no account. A locked or
 // disabled account is told so only after a right password. When the stored
 // hash's parameters are below the current ones, it is replaced.
-func (s *Sessions) PasswordLogin(ctx context.Context, email, pw string) (*TokenResponse, error) {
+func (s *Sessions) PasswordLogin(ctx context.Context, email, pw string) (_ *TokenResponse, err error) {
+	// The guard (guard.go): token.account and the failed-auth ceilings, or
+	// the browser's device cookie; a wrong password counts.
+	pass, err := enter(ctx, Attempt{Policy: ratelimit.TokenAccount, Identity: EmailKey(email), Account: EmailAccount(email), Device: true})
+	if err != nil {
+		return nil, err
+	}
+	defer func() { pass.Done(ctx, err) }()
 	if err := password.CheckLength(pw); err != nil {
 		return nil, err
 	}
 	// A malformed email is looked up too, as "" (which no account can
 	// have), so that it costs what an unknown one does.
-	norm, err := gatehouse.NormalizeEmail(email)
-	if err != nil {
+	norm, nerr := gatehouse.NormalizeEmail(email)
+	if nerr != nil {
 		norm = ""
 	}
 	var u *gatehouse.User
@@ -187,6 +198,12 @@ func (s *Sessions) PasswordLogin(ctx context.Context, email, pw string) (*TokenR
 // as its SHA-256. Asking again leaves earlier links and every failure count
 // as they are.
 func (s *Sessions) RequestMagicLink(ctx context.Context, email string) error {
+	// The guard (guard.go): past magic_link.email the request is answered as
+	// any other and nothing is sent; it is never refused, so that a flood of
+	// requests for an address never locks its owner out of this door.
+	if ok, err := allow(ctx, ratelimit.MagicLinkEmail, EmailKey(email)); !ok {
+		return err
+	}
 	norm, err := gatehouse.NormalizeEmail(email)
 	if err != nil {
 		return nil // no address, no account: the same answer
@@ -235,14 +252,19 @@ var errBadLink = gatehouse.Errorf(gatehouse.EInvalidGrant, "the sign-in link is 
 
 // VerifyMagicLink consumes a magic-link token and starts a session, in one
 // transaction: of two uses, one gets a session and the other invalid_grant.
-func (s *Sessions) VerifyMagicLink(ctx context.Context, token string) (*TokenResponse, error) {
+func (s *Sessions) VerifyMagicLink(ctx context.Context, token string) (_ *TokenResponse, err error) {
+	pass, err := enter(ctx, Attempt{}) // the guard: a link names no account, so the IP's ceiling
+	if err != nil {
+		return nil, err
+	}
+	defer func() { pass.Done(ctx, err) }()
 	if !validSecretToken(token) {
 		return nil, errBadLink
 	}
 	now := s.now()
 	var sess *gatehouse.Session
 	var refresh string
-	err := s.InTx(ctx, gatehouse.Scope{}, func(t *Tx) error {
+	err = s.InTx(ctx, gatehouse.Scope{}, func(t *Tx) error {
 		ml, err := t.ConsumeMagicLink(ctx, hashToken(token), now)
 		if errors.Is(err, gatehouse.ErrNotFound) {
 			return errBadLink

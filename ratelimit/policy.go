@@ -29,6 +29,7 @@ const (
 	PATCreateUser      = "pat_create.user"
 	FailedAuthIP       = "failed_auth.ip"      // ceiling, not a rate: only failures count
 	FailedAuthAccount  = "failed_auth.account" // ceiling, not a rate: only failures count
+	FailedAuthDevice   = "failed_auth.device"  // ceiling per device cookie (docs/rate-limits.md)
 	configVariableName = "GATEHOUSE_RATE_LIMITS"
 )
 
@@ -56,6 +57,7 @@ func DefaultPolicies() Policies {
 		{PATCreateUser, 20, time.Hour},
 		{FailedAuthIP, 100, 15 * time.Minute},
 		{FailedAuthAccount, 10, 15 * time.Minute},
+		{FailedAuthDevice, 10, 15 * time.Minute},
 	} {
 		ps[p.Name] = p
 	}
