@@ -61,13 +61,13 @@ type Deps struct {
 	FailedAuth *ratelimit.FailedAuth
 	// DeviceKey signs device cookies (auth.DeviceKey); nil: none are issued.
 	DeviceKey []byte
-	Sessions   *auth.Sessions // sign-up, sign-in, refresh, sessions, account status
-	Cookies    SessionCookies // cookie mode (the browser area's CookieConfig); nil: body mode only
-	CSRF       CSRFVerifier   // X-CSRF-Token on cookie-authenticated requests; required with Cookies
-	Keys       *auth.Keys     // signing keys: the JWKS
-	PATs       *auth.PATs     // personal access tokens
-	Clients    *auth.Clients  // OAuth clients of a workspace
-	OAuth      *auth.OAuth    // the OAuth endpoints: token, introspection, revocation
+	Sessions  *auth.Sessions // sign-up, sign-in, refresh, sessions, account status
+	Cookies   SessionCookies // cookie mode (the browser area's CookieConfig); nil: body mode only
+	CSRF      CSRFVerifier   // X-CSRF-Token on cookie-authenticated requests; required with Cookies
+	Keys      *auth.Keys     // signing keys: the JWKS
+	PATs      *auth.PATs     // personal access tokens
+	Clients   *auth.Clients  // OAuth clients of a workspace
+	OAuth     *auth.OAuth    // the OAuth endpoints: token, introspection, revocation
 }
 
 // Server is gatehouse's HTTP handler.
