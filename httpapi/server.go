@@ -59,15 +59,16 @@ type Deps struct {
 	// RateLimits, it makes the credential guard (auth.Guard) every request
 	// carries.
 	FailedAuth *ratelimit.FailedAuth
+	Sessions   *auth.Sessions // sign-up, sign-in, refresh, sessions, account status
+	Cookies    SessionCookies // cookie mode (the browser area's CookieConfig); nil: body mode only
+	CSRF       CSRFVerifier   // X-CSRF-Token on cookie-authenticated requests; required with Cookies
+	Keys       *auth.Keys     // signing keys: the JWKS
+	PATs       *auth.PATs     // personal access tokens
+	Clients    *auth.Clients  // OAuth clients of a workspace
+	OAuth      *auth.OAuth    // the OAuth endpoints: token, introspection, revocation
+
 	// DeviceKey signs device cookies (auth.DeviceKey); nil: none are issued.
 	DeviceKey []byte
-	Sessions  *auth.Sessions // sign-up, sign-in, refresh, sessions, account status
-	Cookies   SessionCookies // cookie mode (the browser area's CookieConfig); nil: body mode only
-	CSRF      CSRFVerifier   // X-CSRF-Token on cookie-authenticated requests; required with Cookies
-	Keys      *auth.Keys     // signing keys: the JWKS
-	PATs      *auth.PATs     // personal access tokens
-	Clients   *auth.Clients  // OAuth clients of a workspace
-	OAuth     *auth.OAuth    // the OAuth endpoints: token, introspection, revocation
 }
 
 // Server is gatehouse's HTTP handler.
