@@ -120,9 +120,19 @@ func (s *Server) passwordToken(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(r, &in); err != nil {
 		return err
 	}
-	tr, err := s.sessions.PasswordLogin(r.Context(), in.Email, in.Password)
+	// A browser's device cookie goes in; a successful sign-in in cookie mode
+	// gets a new one (auth.DeviceCookie, docs/rate-limits.md).
+	dev := &auth.DeviceCookie{}
+	dc, _ := s.cookies.(deviceCookies)
+	if dc != nil {
+		dev.In, _ = dc.DeviceCookie(r) // twice is refused as cookie tossing before this
+	}
+	tr, err := s.sessions.PasswordLogin(auth.WithDeviceCookie(r.Context(), dev), in.Email, in.Password)
 	if err != nil {
 		return err
+	}
+	if dc != nil && dev.Out != "" && s.cookieMode(r) {
+		dc.SetDeviceCookie(w, dev.Out)
 	}
 	return s.writeTokens(w, r, tr)
 }

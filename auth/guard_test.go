@@ -1,0 +1,186 @@
+package auth_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/gatehouse-auth/gatehouse"
+	"github.com/gatehouse-auth/gatehouse/auth"
+	"github.com/gatehouse-auth/gatehouse/ratelimit"
+	"github.com/gatehouse-auth/gatehouse/ratelimit/memory"
+	rlredis "github.com/gatehouse-auth/gatehouse/ratelimit/redis"
+	"github.com/gatehouse-auth/gatehouse/ratelimit/redis/redistest"
+)
+
+// eachBackend runs fn on the memory backend and on Redis.
+func eachBackend(t *testing.T, fn func(t *testing.T, b ratelimit.Backend)) {
+	t.Run("memory", func(t *testing.T) { fn(t, memory.New(memory.Options{})) })
+	t.Run("redis", func(t *testing.T) {
+		c, prefix := redistest.Open(t)
+		fn(t, rlredis.New(c, rlredis.Options{Prefix: prefix + t.Name() + ":"}))
+	})
+}
+
+var errWrong = gatehouse.Errorf(gatehouse.EInvalidGrant, "invalid email or password")
+
+// guardEnv is a guard over b with policies ps and a device key.
+type guardEnv struct {
+	g      *auth.Guard
+	failed *ratelimit.FailedAuth
+	events []*gatehouse.AuditEvent
+}
+
+func newGuardEnv(t *testing.T, b ratelimit.Backend, overrides string) *guardEnv {
+	t.Helper()
+	ps, err := ratelimit.ParsePolicies(overrides)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &guardEnv{failed: ratelimit.NewFailedAuth(b, ps)}
+	e.g, err = auth.NewGuard(auth.GuardConfig{Limits: ratelimit.NewLimits(b, ps), Failed: e.failed, DeviceKey: bytes.Repeat([]byte("d"), 32),
+		Record: func(_ context.Context, ev *gatehouse.AuditEvent) error { e.events = append(e.events, ev); return nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+// signIn runs one password attempt for email from ip with device cookie
+// in (may be ""), right or wrong; it returns the guard's refusal or the
+// check's outcome, and the device cookie a success issued.
+func (e *guardEnv) signIn(ip, email, in string, right bool) (error, string) {
+	ctx := gatehouse.NewContextWithRequestInfo(context.Background(), gatehouse.RequestInfo{IP: ip})
+	dev := &auth.DeviceCookie{In: in}
+	ctx = auth.WithDeviceCookie(ctx, dev)
+	pass, err := e.g.Enter(ctx, auth.Attempt{Policy: ratelimit.TokenAccount, Identity: auth.EmailKey(email), Account: auth.EmailAccount(email), Device: true})
+	if err != nil {
+		return err, ""
+	}
+	if !right {
+		err = errWrong
+	}
+	pass.Done(ctx, err)
+	return err, dev.Out
+}
+
+
+// Ten wrong passwords from ten addresses lock the account for everyone
+// without a device cookie; the owner's browser, with the device cookie its
+// last sign-in got, is not refused the right password; a forged cookie, or
+// one issued for another account, does not help; the device's own failures
+// count against it, not the account, and past failed_auth.device it is
+// distrusted (OWASP "Slow Down Online Guessing Attacks with Device Cookies").
+func TestDeviceCookieSparesTheOwner(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b ratelimit.Backend) {
+		e := newGuardEnv(t, b, "failed_auth.device=3/15m, token.account=100/1m")
+		const owner = "198.51.100.7"
+		err, device := e.signIn(owner, "Jane@Example.com", "", true)
+		if err != nil || device == "" {
+			t.Fatalf("first sign-in: %v, device cookie %q", err, device)
+		}
+		_, johns := e.signIn("198.51.100.8", "john@example.com", "", true)
+
+		for i := 0; i < 10; i++ {
+			if err, _ := e.signIn(fmt.Sprintf("203.0.113.%d", i), "jane@example.com", "", false); code(err) != gatehouse.EInvalidGrant {
+				t.Fatalf("wrong password %d: %v", i+1, err)
+			}
+		}
+		if err, _ := e.signIn("203.0.113.200", "jane@example.com", "", true); code(err) != gatehouse.ERateLimited {
+			t.Fatalf("a stranger with the right password on a locked account: %v, want rate_limited", err)
+		}
+		if err, _ := e.signIn(owner, "jane@example.com", "", true); code(err) != gatehouse.ERateLimited {
+			t.Fatalf("the owner without the device cookie: %v, want rate_limited", err)
+		}
+		err, next := e.signIn(owner, "jane@example.com", device, true)
+		if err != nil || next == "" || next == device {
+			t.Fatalf("the owner's browser with its device cookie: %v, new cookie %q", err, next)
+		}
+		// The device cookie is bound to the account it was issued for, and a
+		// forged one is nothing.
+		nonce, _, _ := strings.Cut(device, ".")
+		for name, forged := range map[string]string{
+			"other account's": johns,
+			"forged MAC":      nonce + ".AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+			"garbage":         "x.y",
+		} {
+			if err, _ := e.signIn("203.0.113.201", "jane@example.com", forged, true); code(err) != gatehouse.ERateLimited {
+				t.Fatalf("%s device cookie on a locked account: %v, want rate_limited", name, err)
+			}
+		}
+		// The device's failures count against it, not the account.
+		before, _ := e.failed.Check(context.Background(), "", auth.EmailAccount("jane@example.com"))
+		for i := 0; i < 3; i++ {
+			if err, _ := e.signIn(owner, "jane@example.com", next, false); code(err) != gatehouse.EInvalidGrant {
+				t.Fatalf("wrong password %d from the owner's browser: %v", i+1, err)
+			}
+		}
+		after, _ := e.failed.Check(context.Background(), "", auth.EmailAccount("jane@example.com"))
+		if after.Account.Count != before.Account.Count {
+			t.Fatalf("the device's failures counted against the account: %d → %d", before.Account.Count, after.Account.Count)
+		}
+		// Past its ceiling the device is distrusted: the account's block applies.
+		if err, _ := e.signIn(owner, "jane@example.com", next, true); code(err) != gatehouse.ERateLimited {
+			t.Fatalf("a device past its ceiling: %v, want rate_limited", err)
+		}
+		// Another device cookie of the owner's still works.
+		if err, _ := e.signIn(owner, "jane@example.com", device, true); err != nil {
+			t.Fatalf("the owner's other device cookie: %v", err)
+		}
+		var devCeiling int
+		for _, ev := range e.events {
+			if ev.Type == gatehouse.EventFailedAuthCeiling && ev.Details["ceiling"] == ratelimit.FailedAuthDevice {
+				devCeiling++
+			}
+		}
+		if devCeiling != 1 {
+			t.Fatalf("%d failed_auth.ceiling_reached events for the device, want 1", devCeiling)
+		}
+		// The per-IP ceiling still applies to a device.
+		e2 := newGuardEnv(t, b, "failed_auth.ip=2/15m")
+		_, d := e2.signIn("192.0.2.50", "amy@example.com", "", true)
+		e2.signIn("192.0.2.50", "bob@example.com", "", false)
+		e2.signIn("192.0.2.50", "bob@example.com", "", false)
+		if err, _ := e2.signIn("192.0.2.50", "amy@example.com", d, true); code(err) != gatehouse.ERateLimited {
+			t.Fatalf("a device from an IP past its ceiling: %v, want rate_limited", err)
+		}
+	})
+}
+
+// Unblock lifts an email's and an IP's blocks, keyed as the guard keys
+// them: any case of the address, an IPv6 address's whole /64.
+func TestUnblock(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b ratelimit.Backend) {
+		e := newGuardEnv(t, b, "failed_auth.account=2/15m, failed_auth.ip=2/15m")
+		for i := 0; i < 2; i++ {
+			e.signIn(fmt.Sprintf("203.0.113.%d", i), "jane@example.com", "", false)
+			e.signIn("2001:db8::1", fmt.Sprintf("u%d@example.com", i), "", false)
+		}
+		if err, _ := e.signIn("203.0.113.9", "jane@example.com", "", true); code(err) != gatehouse.ERateLimited {
+			t.Fatalf("not blocked: %v", err)
+		}
+		if err, _ := e.signIn("2001:db8::2", "x@example.com", "", true); code(err) != gatehouse.ERateLimited {
+			t.Fatalf("IPv6 /64 not blocked: %v", err)
+		}
+		ctx := context.Background()
+		if err := e.g.Unblock(ctx, " JANE@example.com ", ""); err != nil {
+			t.Fatal(err)
+		}
+		if err, _ := e.signIn("203.0.113.9", "jane@example.com", "", true); err != nil {
+			t.Fatalf("after unblocking the email: %v", err)
+		}
+		if err := auth.Unblock(ctx, e.failed, "", "2001:db8::ffff"); err != nil {
+			t.Fatal(err)
+		}
+		if err, _ := e.signIn("2001:db8::2", "x@example.com", "", true); err != nil {
+			t.Fatalf("after unblocking the /64: %v", err)
+		}
+		for _, bad := range [][2]string{{"", ""}, {"", "not an ip"}, {"", "10.0.0.0/8"}} {
+			if err := e.g.Unblock(ctx, bad[0], bad[1]); code(err) != gatehouse.EInvalidRequest {
+				t.Fatalf("Unblock(%q, %q): %v, want invalid_request", bad[0], bad[1], err)
+			}
+		}
+	})
+}
