@@ -66,7 +66,6 @@ func (e *guardEnv) signIn(ip, email, in string, right bool) (error, string) {
 	return err, dev.Out
 }
 
-
 // Ten wrong passwords from ten addresses lock the account for everyone
 // without a device cookie; the owner's browser, with the device cookie its
 // last sign-in got, is not refused the right password; a forged cookie, or
