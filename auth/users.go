@@ -216,18 +216,26 @@ func (s *Sessions) RequestMagicLink(ctx context.Context, email string) error {
 			return err
 		}
 		ev := &gatehouse.AuditEvent{Type: gatehouse.EventMagicLinkRequested, Details: map[string]string{"email": gatehouse.MaskEmail(norm)}}
+		tok, err := newSecretToken()
+		if err != nil {
+			return err
+		}
+		ml := &gatehouse.MagicLink{Hash: hashToken(tok), CreatedAt: now, ExpiresAt: now.Add(s.cfg.MagicLinkTTL)}
 		if u == nil || u.Status != gatehouse.StatusActive {
+			// A decoy: the same INSERT as for an active account, of a row
+			// no one can consume (no user, used from the start), so that
+			// the answer costs the same store work either way.
+			ml.UsedAt = now
+			if err := t.CreateMagicLink(ctx, ml); err != nil {
+				return err
+			}
 			ev.Details["sent"] = "false"
 			if u != nil {
 				ev.Target = "user:" + u.ID
 			}
 			return t.Audit(ev)
 		}
-		tok, err := newSecretToken()
-		if err != nil {
-			return err
-		}
-		ml := &gatehouse.MagicLink{Hash: hashToken(tok), UserID: u.ID, CreatedAt: now, ExpiresAt: now.Add(s.cfg.MagicLinkTTL)}
+		ml.UserID = u.ID
 		if err := t.CreateMagicLink(ctx, ml); err != nil {
 			return err
 		}
