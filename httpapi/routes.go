@@ -45,10 +45,10 @@ func (s *Server) routes() []route {
 		{"DELETE /v1/tokens/{id}", s.requireAuth(s.handle(s.deleteToken))},
 
 		// Workspaces, members and their audit trail (CONTRACT 8).
-		{"POST /v1/workspaces", s.requireAuth(s.handle(s.createWorkspace))},
+		{"POST /v1/workspaces", s.limit(s.requireAuth(s.handle(s.createWorkspace)), ratelimit.WorkspaceCreateIP)},
 		{"GET /v1/workspaces", s.requireAuth(s.handle(s.listWorkspaces))},
 		{"GET /v1/workspaces/{id}", s.requireAuth(s.handle(s.getWorkspace))},
-		{"POST /v1/workspaces/{id}/members", s.requireAuth(s.handle(s.addMember))},
+		{"POST /v1/workspaces/{id}/members", s.limit(s.requireAuth(s.handle(s.addMember)), ratelimit.MemberAddIP)},
 		{"GET /v1/workspaces/{id}/members", s.requireAuth(s.handle(s.listMembers))},
 		{"PATCH /v1/workspaces/{id}/members/{user_id}", s.requireAuth(s.handle(s.updateMember))},
 		{"DELETE /v1/workspaces/{id}/members/{user_id}", s.requireAuth(s.handle(s.removeMember))},
