@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse"
+	"github.com/gatehouse-auth/gatehouse/ratelimit"
 	"github.com/gatehouse-auth/gatehouse/token"
 )
 
@@ -142,6 +143,9 @@ func (o *OAuth) SignedIn(ctx context.Context, refresh string) (userID, sessionID
 	rt, ok := parseRefreshToken(refresh)
 	if !ok {
 		return "", "", notSignedIn
+	}
+	if err := limit(ctx, ratelimit.RefreshToken, refresh); err != nil { // the guard (guard.go), before the look-up
+		return "", "", err
 	}
 	now := o.now()
 	err = o.Store.Read(ctx, gatehouse.Scope{}, func(tx gatehouse.Tx) error {

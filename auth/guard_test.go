@@ -5,14 +5,17 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/gatehouse-auth/gatehouse"
 	"github.com/gatehouse-auth/gatehouse/auth"
+	"github.com/gatehouse-auth/gatehouse/internal/testdb"
 	"github.com/gatehouse-auth/gatehouse/ratelimit"
 	"github.com/gatehouse-auth/gatehouse/ratelimit/memory"
 	rlredis "github.com/gatehouse-auth/gatehouse/ratelimit/redis"
 	"github.com/gatehouse-auth/gatehouse/ratelimit/redis/redistest"
+	"github.com/gatehouse-auth/gatehouse/sqlstore"
 )
 
 // eachBackend runs fn on the memory backend and on Redis.
@@ -179,6 +182,52 @@ func TestUnblock(t *testing.T) {
 		for _, bad := range [][2]string{{"", ""}, {"", "not an ip"}, {"", "10.0.0.0/8"}} {
 			if err := e.g.Unblock(ctx, bad[0], bad[1]); code(err) != gatehouse.EInvalidRequest {
 				t.Fatalf("Unblock(%q, %q): %v, want invalid_request", bad[0], bad[1], err)
+			}
+		}
+	})
+}
+
+// storeCounter is the real store, counting transactions and reads.
+type storeCounter struct {
+	gatehouse.Store
+	n atomic.Int64
+}
+
+func (c *storeCounter) Tx(ctx context.Context, scope gatehouse.Scope, fn func(gatehouse.Tx) error) error {
+	c.n.Add(1)
+	return c.Store.Tx(ctx, scope, fn)
+}
+
+func (c *storeCounter) Read(ctx context.Context, scope gatehouse.Scope, fn func(gatehouse.Tx) error) error {
+	c.n.Add(1)
+	return c.Store.Read(ctx, scope, fn)
+}
+
+// The authorization endpoint's check of the portal's refresh cookie
+// (OAuth.SignedIn) meets refresh.token before the session is looked up; a
+// request without a well-formed cookie is not limited (it looks nothing up).
+func TestSignedInGuarded(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		store := &storeCounter{Store: db}
+		e := newEnv(t, store, nil)
+		o := &auth.OAuth{Core: e.core, Keys: e.keys, Sessions: e.s}
+		e.signup("ada@example.com")
+		tr := e.login("ada@example.com")
+		g := newGuardEnv(t, memory.New(memory.Options{}), "refresh.token=1/1m")
+		gctx := auth.WithGuard(ctx, g.g)
+		if _, _, err := o.SignedIn(gctx, tr.RefreshToken); err != nil {
+			t.Fatal(err)
+		}
+		n := store.n.Load()
+		if _, _, err := o.SignedIn(gctx, tr.RefreshToken); code(err) != gatehouse.ERateLimited {
+			t.Fatalf("second check within the minute: %v, want rate_limited", err)
+		}
+		if store.n.Load() != n {
+			t.Fatal("a refused check looked the session up")
+		}
+		for i := 0; i < 3; i++ {
+			if _, _, err := o.SignedIn(gctx, ""); code(err) != gatehouse.EUnauthorized {
+				t.Fatalf("no cookie: %v, want unauthorized", err)
 			}
 		}
 	})

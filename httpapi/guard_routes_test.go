@@ -3,12 +3,15 @@ package httpapi
 import (
 	"context"
 	"net/http"
+	"net/url"
 	"regexp"
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/gatehouse-auth/gatehouse"
+	"github.com/gatehouse-auth/gatehouse/auth"
 	"github.com/gatehouse-auth/gatehouse/internal/testdb"
 	"github.com/gatehouse-auth/gatehouse/ratelimit"
 	"github.com/gatehouse-auth/gatehouse/ratelimit/memory"
@@ -46,10 +49,15 @@ var noSecretRoutes = map[string]string{
 	"GET /.well-known/openid-configuration":       "public metadata",
 	"POST /v1/auth/signup":                        "no secret is checked; signup.email is applied by the guard (TestGuardAppliesAccountPolicies)",
 	"POST /v1/auth/magic-link":                    "no secret is checked; magic_link.email is applied by the guard, and never refuses (TestMagicLinkNeverLocksOut)",
-	// The authorization endpoint reads the portal's refresh cookie without
-	// changing anything; it is not yet under the guard (docs/rate-limits.md).
-	"GET /v1/oauth/authorize":  "the portal's refresh cookie: not yet guarded",
-	"POST /v1/oauth/authorize": "the portal's refresh cookie: not yet guarded",
+}
+
+// afterLookup are the routes refused by the guard only after a look-up that
+// must come first: the authorization endpoint checks the client and its
+// redirect URI (to know where an error may be sent) before it reads the
+// portal's refresh cookie (auth.OAuth.SignedIn, refresh.token).
+var afterLookup = map[string]bool{
+	"GET /v1/oauth/authorize":  true,
+	"POST /v1/oauth/authorize": true,
 }
 
 var pathParam = regexp.MustCompile(`\{[a-z_]+\}`)
@@ -69,9 +77,27 @@ func TestEveryCredentialRouteIsGuarded(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		e := limitEnv(t, b, "failed_auth.ip=1/15m, refresh.token=1/1m", withSessions(t, store, t.TempDir()), withOAuth(store))
+		e := limitEnv(t, b, "failed_auth.ip=1/15m, refresh.token=1/1m", withSessions(t, store, t.TempDir()),
+			withCookieMode(t, CookieConfig{RefreshTTL: time.Hour}), func(_ *Config, d *Deps) {
+				core := auth.NewCore(store, d.Logger)
+				d.Clients = &auth.Clients{Core: core}
+				d.OAuth = &auth.OAuth{Core: core, Keys: d.Keys, Sessions: d.Sessions}
+			})
 		tokens := signIn(t, e.s, "jane@example.com")
 		refresh := tokens["refresh_token"].(string)
+		// A public client, for the authorization endpoint.
+		st, ws := bearerCall(t, e.s, "POST", "/v1/workspaces", tokens["access_token"].(string), `{"name":"w"}`)
+		if st != 201 {
+			t.Fatalf("workspace: %d %v", st, ws)
+		}
+		const cb = "https://app.example.com/cb"
+		st, pub := bearerCall(t, e.s, "POST", "/v1/workspaces/"+ws["id"].(string)+"/clients", tokens["access_token"].(string),
+			`{"name":"spa","public":true,"redirect_uris":["`+cb+`"],"scopes":["profile:read"]}`)
+		if st != 201 {
+			t.Fatalf("client: %d %v", st, pub)
+		}
+		authz := url.Values{"client_id": {pub["client_id"].(string)}, "redirect_uri": {cb}, "response_type": {"code"},
+			"code_challenge": {pkce(strings.Repeat("v", 43))}, "code_challenge_method": {"S256"}}
 
 		ctx := context.Background()
 		const ip = "192.0.2.1" // httptest's client address
@@ -94,6 +120,11 @@ func TestEveryCredentialRouteIsGuarded(t *testing.T) {
 			path = pathParam.ReplaceAllString(path, gatehouse.NewID(e.s.now()))
 			var r *http.Request
 			switch {
+			case path == "/v1/oauth/authorize" && method == "GET":
+				r = req(method, path+"?"+authz.Encode(), "", "Cookie", HostRefreshCookie+"="+refresh)
+			case path == "/v1/oauth/authorize":
+				r = req(method, path, authz.Encode()+"&decision=approve&consent_token=x", "Content-Type", "application/x-www-form-urlencoded",
+					"Cookie", HostRefreshCookie+"="+refresh, "Origin", "https://auth.example.com")
 			case path == "/v1/auth/token":
 				r = req(method, path, `{"email":"jane@example.com","password":"`+httpPassword+`"}`, "Content-Type", "application/json")
 			case path == "/v1/auth/magic-link/verify":
@@ -112,7 +143,7 @@ func TestEveryCredentialRouteIsGuarded(t *testing.T) {
 				t.Errorf("%s: %d %s, want 429 with Retry-After: the route checks a secret without the guard", rt.pattern, w.Code, w.Body)
 				continue
 			}
-			if n := store.n.Load() - before; n != 0 {
+			if n := store.n.Load() - before; n != 0 && !afterLookup[rt.pattern] {
 				t.Errorf("%s: refused after %d store transactions, want 0", rt.pattern, n)
 			}
 			guarded++
