@@ -120,8 +120,8 @@ func (s *Sessions) PasswordLogin(ctx context.Context, email, pw string) (_ *Toke
 	}
 	// A malformed email is looked up too, as "" (which no account can
 	// have), so that it costs what an unknown one does.
-	norm, nerr := gatehouse.NormalizeEmail(email)
-	if nerr != nil {
+	norm, err := gatehouse.NormalizeEmail(email)
+	if err != nil {
 		norm = ""
 	}
 	var u *gatehouse.User

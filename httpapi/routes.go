@@ -60,8 +60,9 @@ func (s *Server) routes() []route {
 		{"POST /v1/workspaces/{id}/clients/{client_id}/secret", s.requireAuth(s.handle(s.rotateClientSecret))},
 
 		// OAuth 2.0 (CONTRACT 6, docs/oauth.md). The per-client policies and
-		// the failed-auth ceilings apply in the handlers (guardClient) before
-		// the client secret is checked; revocation shares introspection's.
+		// the failed-auth ceilings apply in auth's client authentication (the
+		// credential guard) before the client secret is checked; revocation
+		// shares introspection's.
 		{"GET /v1/oauth/authorize", http.HandlerFunc(s.oauthAuthorize)},
 		{"POST /v1/oauth/authorize", http.HandlerFunc(s.oauthDecide)},
 		{"POST /v1/oauth/token", s.limit(s.handleOAuth(s.oauthToken), ratelimit.OAuthTokenIP)},
