@@ -1,10 +1,13 @@
 package auth_test
 
 import (
+	"errors"
 	"testing"
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse"
+	"github.com/gatehouse-auth/gatehouse/internal/testdb"
+	"github.com/gatehouse-auth/gatehouse/sqlstore"
 )
 
 // A magic-link request sends the same statements whether the address has an
@@ -68,4 +71,57 @@ func BenchmarkMagicLinkRequest(b *testing.B) {
 	b.ReportMetric(known.Seconds()*1000/float64(b.N), "known-ms")
 	b.ReportMetric(unknown.Seconds()*1000/float64(b.N), "unknown-ms")
 	b.ReportMetric(known.Seconds()/unknown.Seconds(), "known/unknown")
+}
+
+// A request for an address without an active account stores a decoy: a row
+// with no user, used from the start, which even its hash cannot consume;
+// a request for an active account stores a live link.
+func TestMagicLinkDecoys(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		e := newEnv(t, db, nil)
+		e.signup("jane@example.com")
+		locked := e.signup("locked@example.com")
+		if _, err := e.s.SetStatus(ctx, nil, locked.ID, gatehouse.StatusLocked, ""); err != nil {
+			t.Fatal(err)
+		}
+		for _, email := range []string{"nobody@example.com", "locked@example.com", "jane@example.com"} {
+			if err := e.s.RequestMagicLink(ctx, email); err != nil {
+				t.Fatal(err)
+			}
+		}
+		rows, err := db.SQL().QueryContext(ctx, `select hash, user_id is null, used_at is not null from magic_links`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var decoys [][]byte
+		live := 0
+		for rows.Next() {
+			var hash []byte
+			var noUser, used bool
+			if err := rows.Scan(&hash, &noUser, &used); err != nil {
+				t.Fatal(err)
+			}
+			switch {
+			case noUser && used:
+				decoys = append(decoys, hash)
+			case !noUser && !used:
+				live++
+			default:
+				t.Fatalf("a magic link with no user %v and used %v", noUser, used)
+			}
+		}
+		rows.Close()
+		if len(decoys) != 2 || live != 1 {
+			t.Fatalf("%d decoys and %d live links, want 2 and 1", len(decoys), live)
+		}
+		for _, h := range decoys {
+			err := db.Tx(ctx, gatehouse.Scope{}, func(tx gatehouse.Tx) error {
+				_, err := tx.ConsumeMagicLink(ctx, h, e.clock.Now())
+				return err
+			})
+			if !errors.Is(err, gatehouse.ErrNotFound) {
+				t.Fatalf("consuming a decoy by its hash: %v, want not found", err)
+			}
+		}
+	})
 }
