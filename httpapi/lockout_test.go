@@ -11,7 +11,10 @@ import (
 
 	"github.com/gatehouse-auth/gatehouse"
 	"github.com/gatehouse-auth/gatehouse/internal/testdb"
+	"github.com/gatehouse-auth/gatehouse/ratelimit"
 	"github.com/gatehouse-auth/gatehouse/ratelimit/memory"
+	rlredis "github.com/gatehouse-auth/gatehouse/ratelimit/redis"
+	"github.com/gatehouse-auth/gatehouse/ratelimit/redis/redistest"
 	"github.com/gatehouse-auth/gatehouse/sqlstore"
 )
 
@@ -22,7 +25,11 @@ func withDeviceKey() option {
 // lockoutEnv is the real sign-in (real store, cookie mode, device cookies)
 // behind a trusted proxy, so each request can come from its own address.
 func lockoutEnv(t *testing.T, db *sqlstore.DB, mailDir, overrides string) *testEnv {
-	return limitEnv(t, memory.New(memory.Options{}), overrides, withTrustedProxies("10.0.0.0/8"),
+	return lockoutEnvOn(t, memory.New(memory.Options{}), db, mailDir, overrides)
+}
+
+func lockoutEnvOn(t *testing.T, b ratelimit.Backend, db *sqlstore.DB, mailDir, overrides string) *testEnv {
+	return limitEnv(t, b, overrides, withTrustedProxies("10.0.0.0/8"),
 		withSessions(t, db, mailDir), withCookieMode(t, CookieConfig{SameSite: http.SameSiteStrictMode, RefreshTTL: time.Hour}), withDeviceKey())
 }
 
@@ -58,57 +65,70 @@ func browserSignIn(t *testing.T, h http.Handler, ip, email, password, device str
 // still signs in with the right password; a forged device cookie or
 // another account's does not help. Body-mode clients get no device cookie.
 func TestLockoutSparesTheOwnersBrowser(t *testing.T) {
-	testdb.Each(t, func(t *testing.T, db *sqlstore.DB) {
-		e := lockoutEnv(t, db, t.TempDir(), "token.ip=1000/1m, token.account=100/1m")
-		for _, email := range []string{"jane@example.com", "john@example.com"} {
-			r := from(req("POST", "/v1/auth/signup", `{"email":"`+email+`","password":"`+httpPassword+`"}`, "Content-Type", "application/json"), "192.0.2.9")
-			if w := do(e.s, r); w.Code != 201 {
-				t.Fatalf("signup: %d %s", w.Code, w.Body)
-			}
-		}
-		const home = "198.51.100.7"
-		code, device, line := browserSignIn(t, e.s, home, "jane@example.com", httpPassword, "")
-		if code != 200 || device == "" {
-			t.Fatalf("browser sign-in: %d, device cookie %q", code, device)
-		}
-		for _, attr := range []string{"Path=/", "HttpOnly", "Secure", "SameSite=Strict", "Max-Age="} {
-			if !strings.Contains(line, attr) {
-				t.Fatalf("device cookie %q lacks %s", line, attr)
-			}
-		}
-		if strings.Contains(strings.ToLower(line), "jane") {
-			t.Fatalf("the device cookie shows the address: %q", line)
-		}
-		_, johns, _ := browserSignIn(t, e.s, "198.51.100.8", "john@example.com", httpPassword, "")
-		// Body mode: no device cookie.
-		w := do(e.s, from(req("POST", "/v1/auth/token", `{"email":"john@example.com","password":"`+httpPassword+`"}`, "Content-Type", "application/json"), "198.51.100.8"))
-		if w.Code != 200 || len(w.Result().Header.Values("Set-Cookie")) != 0 {
-			t.Fatalf("body-mode sign-in: %d, Set-Cookie %q", w.Code, w.Result().Header.Values("Set-Cookie"))
-		}
+	c, prefix := redistest.Open(t)
+	for name, backend := range map[string]func(t *testing.T) ratelimit.Backend{
+		"memory": func(*testing.T) ratelimit.Backend { return memory.New(memory.Options{}) },
+		"redis": func(t *testing.T) ratelimit.Backend {
+			return rlredis.New(c, rlredis.Options{Prefix: prefix + t.Name() + ":"})
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			testdb.Each(t, func(t *testing.T, db *sqlstore.DB) {
+				lockoutSparesTheOwner(t, lockoutEnvOn(t, backend(t), db, t.TempDir(), "token.ip=1000/1m, token.account=100/1m"))
+			})
+		})
+	}
+}
 
-		for i := 0; i < 10; i++ {
-			r := from(req("POST", "/v1/auth/token", `{"email":"jane@example.com","password":"not the password at all"}`, "Content-Type", "application/json"), fmt.Sprintf("203.0.113.%d", i))
-			if w := do(e.s, r); w.Code != 401 {
-				t.Fatalf("wrong password %d: %d", i+1, w.Code)
-			}
+func lockoutSparesTheOwner(t *testing.T, e *testEnv) {
+	for _, email := range []string{"jane@example.com", "john@example.com"} {
+		r := from(req("POST", "/v1/auth/signup", `{"email":"`+email+`","password":"`+httpPassword+`"}`, "Content-Type", "application/json"), "192.0.2.9")
+		if w := do(e.s, r); w.Code != 201 {
+			t.Fatalf("signup: %d %s", w.Code, w.Body)
 		}
-		if code, _, _ := browserSignIn(t, e.s, "203.0.113.99", "jane@example.com", httpPassword, ""); code != 429 {
-			t.Fatalf("a stranger's browser with the right password: %d, want 429", code)
+	}
+	const home = "198.51.100.7"
+	code, device, line := browserSignIn(t, e.s, home, "jane@example.com", httpPassword, "")
+	if code != 200 || device == "" {
+		t.Fatalf("browser sign-in: %d, device cookie %q", code, device)
+	}
+	for _, attr := range []string{"Path=/", "HttpOnly", "Secure", "SameSite=Strict", "Max-Age="} {
+		if !strings.Contains(line, attr) {
+			t.Fatalf("device cookie %q lacks %s", line, attr)
 		}
-		if code, _, _ := browserSignIn(t, e.s, home, "jane@example.com", httpPassword, ""); code != 429 {
-			t.Fatalf("the owner without the device cookie: %d, want 429", code)
+	}
+	if strings.Contains(strings.ToLower(line), "jane") {
+		t.Fatalf("the device cookie shows the address: %q", line)
+	}
+	_, johns, _ := browserSignIn(t, e.s, "198.51.100.8", "john@example.com", httpPassword, "")
+	// Body mode: no device cookie.
+	w := do(e.s, from(req("POST", "/v1/auth/token", `{"email":"john@example.com","password":"`+httpPassword+`"}`, "Content-Type", "application/json"), "198.51.100.8"))
+	if w.Code != 200 || len(w.Result().Header.Values("Set-Cookie")) != 0 {
+		t.Fatalf("body-mode sign-in: %d, Set-Cookie %q", w.Code, w.Result().Header.Values("Set-Cookie"))
+	}
+
+	for i := 0; i < 10; i++ {
+		r := from(req("POST", "/v1/auth/token", `{"email":"jane@example.com","password":"not the password at all"}`, "Content-Type", "application/json"), fmt.Sprintf("203.0.113.%d", i))
+		if w := do(e.s, r); w.Code != 401 {
+			t.Fatalf("wrong password %d: %d", i+1, w.Code)
 		}
-		code, next, _ := browserSignIn(t, e.s, home, "jane@example.com", httpPassword, device)
-		if code != 200 || next == "" {
-			t.Fatalf("the owner's browser with its device cookie: %d (new cookie %q), want 200", code, next)
+	}
+	if code, _, _ := browserSignIn(t, e.s, "203.0.113.99", "jane@example.com", httpPassword, ""); code != 429 {
+		t.Fatalf("a stranger's browser with the right password: %d, want 429", code)
+	}
+	if code, _, _ := browserSignIn(t, e.s, home, "jane@example.com", httpPassword, ""); code != 429 {
+		t.Fatalf("the owner without the device cookie: %d, want 429", code)
+	}
+	code, next, _ := browserSignIn(t, e.s, home, "jane@example.com", httpPassword, device)
+	if code != 200 || next == "" {
+		t.Fatalf("the owner's browser with its device cookie: %d (new cookie %q), want 200", code, next)
+	}
+	nonce, _, _ := strings.Cut(device, ".")
+	for name, forged := range map[string]string{"another account's": johns, "forged": nonce + ".AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"} {
+		if code, _, _ := browserSignIn(t, e.s, "203.0.113.98", "jane@example.com", httpPassword, forged); code != 429 {
+			t.Fatalf("%s device cookie: %d, want 429", name, code)
 		}
-		nonce, _, _ := strings.Cut(device, ".")
-		for name, forged := range map[string]string{"another account's": johns, "forged": nonce + ".AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"} {
-			if code, _, _ := browserSignIn(t, e.s, "203.0.113.98", "jane@example.com", httpPassword, forged); code != 429 {
-				t.Fatalf("%s device cookie: %d, want 429", name, code)
-			}
-		}
-	})
+	}
 }
 
 // Past magic_link.email an address's magic-link requests are still answered
