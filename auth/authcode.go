@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse"
+	"github.com/gatehouse-auth/gatehouse/ratelimit"
 	"github.com/gatehouse-auth/gatehouse/token"
 )
 
@@ -143,6 +144,9 @@ func (o *OAuth) SignedIn(ctx context.Context, refresh string) (userID, sessionID
 	if !ok {
 		return "", "", notSignedIn
 	}
+	if err := limit(ctx, ratelimit.RefreshToken, refresh); err != nil { // the guard (guard.go), before the look-up
+		return "", "", err
+	}
 	now := o.now()
 	err = o.Store.Read(ctx, gatehouse.Scope{}, func(tx gatehouse.Tx) error {
 		sess, err := tx.SessionByID(ctx, rt.sid)
@@ -230,7 +234,13 @@ func (o *OAuth) IssueCode(ctx context.Context, c *gatehouse.Client, userID, sess
 // the token endpoint with its client_id alone and proves itself with PKCE
 // (RFC 6749 section 2.1, RFC 7636). A confidential or unknown client gets
 // invalid_client, and login.failed is recorded as for a wrong secret.
-func (o *OAuth) PublicClient(ctx context.Context, clientID string) (*gatehouse.Client, error) {
+// policy and the guard are as for AuthenticateClient.
+func (o *OAuth) PublicClient(ctx context.Context, policy, clientID string) (_ *gatehouse.Client, err error) {
+	pass, err := enter(ctx, clientAttempt(policy, clientID))
+	if err != nil {
+		return nil, err
+	}
+	defer func() { pass.Done(ctx, err) }()
 	if !ValidClientID(clientID) {
 		o.clientFailed(ctx, nil, "malformed")
 		return nil, errBadClient

@@ -50,7 +50,18 @@ func (o *OAuth) findClient(ctx context.Context, clientID string) (*gatehouse.Cli
 // store; an unknown client and a wrong secret take the same path (a SHA-256
 // and a constant-time comparison). A failure records login.failed, with the
 // client's workspace when the client exists.
-func (o *OAuth) AuthenticateClient(ctx context.Context, clientID, secret string) (*gatehouse.Client, error) {
+//
+// policy is the endpoint's per-client rate policy (ratelimit.OAuthTokenClient,
+// ratelimit.IntrospectClient): the guard (guard.go) applies it and the
+// failed-auth ceilings of the IP and the client before the secret is hashed;
+// a malformed client id names no client and meets only the IP's ceiling. A
+// failure counts; a success never does.
+func (o *OAuth) AuthenticateClient(ctx context.Context, policy, clientID, secret string) (_ *gatehouse.Client, err error) {
+	pass, err := enter(ctx, clientAttempt(policy, clientID))
+	if err != nil {
+		return nil, err
+	}
+	defer func() { pass.Done(ctx, err) }()
 	if !ValidClientID(clientID) || len(secret) > maxSecretLen {
 		secretMatches(secret, dummySecretHash)
 		o.clientFailed(ctx, nil, "malformed")
@@ -73,6 +84,14 @@ func (o *OAuth) AuthenticateClient(ctx context.Context, clientID, secret string)
 		return nil, errBadClient
 	}
 	return c, nil
+}
+
+// clientAttempt is what the guard checks for a client naming itself clientID.
+func clientAttempt(policy, clientID string) Attempt {
+	if !ValidClientID(clientID) {
+		return Attempt{}
+	}
+	return Attempt{Policy: policy, Identity: clientID, Account: ClientAccount(clientID)}
 }
 
 // clientFailed records login.failed for a client authentication that failed.

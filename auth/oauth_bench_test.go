@@ -8,6 +8,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse"
 	"github.com/gatehouse-auth/gatehouse/auth"
 	"github.com/gatehouse-auth/gatehouse/internal/testdb"
+	"github.com/gatehouse-auth/gatehouse/ratelimit"
 	"github.com/gatehouse-auth/gatehouse/sqlstore"
 )
 
@@ -42,7 +43,7 @@ func BenchmarkClientCredentials(b *testing.B) {
 			secret := cc.Secret.Reveal()
 			b.Run("TokenRequest", func(b *testing.B) {
 				for b.Loop() {
-					c, err := f.oauth.AuthenticateClient(ctx, cc.Client.ClientID, secret)
+					c, err := f.oauth.AuthenticateClient(ctx, ratelimit.OAuthTokenClient, cc.Client.ClientID, secret)
 					if err != nil {
 						b.Fatal(err)
 					}

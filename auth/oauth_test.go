@@ -11,6 +11,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse"
 	"github.com/gatehouse-auth/gatehouse/auth"
 	"github.com/gatehouse-auth/gatehouse/internal/testdb"
+	"github.com/gatehouse-auth/gatehouse/ratelimit"
 	"github.com/gatehouse-auth/gatehouse/sqlstore"
 	"github.com/gatehouse-auth/gatehouse/token"
 )
@@ -132,10 +133,10 @@ func TestClientManagement(t *testing.T) {
 		if err != nil || rot.Secret.Reveal() == secret || rot.Client.SecretRotatedAt.IsZero() {
 			t.Fatalf("rotate %v", err)
 		}
-		if _, err := f.oauth.AuthenticateClient(ctx, cc.Client.ClientID, secret); code(err) != gatehouse.EInvalidClient {
+		if _, err := f.oauth.AuthenticateClient(ctx, ratelimit.OAuthTokenClient, cc.Client.ClientID, secret); code(err) != gatehouse.EInvalidClient {
 			t.Fatalf("old secret after rotation: %v", err)
 		}
-		if _, err := f.oauth.AuthenticateClient(ctx, cc.Client.ClientID, rot.Secret.Reveal()); err != nil {
+		if _, err := f.oauth.AuthenticateClient(ctx, ratelimit.OAuthTokenClient, cc.Client.ClientID, rot.Secret.Reveal()); err != nil {
 			t.Fatalf("new secret: %v", err)
 		}
 		if _, err := f.clients.RotateSecret(ctx, member, w.ID, cc.Client.ClientID); code(err) != gatehouse.EForbidden {
@@ -152,7 +153,7 @@ func TestClientManagement(t *testing.T) {
 		if err := f.clients.Delete(ctx, owner, w.ID, cc.Client.ClientID); code(err) != gatehouse.ENotFound {
 			t.Fatalf("second delete: %v", err)
 		}
-		if _, err := f.oauth.AuthenticateClient(ctx, cc.Client.ClientID, rot.Secret.Reveal()); code(err) != gatehouse.EInvalidClient {
+		if _, err := f.oauth.AuthenticateClient(ctx, ratelimit.OAuthTokenClient, cc.Client.ClientID, rot.Secret.Reveal()); code(err) != gatehouse.EInvalidClient {
 			t.Fatalf("deleted client authenticates: %v", err)
 		}
 		for typ, n := range map[gatehouse.EventType]int{gatehouse.EventOAuthClientCreated: 2, gatehouse.EventOAuthClientSecretRotate: 1, gatehouse.EventOAuthClientDeleted: 1} {
@@ -196,18 +197,18 @@ func TestClientCredentialsIntrospectRevoke(t *testing.T) {
 			{"malformed client", "' or 1=1 --", ca.Secret.Reveal()},
 			{"huge secret", ca.Client.ClientID, strings.Repeat("x", 10000)},
 		} {
-			if _, err := f.oauth.AuthenticateClient(ctx, c.id, c.secret); code(err) != gatehouse.EInvalidClient {
+			if _, err := f.oauth.AuthenticateClient(ctx, ratelimit.OAuthTokenClient, c.id, c.secret); code(err) != gatehouse.EInvalidClient {
 				t.Errorf("%s: %v", c.name, err)
 			}
 		}
 		if evs := f.events(t, wa.ID, gatehouse.EventLoginFailed); len(evs) != 2 || evs[0].Target != "client:"+ca.Client.ClientID {
 			t.Fatalf("login.failed in workspace A: %d", len(evs))
 		}
-		client, err := f.oauth.AuthenticateClient(ctx, ca.Client.ClientID, ca.Secret.Reveal())
+		client, err := f.oauth.AuthenticateClient(ctx, ratelimit.OAuthTokenClient, ca.Client.ClientID, ca.Secret.Reveal())
 		if err != nil || client.WorkspaceID != wa.ID {
 			t.Fatalf("authenticate: %v", err)
 		}
-		clientB, _ := f.oauth.AuthenticateClient(ctx, cb.Client.ClientID, cb.Secret.Reveal())
+		clientB, _ := f.oauth.AuthenticateClient(ctx, ratelimit.OAuthTokenClient, cb.Client.ClientID, cb.Secret.Reveal())
 
 		// The grant and its scope.
 		for _, c := range []struct{ scope, want string }{{"", "audit:read workspaces:read"}, {"audit:read", "audit:read"}} {

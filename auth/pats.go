@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse"
+	"github.com/gatehouse-auth/gatehouse/ratelimit"
 	"github.com/gatehouse-auth/gatehouse/token"
 )
 
@@ -94,6 +95,9 @@ type CreatedPAT struct {
 // future and at most MaxTTL ahead.
 func (s *PATs) Create(ctx context.Context, p *gatehouse.Principal, workspaceID, name string, scopes []string, expiresAt time.Time) (*CreatedPAT, error) {
 	if err := requireSession(p, "personal access tokens are managed"); err != nil {
+		return nil, err
+	}
+	if err := limit(ctx, ratelimit.PATCreateUser, p.UserID); err != nil { // the guard (guard.go)
 		return nil, err
 	}
 	name, err := ValidName("name", name)
@@ -277,7 +281,14 @@ var errBadPAT = gatehouse.Errorf(gatehouse.EUnauthorized, "the bearer token is n
 // never reaches the store), then one transaction that finds it by its
 // SHA-256 hash, checks expiry and the owner's status, and (at most once a
 // minute per token) records its use.
-func (s *PATs) Authenticate(ctx context.Context, bearer string) (*gatehouse.Principal, error) {
+func (s *PATs) Authenticate(ctx context.Context, bearer string) (_ *gatehouse.Principal, err error) {
+	// The guard (guard.go): refused while the IP is past its failed-auth
+	// ceiling; a PAT that does not authenticate counts against the IP.
+	pass, err := enter(ctx, Attempt{})
+	if err != nil {
+		return nil, err
+	}
+	defer func() { pass.Done(ctx, err) }()
 	secret, err := token.ParsePAT(bearer)
 	if err != nil {
 		return nil, errBadPAT

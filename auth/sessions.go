@@ -12,6 +12,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse"
 	"github.com/gatehouse-auth/gatehouse/audit"
 	"github.com/gatehouse-auth/gatehouse/password"
+	"github.com/gatehouse-auth/gatehouse/ratelimit"
 )
 
 // SessionTokenIssuer signs the access token of a person's session (a JWT with
@@ -239,6 +240,9 @@ func (k *SessionKeeper) respond(ctx context.Context, sess *gatehouse.Session, re
 // transaction of two statements. The new access token keeps the session's
 // amr and auth_time.
 func (k *SessionKeeper) Refresh(ctx context.Context, token string) (*TokenResponse, error) {
+	if err := limit(ctx, ratelimit.RefreshToken, token); err != nil { // the guard (guard.go), before the look-up
+		return nil, err
+	}
 	rt, ok := parseRefreshToken(token)
 	if !ok {
 		return nil, errBadRefresh
@@ -265,6 +269,11 @@ func (k *SessionKeeper) Refresh(ctx context.Context, token string) (*TokenRespon
 // changes nothing and is not an error: logging out twice, one after the
 // other or at the same time, is not a failure.
 func (k *SessionKeeper) Logout(ctx context.Context, token string) error {
+	// The guard (guard.go): refresh.token, as for a refresh, before the
+	// look-up and the forward derivation.
+	if err := limit(ctx, ratelimit.RefreshToken, token); err != nil {
+		return err
+	}
 	rt, ok := parseRefreshToken(token)
 	if !ok {
 		return nil

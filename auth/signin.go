@@ -8,6 +8,7 @@ import (
 
 	"github.com/gatehouse-auth/gatehouse"
 	"github.com/gatehouse-auth/gatehouse/password"
+	"github.com/gatehouse-auth/gatehouse/ratelimit"
 )
 
 // Logins checks first factors (a password, a magic link; later a passkey or
@@ -70,7 +71,14 @@ func (s *Logins) loginFailed(ctx context.Context, method gatehouse.SessionMethod
 // dummy hash of the same parameters when there is no account. A locked or
 // disabled account is told so only after a right password. When the stored
 // hash's parameters are below the current ones, it is replaced.
-func (s *Logins) PasswordLogin(ctx context.Context, email, pw string) (*TokenResponse, error) {
+func (s *Logins) PasswordLogin(ctx context.Context, email, pw string) (_ *TokenResponse, err error) {
+	// The guard (guard.go): token.account and the failed-auth ceilings, or
+	// the browser's device cookie; a wrong password counts.
+	pass, err := enter(ctx, Attempt{Policy: ratelimit.TokenAccount, Identity: EmailKey(email), Account: EmailAccount(email), Device: true})
+	if err != nil {
+		return nil, err
+	}
+	defer func() { pass.Done(ctx, err) }()
 	if err := password.CheckLength(pw); err != nil {
 		return nil, err
 	}
@@ -154,6 +162,12 @@ func (s *Logins) PasswordLogin(ctx context.Context, email, pw string) (*TokenRes
 // as its SHA-256. Asking again leaves earlier links and every failure count
 // as they are.
 func (s *Logins) RequestMagicLink(ctx context.Context, email string) error {
+	// The guard (guard.go): past magic_link.email the request is answered as
+	// any other and nothing is sent; it is never refused, so that a flood of
+	// requests for an address never locks its owner out of this door.
+	if ok, err := allow(ctx, ratelimit.MagicLinkEmail, EmailKey(email)); !ok {
+		return err
+	}
 	norm, err := gatehouse.NormalizeEmail(email)
 	if err != nil {
 		return nil // no address, no account: the same answer
@@ -166,18 +180,26 @@ func (s *Logins) RequestMagicLink(ctx context.Context, email string) error {
 			return err
 		}
 		ev := &gatehouse.AuditEvent{Type: gatehouse.EventMagicLinkRequested, Details: map[string]string{"email": gatehouse.MaskEmail(norm)}}
+		tok, err := newSecretToken()
+		if err != nil {
+			return err
+		}
+		ml := &gatehouse.MagicLink{Hash: hashToken(tok), CreatedAt: now, ExpiresAt: now.Add(s.cfg.MagicLinkTTL)}
 		if u == nil || u.Status != gatehouse.StatusActive {
+			// A decoy: the same INSERT as for an active account, of a row
+			// no one can consume (no user, used from the start), so that
+			// the answer costs the same store work either way.
+			ml.UsedAt = now
+			if err := t.CreateMagicLink(ctx, ml); err != nil {
+				return err
+			}
 			ev.Details["sent"] = "false"
 			if u != nil {
 				ev.Target = "user:" + u.ID
 			}
 			return t.Audit(ev)
 		}
-		tok, err := newSecretToken()
-		if err != nil {
-			return err
-		}
-		ml := &gatehouse.MagicLink{Hash: hashToken(tok), UserID: u.ID, CreatedAt: now, ExpiresAt: now.Add(s.cfg.MagicLinkTTL)}
+		ml.UserID = u.ID
 		if err := t.CreateMagicLink(ctx, ml); err != nil {
 			return err
 		}
@@ -202,14 +224,19 @@ var errBadLink = gatehouse.Errorf(gatehouse.EInvalidGrant, "the sign-in link is 
 
 // VerifyMagicLink consumes a magic-link token and starts a session, in one
 // transaction: of two uses, one gets a session and the other invalid_grant.
-func (s *Logins) VerifyMagicLink(ctx context.Context, token string) (*TokenResponse, error) {
+func (s *Logins) VerifyMagicLink(ctx context.Context, token string) (_ *TokenResponse, err error) {
+	pass, err := enter(ctx, Attempt{}) // the guard: a link names no account, so the IP's ceiling
+	if err != nil {
+		return nil, err
+	}
+	defer func() { pass.Done(ctx, err) }()
 	if !validSecretToken(token) {
 		return nil, errBadLink
 	}
 	now := s.now()
 	var sess *gatehouse.Session
 	var refresh string
-	err := s.InTx(ctx, gatehouse.Scope{}, func(t *Tx) error {
+	err = s.InTx(ctx, gatehouse.Scope{}, func(t *Tx) error {
 		ml, err := t.ConsumeMagicLink(ctx, hashToken(token), now)
 		if errors.Is(err, gatehouse.ErrNotFound) {
 			return errBadLink

@@ -6,6 +6,7 @@ import (
 
 	"github.com/gatehouse-auth/gatehouse"
 	"github.com/gatehouse-auth/gatehouse/password"
+	"github.com/gatehouse-auth/gatehouse/ratelimit"
 )
 
 // Signups creates people's accounts with a password.
@@ -24,6 +25,9 @@ type signupConfig struct {
 // password is refused before any hashing when it is over 1,024 bytes, and
 // with the reason when it breaks the policy; a taken email is a conflict.
 func (s *Signups) Signup(ctx context.Context, email, pw string) (*gatehouse.User, error) {
+	if err := limit(ctx, ratelimit.SignupEmail, EmailKey(email)); err != nil { // the guard (guard.go)
+		return nil, err
+	}
 	if err := password.CheckLength(pw); err != nil {
 		return nil, err
 	}

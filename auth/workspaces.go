@@ -7,6 +7,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/gatehouse-auth/gatehouse"
+	"github.com/gatehouse-auth/gatehouse/ratelimit"
 )
 
 // Workspaces creates workspaces and manages their members. Every method takes
@@ -78,6 +79,9 @@ func requireScope(p *gatehouse.Principal, scope string) error {
 // session can create one: a PAT is bound to the workspace it was made for.
 func (s *Workspaces) Create(ctx context.Context, p *gatehouse.Principal, name string) (*gatehouse.Workspace, error) {
 	if err := requireSession(p, "workspaces are created"); err != nil {
+		return nil, err
+	}
+	if err := limit(ctx, ratelimit.WorkspaceCreateUser, p.UserID); err != nil { // the guard (guard.go)
 		return nil, err
 	}
 	name, err := ValidName("name", name)
@@ -273,6 +277,9 @@ func checkGrant(me *gatehouse.Member, role gatehouse.Role) error {
 // AddMember adds the user with email to workspace id with role.
 func (s *Workspaces) AddMember(ctx context.Context, p *gatehouse.Principal, id, email string, role gatehouse.Role) (*gatehouse.Member, error) {
 	if err := requireCaller(p); err != nil {
+		return nil, err
+	}
+	if err := limit(ctx, ratelimit.MemberAddUser, p.UserID); err != nil { // the guard (guard.go)
 		return nil, err
 	}
 	var m *gatehouse.Member

@@ -6,7 +6,6 @@ import (
 
 	"github.com/gatehouse-auth/gatehouse"
 	"github.com/gatehouse-auth/gatehouse/auth"
-	"github.com/gatehouse-auth/gatehouse/ratelimit"
 )
 
 // SessionCookies is what cookie mode needs from the refresh and CSRF cookies
@@ -101,9 +100,6 @@ func (s *Server) signup(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(r, &in); err != nil {
 		return err
 	}
-	if err := s.limitAccount(r, ratelimit.SignupEmail, emailKey(in.Email)); err != nil {
-		return err
-	}
 	u, err := s.sessions.Signup(r.Context(), in.Email, in.Password)
 	if err != nil {
 		return err
@@ -124,17 +120,19 @@ func (s *Server) passwordToken(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(r, &in); err != nil {
 		return err
 	}
-	email := emailKey(in.Email)
-	if err := s.limitAccount(r, ratelimit.TokenAccount, email); err != nil {
-		return err
+	// A browser's device cookie goes in; a successful sign-in in cookie mode
+	// gets a new one (auth.DeviceCookie, docs/rate-limits.md).
+	dev := &auth.DeviceCookie{}
+	dc, _ := s.cookies.(deviceCookies)
+	if dc != nil {
+		dev.In, _ = dc.DeviceCookie(r) // twice is refused as cookie tossing before this
 	}
-	var tr *auth.TokenResponse
-	err := s.guardCredentials(r, "email:"+email, func() (err error) {
-		tr, err = s.sessions.PasswordLogin(r.Context(), in.Email, in.Password)
-		return err
-	})
+	tr, err := s.sessions.PasswordLogin(auth.WithDeviceCookie(r.Context(), dev), in.Email, in.Password)
 	if err != nil {
 		return err
+	}
+	if dc != nil && dev.Out != "" && s.cookieMode(r) {
+		dc.SetDeviceCookie(w, dev.Out)
 	}
 	return s.writeTokens(w, r, tr)
 }
@@ -145,9 +143,6 @@ func (s *Server) magicLink(w http.ResponseWriter, r *http.Request) error {
 		Email string `json:"email"`
 	}
 	if err := decodeJSON(r, &in); err != nil {
-		return err
-	}
-	if err := s.limitAccount(r, ratelimit.MagicLinkEmail, emailKey(in.Email)); err != nil {
 		return err
 	}
 	if err := s.sessions.RequestMagicLink(r.Context(), in.Email); err != nil {
@@ -166,11 +161,7 @@ func (s *Server) magicLinkVerify(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(r, &in); err != nil {
 		return err
 	}
-	var tr *auth.TokenResponse
-	err := s.guardCredentials(r, "", func() (err error) { // a link names no account: per IP
-		tr, err = s.sessions.VerifyMagicLink(r.Context(), in.Token)
-		return err
-	})
+	tr, err := s.sessions.VerifyMagicLink(r.Context(), in.Token)
 	if err != nil {
 		return err
 	}
@@ -219,9 +210,6 @@ func (s *Server) refresh(w http.ResponseWriter, r *http.Request) error {
 	}
 	if tok == "" {
 		return errNoRefresh
-	}
-	if err := s.limitAccount(r, ratelimit.RefreshToken, tok); err != nil {
-		return err
 	}
 	tr, err := s.sessions.Refresh(r.Context(), tok)
 	if err != nil {

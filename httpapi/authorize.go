@@ -211,6 +211,7 @@ func (s *Server) authorizeFailed(w http.ResponseWriter, r *http.Request, err err
 	if status >= 500 {
 		s.logFailure(r, status, code, err)
 	}
+	s.refused(w, err) // a rate-limit refusal: Retry-After, and counted
 	if errors.Is(err, auth.ErrUnknownRedirect) {
 		msg = "The application's request names an unknown client or a redirect URI it has not registered, so gatehouse will not send you back to it."
 	}

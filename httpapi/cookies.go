@@ -185,10 +185,13 @@ func (c CookieConfig) CSRFCookie(r *http.Request) (string, error) {
 	return readOne(r, c.CSRFCookieName())
 }
 
-// CheckCookies refuses a request that carries either gatehouse cookie more
+// CheckCookies refuses a request that carries any gatehouse cookie more
 // than once (cookie tossing), whether or not the handler reads it.
 func (c CookieConfig) CheckCookies(r *http.Request) error {
 	if _, err := c.RefreshCookie(r); err != nil {
+		return err
+	}
+	if _, err := c.DeviceCookie(r); err != nil {
 		return err
 	}
 	_, err := c.CSRFCookie(r)
@@ -218,4 +221,50 @@ func (s *Server) rejectTossedCookies(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// The device cookie (OWASP "Slow Down Online Guessing Attacks with Device
+// Cookies"): set on a successful password sign-in in cookie mode, it tells
+// the credential guard that this browser signed in to the account before,
+// so the account's own limits and failed-auth ceiling, which anyone who
+// knows the address can trip, do not lock its owner out (auth/guard.go).
+// Its value names no account; it is an HMAC under a key derived from the
+// master secret. Body-mode clients get none.
+const (
+	HostDeviceCookie   = "__Host-gatehouse_device"
+	SecureDeviceCookie = "__Secure-gatehouse_device"
+)
+
+// deviceCookieMaxAge is the device cookie's lifetime: long, since it only
+// ever spares its browser the account's lockout (180 days).
+const deviceCookieMaxAge = 180 * 24 * 60 * 60
+
+// DeviceCookieName returns the name of the device cookie under c.
+func (c CookieConfig) DeviceCookieName() string {
+	if c.Domain != "" {
+		return SecureDeviceCookie
+	}
+	return HostDeviceCookie
+}
+
+// SetDeviceCookie sets the device cookie: HttpOnly and Secure, SameSite as
+// configured, and, with a cookie domain, sent only to /v1/auth.
+func (c CookieConfig) SetDeviceCookie(w http.ResponseWriter, value string) {
+	ck := c.refreshCookie(value)
+	ck.Name = c.DeviceCookieName()
+	ck.MaxAge = deviceCookieMaxAge
+	http.SetCookie(w, ck)
+}
+
+// DeviceCookie returns the value of r's device cookie ("" when there is
+// none), or an invalid_request error when it appears more than once.
+func (c CookieConfig) DeviceCookie(r *http.Request) (string, error) {
+	return readOne(r, c.DeviceCookieName())
+}
+
+// deviceCookies is what the password sign-in needs of the server's cookies;
+// CookieConfig implements it.
+type deviceCookies interface {
+	SetDeviceCookie(w http.ResponseWriter, value string)
+	DeviceCookie(r *http.Request) (string, error)
 }

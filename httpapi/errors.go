@@ -72,7 +72,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		// RFC 6750 section 3: a 401 names the scheme it wants.
 		w.Header().Set("WWW-Authenticate", `Bearer realm="gatehouse"`)
 	}
-	setRetryAfter(w, err)
+	s.refused(w, err)
 	writeErrorBody(w, status, code, msg)
 }
 
@@ -94,7 +94,7 @@ func (s *Server) writeOAuthError(w http.ResponseWriter, r *http.Request, err err
 		status = StatusOf(code) // 413, 415, 429, 500, 503 keep their meaning
 	}
 	s.logFailure(r, status, code, err)
-	setRetryAfter(w, err)
+	s.refused(w, err)
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Pragma", "no-cache")
 	writeErrorBody(w, status, code, msg)

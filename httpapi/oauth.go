@@ -80,11 +80,12 @@ func readClientCredentials(r *http.Request, form url.Values) (clientCredentials,
 	return clientCredentials{id: id, secret: secret, basic: true}, nil
 }
 
-// authenticateClient reads the client's credentials and checks them under
-// the rate limits: the per-client policy, then the failed-auth ceilings of
-// the IP and the client (guardClient), before the secret is hashed and
-// compared. A malformed client id names no client and meets only the IP's
-// ceiling. A wrong secret counts one failure; a right one never does.
+// authenticateClient reads the client's credentials and checks them;
+// auth.OAuth.AuthenticateClient applies the per-client policy named and the
+// failed-auth ceilings of the IP and the client before the secret is hashed
+// and compared (the credential guard, auth/guard.go). A malformed client id
+// names no client and meets only the IP's ceiling. A wrong secret counts
+// one failure; a right one never does.
 func (s *Server) authenticateClient(w http.ResponseWriter, r *http.Request, form url.Values, policy string) (*gatehouse.Client, error) {
 	o, err := s.oauthOrUnavailable()
 	if err != nil {
@@ -104,27 +105,11 @@ func (s *Server) authenticateClient(w http.ResponseWriter, r *http.Request, form
 		if gatehouse.ErrorCode(err) == gatehouse.EInvalidClient {
 			// No usable credentials is a failed authentication too, under
 			// the IP's ceiling.
-			err = s.guardCredentials(r, "", func() error { return err })
+			err = auth.CredentialsMissing(r.Context(), err)
 		}
 		return nil, err
 	}
-	var c *gatehouse.Client
-	err = s.guardClientID(r, policy, cc.id, func() error {
-		var err error
-		c, err = o.AuthenticateClient(r.Context(), cc.id, cc.secret)
-		return err
-	})
-	return c, err
-}
-
-// guardClientID runs check under guardClient when clientID has the form of
-// a client id; a malformed one names no client and meets only the IP's
-// failed-auth ceiling.
-func (s *Server) guardClientID(r *http.Request, policy, clientID string, check func() error) error {
-	if auth.ValidClientID(clientID) {
-		return s.guardClient(r, policy, clientID, check)
-	}
-	return s.guardCredentials(r, "", check)
+	return o.AuthenticateClient(r.Context(), policy, cc.id, cc.secret)
 }
 
 // noStore marks an OAuth response as never cached (RFC 6749 section 5.1).
@@ -188,13 +173,7 @@ func namesPublicClient(r *http.Request, form url.Values) bool {
 // secret: the per-client policy named and the failed-auth ceilings; an
 // unknown or confidential client counts one failure.
 func (s *Server) publicClient(r *http.Request, clientID, policy string) (*gatehouse.Client, error) {
-	var c *gatehouse.Client
-	err := s.guardClientID(r, policy, clientID, func() error {
-		var err error
-		c, err = s.oauth.PublicClient(r.Context(), clientID)
-		return err
-	})
-	return c, err
+	return s.oauth.PublicClient(r.Context(), policy, clientID)
 }
 
 // introspectionJSON is RFC 7662 section 2.2's answer; an inactive token gets

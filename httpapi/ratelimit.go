@@ -5,40 +5,47 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
-	"net/netip"
 	"strconv"
 	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/gatehouse-auth/gatehouse"
+	"github.com/gatehouse-auth/gatehouse/auth"
 	"github.com/gatehouse-auth/gatehouse/ratelimit"
 )
 
-// This file is the HTTP side of rate limiting (CONTRACT 10, docs/rate-limits.md):
+// This file is the HTTP side of rate limiting (docs/rate-limits.md):
 //
 //   - s.limit(h, ratelimit.TokenIP) in the route table applies per-IP policies
 //     before any work and makes every response of the route carry
 //     RateLimit-Policy and RateLimit (and Retry-After on a 429);
-//   - s.limitAccount applies a per-account, per-client or per-user policy once
-//     a handler knows who the request is about, before any password hashing,
-//     token look-up or write;
-//   - s.guardCredentials runs a credential check under the failed-auth
-//     ceilings: refused up front while a ceiling is reached, and counted only
-//     when the credentials were wrong;
-//   - failureCounting wraps the Authenticator so that a bad PAT counts against
-//     the client IP's ceiling and a successful one never touches it.
+//   - every request carries the credential guard (auth.Guard, auth/guard.go)
+//     in its context: the auth services that check a secret, or act for an
+//     account, ask it before any hashing, look-up or write, and count the
+//     failures; its decisions reach the response through the request's
+//     ratelimit.Record;
+//   - writeError and writeOAuthError count every 429 by the policy that
+//     refused and give it Retry-After.
 
-// setupLimits takes the rate-limit part of d: the limits, the failed-auth
-// ceilings (wrapping the Authenticator so bad PATs count), the readiness
-// details, rate_limit.exceeded recording, and the refusal counter.
+// setupLimits takes the rate-limit part of d: the limits, the credential
+// guard over them and the failed-auth ceilings, the readiness details,
+// rate_limit.exceeded recording, and the refusal counter.
 func (s *Server) setupLimits(d Deps) error {
 	s.limits, s.failed, s.readyDetails = d.RateLimits, d.FailedAuth, d.ReadyDetails
 	if s.limits != nil && s.limits.OnExceeded == nil && s.recorder != nil {
 		s.limits.OnExceeded = s.recordExceeded
 	}
-	if s.failed != nil && s.auth != nil {
-		s.auth = failureCounting{next: s.auth, s: s}
+	if s.limits != nil && s.failed != nil {
+		cfg := auth.GuardConfig{Limits: s.limits, Failed: s.failed, Log: s.log, DeviceKey: d.DeviceKey}
+		if s.recorder != nil {
+			cfg.Record = s.recorder.Record
+		}
+		g, err := auth.NewGuard(cfg)
+		if err != nil {
+			return err
+		}
+		s.guard = g
 	}
 	s.refusals = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "gatehouse_ratelimit_refusals_total",
@@ -47,13 +54,29 @@ func (s *Server) setupLimits(d Deps) error {
 	return s.registry.Register(s.refusals)
 }
 
-// refused counts err when it is a rate-limit refusal, and returns it.
-func (s *Server) refused(err error) error {
+// withGuard puts the credential guard in the request's context, for every
+// request: a service that checks a secret finds it there whatever the route.
+func (s *Server) withGuard(next http.Handler) http.Handler {
+	if s.guard == nil {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		next.ServeHTTP(w, r.WithContext(auth.WithGuard(r.Context(), s.guard)))
+	})
+}
+
+// refused counts err when it is a rate-limit refusal, and sets its
+// Retry-After (RFC 9110 section 10.2.3) wherever it was decided, also on
+// routes without s.limit (a PAT refused by the failed-auth ceiling on any
+// authenticated route).
+func (s *Server) refused(w http.ResponseWriter, err error) {
 	var ex *ratelimit.ExceededError
 	if errors.As(err, &ex) {
-		s.refusals.WithLabelValues(ex.Decision.Policy.Name).Inc()
+		if s.refusals != nil {
+			s.refusals.WithLabelValues(ex.Decision.Policy.Name).Inc()
+		}
+		w.Header().Set(ratelimit.HeaderRetryAfter, strconv.FormatInt(max(ratelimit.Seconds(ex.Decision.RetryAfter), 1), 10))
 	}
-	return err
 }
 
 // limit wraps h with the per-IP policies named. The client IP is the one
@@ -72,7 +95,7 @@ func (s *Server) limit(h http.Handler, policies ...string) http.Handler {
 		ip := clientKey(ctx)
 		for _, p := range policies {
 			if err := s.limits.Enforce(ctx, p, ip); err != nil {
-				s.refuse(lw, r, s.refused(err))
+				s.refuse(lw, r, err)
 				return
 			}
 		}
@@ -89,119 +112,10 @@ func (s *Server) refuse(w http.ResponseWriter, r *http.Request, err error) {
 	s.writeError(w, r, err)
 }
 
-// clientKey is the rate-limit identity of the request's client: its IPv4
-// address, or the /64 network of its IPv6 address (one subscriber or host
-// usually holds a whole /64, so keying by full address would let it rotate
-// through 2^64 keys; RFC 6177, RFC 7721).
+// clientKey is the rate-limit identity of the request's client
+// (ratelimit.ClientKey: an IPv6 client is keyed by its /64).
 func clientKey(ctx context.Context) string {
-	ip := gatehouse.RequestInfoFromContext(ctx).IP
-	if ip == "" {
-		return "unknown" // a peer without an IP address (a unix socket): one shared bucket
-	}
-	a, err := netip.ParseAddr(ip)
-	if err != nil {
-		return ip
-	}
-	return ClientKey(a)
-}
-
-// emailKey is the rate-limit identity of an email address as a caller typed
-// it: trimmed and lower-cased, as gatehouse.NormalizeEmail does, so that case
-// variants share one key; validation is left to the handler's service.
-func emailKey(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
-
-// limitAccount applies the policy named name (token.account,
-// oauth_token.client, pat_create.user, …) to identity. Call it as soon as the
-// identity is known and before any hashing, look-up or write; return its
-// error as is.
-func (s *Server) limitAccount(r *http.Request, name, identity string) error {
-	if s.limits == nil {
-		return nil
-	}
-	return s.refused(s.limits.Enforce(r.Context(), name, identity))
-}
-
-// guardCredentials runs check, the verification of credentials that claim to
-// be account ("email:<address>", "client:<id>", or "" when they name none),
-// under the failed-auth ceilings of the client IP and the account: while
-// either is reached the request is refused before check runs, even if the
-// credentials are right; after check, only a credential failure
-// (invalid_grant, invalid_client, unauthorized) counts.
-func (s *Server) guardCredentials(r *http.Request, account string, check func() error) error {
-	if s.failed == nil {
-		return check()
-	}
-	ctx := r.Context()
-	ip := clientKey(ctx)
-	if err := s.failed.Enforce(ctx, ip, account); err != nil {
-		return s.refused(err)
-	}
-	err := check()
-	if credentialFailure(err) {
-		s.countFailure(ctx, ip, account)
-	}
-	return err
-}
-
-// guardClient is what the OAuth endpoints run once the request names its
-// client (HTTP Basic or client_id in the form), before the secret is
-// checked: the per-client policy (ratelimit.OAuthTokenClient,
-// ratelimit.IntrospectClient), then check (the client authentication) under
-// the failed-auth ceilings of the IP and "client:<id>". A wrong secret counts;
-// a right one never does. In the route table and the handler:
-//
-//	{"POST /v1/oauth/token", s.limit(s.handleOAuth(s.oauthToken), ratelimit.OAuthTokenIP)},
-//
-//	err := s.guardClient(r, ratelimit.OAuthTokenClient, clientID, func() error { … })
-func (s *Server) guardClient(r *http.Request, policy, clientID string, check func() error) error {
-	if err := s.limitAccount(r, policy, clientID); err != nil {
-		return err
-	}
-	return s.guardCredentials(r, "client:"+clientID, check)
-}
-
-// credentialFailure reports whether err says the credentials were wrong (as
-// opposed to refused for another reason, or fine).
-func credentialFailure(err error) bool {
-	if err == nil {
-		return false
-	}
-	switch gatehouse.ErrorCode(err) {
-	case gatehouse.EInvalidGrant, gatehouse.EInvalidClient, gatehouse.EUnauthorized:
-		return true
-	}
-	return false
-}
-
-// countFailure counts one failed authentication and records
-// failed_auth.ceiling_reached for each ceiling it crossed (once per window).
-// A limiter error is logged: the failure itself was already refused.
-func (s *Server) countFailure(ctx context.Context, ip, account string) {
-	v, err := s.failed.Fail(ctx, ip, account)
-	if err != nil {
-		s.log.LogAttrs(ctx, slog.LevelError, "failed-auth counter",
-			slog.String("request_id", gatehouse.RequestInfoFromContext(ctx).RequestID),
-			slog.String("err", err.Error()))
-		return
-	}
-	if s.recorder == nil {
-		return
-	}
-	for _, p := range v.Crossed {
-		ev := &gatehouse.AuditEvent{
-			Type:    gatehouse.EventFailedAuthCeiling,
-			Outcome: gatehouse.OutcomeFailure,
-			Details: map[string]string{
-				"ceiling": p.Name,
-				"limit":   strconv.Itoa(p.Limit),
-				"window":  p.Window.String(),
-			},
-		}
-		if c, ok := strings.CutPrefix(account, "client:"); ok && p.Name == ratelimit.FailedAuthAccount {
-			ev.Target = "client:" + c // never an email address in clear
-		}
-		s.recordEvent(ctx, ev)
-	}
+	return ratelimit.ClientKey(gatehouse.RequestInfoFromContext(ctx).IP)
 }
 
 // recordExceeded records rate_limit.exceeded; ratelimit.Limits calls it at
@@ -223,16 +137,6 @@ func (s *Server) recordEvent(ctx context.Context, ev *gatehouse.AuditEvent) {
 		s.log.LogAttrs(ctx, slog.LevelError, "audit event not recorded",
 			slog.String("request_id", gatehouse.RequestInfoFromContext(ctx).RequestID),
 			slog.String("type", string(ev.Type)), slog.String("err", err.Error()))
-	}
-}
-
-// setRetryAfter gives a rate-limit refusal its Retry-After (RFC 9110 section
-// 10.2.3) wherever it was decided, also on routes without s.limit (a PAT
-// refused by the failed-auth ceiling on any authenticated route).
-func setRetryAfter(w http.ResponseWriter, err error) {
-	var ex *ratelimit.ExceededError
-	if errors.As(err, &ex) {
-		w.Header().Set(ratelimit.HeaderRetryAfter, strconv.FormatInt(max(ratelimit.Seconds(ex.Decision.RetryAfter), 1), 10))
 	}
 }
 
@@ -276,33 +180,3 @@ func (lw *limitWriter) Write(b []byte) (int, error) {
 
 // Unwrap lets http.ResponseController reach the underlying writer.
 func (lw *limitWriter) Unwrap() http.ResponseWriter { return lw.ResponseWriter }
-
-// patPrefix starts every personal access token (CONTRACT 5).
-const patPrefix = "gth_"
-
-// failureCounting is the Authenticator with failed-auth tracking for PATs:
-// a request presenting a PAT is refused while the client IP is over its
-// ceiling, and a PAT that does not authenticate counts one failure. A
-// successful PAT, and any JWT (an expired access token is routine, and
-// signatures cannot be guessed), never touch the counters.
-type failureCounting struct {
-	next Authenticator
-	s    *Server
-}
-
-func (fc failureCounting) Authenticate(r *http.Request) (*gatehouse.Principal, error) {
-	tok, err := BearerToken(r)
-	if err != nil || !strings.HasPrefix(tok, patPrefix) {
-		return fc.next.Authenticate(r)
-	}
-	var p *gatehouse.Principal
-	err = fc.s.guardCredentials(r, "", func() error {
-		var err error
-		p, err = fc.next.Authenticate(r)
-		if err == nil && p == nil {
-			err = gatehouse.Errorf(gatehouse.EUnauthorized, "the bearer token is not valid")
-		}
-		return err
-	})
-	return p, err
-}

@@ -17,6 +17,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/gatehouse-auth/gatehouse"
+	"github.com/gatehouse-auth/gatehouse/auth"
 	"github.com/gatehouse-auth/gatehouse/internal/testdb"
 	"github.com/gatehouse-auth/gatehouse/ratelimit"
 	"github.com/gatehouse-auth/gatehouse/ratelimit/memory"
@@ -60,10 +61,7 @@ func (ts *tokenStandIn) handler(s *Server) handlerFunc {
 		if err := json.NewDecoder(r.Body).Decode(&in); err != nil {
 			return gatehouse.Errorf(gatehouse.EInvalidRequest, "bad body")
 		}
-		if err := s.limitAccount(r, ratelimit.TokenAccount, in.Email); err != nil {
-			return err
-		}
-		return s.guardCredentials(r, "email:"+in.Email, func() error {
+		return guarded(r, auth.Attempt{Policy: ratelimit.TokenAccount, Identity: in.Email, Account: "email:" + in.Email}, func() error {
 			ts.work.Add(1) // argon2id would run here
 			if in.Password != "right password" {
 				return gatehouse.Errorf(gatehouse.EInvalidGrant, "wrong email or password")
@@ -265,21 +263,28 @@ func TestFailedAuthCeilingBlocksEvenRightCredentials(t *testing.T) {
 	}
 }
 
-// patAuthenticator accepts one PAT, "gth_good…", and refuses every other.
+// patAuthenticator accepts one PAT, "gth_good…", and refuses every other,
+// under the request's credential guard as auth.PATs.Authenticate does;
+// calls counts the look-ups.
 type patAuthenticator struct{ calls atomic.Int64 }
 
 const goodPAT = "gth_good0000000000000000000000000000000000000000"
 
 func (a *patAuthenticator) Authenticate(r *http.Request) (*gatehouse.Principal, error) {
-	a.calls.Add(1)
-	tok, err := BearerToken(r)
-	if err != nil {
-		return nil, err
-	}
-	if tok != goodPAT {
-		return nil, gatehouse.Errorf(gatehouse.EUnauthorized, "the bearer token is not valid")
-	}
-	return &gatehouse.Principal{Kind: gatehouse.KindPAT, UserID: "u1", TokenID: "t1"}, nil
+	var p *gatehouse.Principal
+	err := guarded(r, auth.Attempt{}, func() error {
+		a.calls.Add(1)
+		tok, err := BearerToken(r)
+		if err != nil {
+			return err
+		}
+		if tok != goodPAT {
+			return gatehouse.Errorf(gatehouse.EUnauthorized, "the bearer token is not valid")
+		}
+		p = &gatehouse.Principal{Kind: gatehouse.KindPAT, UserID: "u1", TokenID: "t1"}
+		return nil
+	})
+	return p, err
 }
 
 func TestSuccessfulPATsNeverCount(t *testing.T) {
@@ -369,6 +374,19 @@ func TestTwoInstancesShareLimits(t *testing.T) {
 	}
 }
 
+// guarded runs check as a service of package auth does: under the request's
+// credential guard, reporting the outcome.
+func guarded(r *http.Request, a auth.Attempt, check func() error) error {
+	ctx := r.Context()
+	pass, err := auth.GuardFromContext(ctx).Enter(ctx, a)
+	if err != nil {
+		return err
+	}
+	err = check()
+	pass.Done(ctx, err)
+	return err
+}
+
 func testLogger() *slog.Logger { return slog.New(slog.NewJSONHandler(io.Discard, nil)) }
 
 // The OAuth endpoints' way: per-IP on the route, per-client and the client
@@ -378,7 +396,7 @@ func TestOAuthClientGuard(t *testing.T) {
 	var checks atomic.Int64
 	h := e.serveLimited(t, "POST /v1/oauth/token", e.s.handleOAuth(func(w http.ResponseWriter, r *http.Request) error {
 		id, secret, _ := r.BasicAuth()
-		return e.s.guardClient(r, ratelimit.OAuthTokenClient, id, func() error {
+		return guarded(r, auth.Attempt{Policy: ratelimit.OAuthTokenClient, Identity: id, Account: auth.ClientAccount(id)}, func() error {
 			checks.Add(1)
 			if secret != "s3cret" {
 				return gatehouse.Errorf(gatehouse.EInvalidClient, "client authentication failed")

@@ -45,10 +45,10 @@ func (s *Server) routes() []route {
 		{"DELETE /v1/tokens/{id}", s.requireAuth(s.handle(s.deleteToken))},
 
 		// Workspaces, members and their audit trail (CONTRACT 8).
-		{"POST /v1/workspaces", s.requireAuth(s.handle(s.createWorkspace))},
+		{"POST /v1/workspaces", s.limit(s.requireAuth(s.handle(s.createWorkspace)), ratelimit.WorkspaceCreateIP)},
 		{"GET /v1/workspaces", s.requireAuth(s.handle(s.listWorkspaces))},
 		{"GET /v1/workspaces/{id}", s.requireAuth(s.handle(s.getWorkspace))},
-		{"POST /v1/workspaces/{id}/members", s.requireAuth(s.handle(s.addMember))},
+		{"POST /v1/workspaces/{id}/members", s.limit(s.requireAuth(s.handle(s.addMember)), ratelimit.MemberAddIP)},
 		{"GET /v1/workspaces/{id}/members", s.requireAuth(s.handle(s.listMembers))},
 		{"PATCH /v1/workspaces/{id}/members/{user_id}", s.requireAuth(s.handle(s.updateMember))},
 		{"DELETE /v1/workspaces/{id}/members/{user_id}", s.requireAuth(s.handle(s.removeMember))},
@@ -60,8 +60,9 @@ func (s *Server) routes() []route {
 		{"POST /v1/workspaces/{id}/clients/{client_id}/secret", s.requireAuth(s.handle(s.rotateClientSecret))},
 
 		// OAuth 2.0 (CONTRACT 6, docs/oauth.md). The per-client policies and
-		// the failed-auth ceilings apply in the handlers (guardClient) before
-		// the client secret is checked; revocation shares introspection's.
+		// the failed-auth ceilings apply in auth's client authentication (the
+		// credential guard) before the client secret is checked; revocation
+		// shares introspection's.
 		{"GET /v1/oauth/authorize", http.HandlerFunc(s.oauthAuthorize)},
 		{"POST /v1/oauth/authorize", http.HandlerFunc(s.oauthDecide)},
 		{"POST /v1/oauth/token", s.limit(s.handleOAuth(s.oauthToken), ratelimit.OAuthTokenIP)},

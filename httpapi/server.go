@@ -64,7 +64,9 @@ type Deps struct {
 	// nil: routes are not limited (tests of other areas only; cmd always
 	// sets it). Its OnExceeded is set to record rate_limit.exceeded when nil.
 	RateLimits *ratelimit.Limits
-	// FailedAuth holds the failed-authentication ceilings; nil: none.
+	// FailedAuth holds the failed-authentication ceilings; nil: none. With
+	// RateLimits, it makes the credential guard (auth.Guard) every request
+	// carries.
 	FailedAuth *ratelimit.FailedAuth
 	Sessions   *auth.Sessions // sign-up, sign-in, refresh, sessions, account status
 	Cookies    SessionCookies // cookie mode (the browser area's CookieConfig); nil: body mode only
@@ -73,6 +75,9 @@ type Deps struct {
 	PATs       *auth.PATs     // personal access tokens
 	Clients    *auth.Clients  // OAuth clients of a workspace
 	OAuth      *auth.OAuth    // the OAuth endpoints: token, introspection, revocation
+
+	// DeviceKey signs device cookies (auth.DeviceKey); nil: none are issued.
+	DeviceKey []byte
 }
 
 // Server is gatehouse's HTTP handler.
@@ -89,6 +94,7 @@ type Server struct {
 	profile     *auth.Profile
 	limits      *ratelimit.Limits
 	failed      *ratelimit.FailedAuth
+	guard       *auth.Guard
 	sessions    *auth.Sessions
 	cookies     SessionCookies
 	csrf        CSRFVerifier
@@ -188,6 +194,7 @@ func (s *Server) middleware(h http.Handler) (http.Handler, error) {
 	}
 	return chain(h,
 		s.requestInfo,
+		s.withGuard,
 		s.observe,
 		s.recoverPanics,
 		s.headers,

@@ -6,7 +6,6 @@ import (
 
 	"github.com/gatehouse-auth/gatehouse"
 	"github.com/gatehouse-auth/gatehouse/auth"
-	"github.com/gatehouse-auth/gatehouse/ratelimit"
 )
 
 // patJSON is a personal access token as listed: never the secret.
@@ -61,13 +60,6 @@ func (s *Server) createToken(w http.ResponseWriter, r *http.Request) error {
 	var exp time.Time
 	if in.ExpiresAt != nil {
 		exp = *in.ExpiresAt
-	}
-	// Only a session may create PATs (pats.Create refuses anything else with
-	// 403): a PAT's refused attempts must not spend its owner's budget.
-	if principal(r).Kind == gatehouse.KindSession {
-		if err := s.limitAccount(r, ratelimit.PATCreateUser, principal(r).UserID); err != nil {
-			return err
-		}
 	}
 	c, err := pats.Create(r.Context(), principal(r), in.WorkspaceID, in.Name, in.Scopes, exp)
 	if err != nil {

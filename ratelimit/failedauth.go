@@ -2,6 +2,7 @@ package ratelimit
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse"
@@ -16,12 +17,17 @@ import (
 // even when the credentials would be right.
 //
 // account is what the credentials claim to be: "email:<address>" for a
-// password, "client:<id>" for a client secret; empty when the attempt names no
-// account (a bad PAT, a bad magic-link token), which then counts per IP only.
+// password (the address trimmed and lower-cased), "client:<id>" for a client
+// secret; empty when the attempt names no account (a bad PAT, a bad
+// magic-link token), which then counts per IP only. "device:<nonce>" is a
+// browser's device cookie (OWASP "Slow Down Online Guessing Attacks with
+// Device Cookies"): it stands in for the account it vouches for and meets the
+// failed_auth.device ceiling instead of failed_auth.account.
 type FailedAuth struct {
 	backend    Backend
 	perIP      Policy
 	perAccount Policy
+	perDevice  Policy
 }
 
 // NewFailedAuth returns a tracker over b with the failed_auth.ip and
@@ -30,7 +36,18 @@ func NewFailedAuth(b Backend, ps Policies) *FailedAuth {
 	if ps == nil {
 		ps = DefaultPolicies()
 	}
-	return &FailedAuth{backend: b, perIP: ps[FailedAuthIP], perAccount: ps[FailedAuthAccount]}
+	return &FailedAuth{backend: b, perIP: ps[FailedAuthIP], perAccount: ps[FailedAuthAccount], perDevice: ps[FailedAuthDevice]}
+}
+
+// DevicePrefix starts the account of a device cookie's failures.
+const DevicePrefix = "device:"
+
+// accountPolicy is the ceiling account meets.
+func (fa *FailedAuth) accountPolicy(account string) Policy {
+	if strings.HasPrefix(account, DevicePrefix) {
+		return fa.perDevice
+	}
+	return fa.perAccount
 }
 
 // Verdict is the failed-auth state of one attempt's IP and account.
@@ -83,7 +100,11 @@ func (fa *FailedAuth) Enforce(ctx context.Context, ip, account string) error {
 }
 
 // Reset forgets the failures of ip and account (either may be empty), for an
-// administrator who unlocks an account.
+// administrator who lifts a block. The keys are those the guard counts
+// under: ip is the client key (ClientKey: an IPv4 address, or an IPv6
+// address's /64 as "2001:db8::/64"), account "email:<address>" with the
+// address trimmed and lower-cased, "client:<id>" or "device:<nonce>".
+// `gatehouse limits reset` builds them as the guard does (auth.EmailAccount, ClientKey).
 func (fa *FailedAuth) Reset(ctx context.Context, ip, account string) error {
 	if ip != "" {
 		if err := fa.backend.ResetFailures(ctx, Key(FailedAuthIP, ip)); err != nil {
@@ -91,7 +112,7 @@ func (fa *FailedAuth) Reset(ctx context.Context, ip, account string) error {
 		}
 	}
 	if account != "" {
-		return fa.backend.ResetFailures(ctx, Key(FailedAuthAccount, account))
+		return fa.backend.ResetFailures(ctx, Key(fa.accountPolicy(account).Name, account))
 	}
 	return nil
 }
@@ -112,7 +133,7 @@ func (fa *FailedAuth) do(ctx context.Context, ip, account string, add bool) (Ver
 		}
 	}
 	if account != "" {
-		if v.Account, err = step(fa.perAccount, account); err != nil {
+		if v.Account, err = step(fa.accountPolicy(account), account); err != nil {
 			return Verdict{}, err
 		}
 	}

@@ -12,24 +12,29 @@ import (
 // the part after it what the key is made of. docs/rate-limits.md documents
 // each with its default.
 const (
-	SignupIP           = "signup.ip"
-	SignupEmail        = "signup.email" // the email being signed up
-	TokenIP            = "token.ip"
-	TokenAccount       = "token.account" // the email being signed in to
-	MagicLinkIP        = "magic_link.ip"
-	MagicLinkEmail     = "magic_link.email"
-	MagicLinkVerifyIP  = "magic_link_verify.ip"
-	RefreshIP          = "refresh.ip"
-	RefreshToken       = "refresh.token" // the presented refresh token (hashed)
-	OAuthTokenIP       = "oauth_token.ip"
-	OAuthTokenClient   = "oauth_token.client"
-	IntrospectIP       = "introspect.ip"
-	IntrospectClient   = "introspect.client"
-	PATCreateIP        = "pat_create.ip"
-	PATCreateUser      = "pat_create.user"
-	FailedAuthIP       = "failed_auth.ip"      // ceiling, not a rate: only failures count
-	FailedAuthAccount  = "failed_auth.account" // ceiling, not a rate: only failures count
-	configVariableName = "GATEHOUSE_RATE_LIMITS"
+	SignupIP            = "signup.ip"
+	SignupEmail         = "signup.email" // the email being signed up
+	TokenIP             = "token.ip"
+	TokenAccount        = "token.account" // the email being signed in to
+	MagicLinkIP         = "magic_link.ip"
+	MagicLinkEmail      = "magic_link.email"
+	MagicLinkVerifyIP   = "magic_link_verify.ip"
+	RefreshIP           = "refresh.ip"
+	RefreshToken        = "refresh.token" // the presented refresh token (hashed)
+	OAuthTokenIP        = "oauth_token.ip"
+	OAuthTokenClient    = "oauth_token.client"
+	IntrospectIP        = "introspect.ip"
+	IntrospectClient    = "introspect.client"
+	PATCreateIP         = "pat_create.ip"
+	PATCreateUser       = "pat_create.user"
+	WorkspaceCreateIP   = "workspace_create.ip"
+	WorkspaceCreateUser = "workspace_create.user" // the caller's user id
+	MemberAddIP         = "member_add.ip"
+	MemberAddUser       = "member_add.user"     // the caller's user id
+	FailedAuthIP        = "failed_auth.ip"      // ceiling, not a rate: only failures count
+	FailedAuthAccount   = "failed_auth.account" // ceiling, not a rate: only failures count
+	FailedAuthDevice    = "failed_auth.device"  // ceiling per device cookie (docs/rate-limits.md)
+	configVariableName  = "GATEHOUSE_RATE_LIMITS"
 )
 
 // Policies is the table of named policies in force.
@@ -54,8 +59,13 @@ func DefaultPolicies() Policies {
 		{IntrospectClient, 600, time.Minute},
 		{PATCreateIP, 30, time.Hour},
 		{PATCreateUser, 20, time.Hour},
+		{WorkspaceCreateIP, 30, time.Hour},
+		{WorkspaceCreateUser, 10, time.Hour},
+		{MemberAddIP, 300, time.Hour},
+		{MemberAddUser, 100, time.Hour},
 		{FailedAuthIP, 100, 15 * time.Minute},
 		{FailedAuthAccount, 10, 15 * time.Minute},
+		{FailedAuthDevice, 10, 15 * time.Minute},
 	} {
 		ps[p.Name] = p
 	}

@@ -15,6 +15,7 @@ func TestDefaultPoliciesAreValid(t *testing.T) {
 		ratelimit.MagicLinkEmail, ratelimit.MagicLinkVerifyIP, ratelimit.RefreshIP, ratelimit.RefreshToken,
 		ratelimit.OAuthTokenIP, ratelimit.OAuthTokenClient, ratelimit.IntrospectIP, ratelimit.IntrospectClient,
 		ratelimit.PATCreateIP, ratelimit.PATCreateUser, ratelimit.FailedAuthIP, ratelimit.FailedAuthAccount,
+		ratelimit.FailedAuthDevice, ratelimit.WorkspaceCreateIP, ratelimit.WorkspaceCreateUser, ratelimit.MemberAddIP, ratelimit.MemberAddUser,
 	} {
 		p, ok := ps[name]
 		if !ok {
@@ -25,8 +26,8 @@ func TestDefaultPoliciesAreValid(t *testing.T) {
 			t.Errorf("%s: %+v %v", name, p, err)
 		}
 	}
-	if len(ps) != 17 {
-		t.Errorf("%d defaults, want 17", len(ps))
+	if len(ps) != 22 {
+		t.Errorf("%d defaults, want 22", len(ps))
 	}
 }
 

@@ -14,6 +14,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"net/netip"
 	"time"
 )
 
@@ -190,4 +191,25 @@ func FromCount(p Policy, n int, leftUS int64, crossed bool) Failures {
 		f.RetryAfter = time.Duration(leftUS) * time.Microsecond
 	}
 	return f
+}
+
+// ClientKey is the rate-limit identity of a client IP address as
+// gatehouse.RequestInfo holds it: the IPv4 address, or the /64 network of an
+// IPv6 address (one subscriber or host usually holds a whole /64, so keying
+// by full address would let it rotate through 2^64 keys; RFC 6177, RFC
+// 7721). A peer without an address (a unix socket) shares the one key
+// "unknown"; a string that is not an address is its own key.
+func ClientKey(ip string) string {
+	if ip == "" {
+		return "unknown"
+	}
+	a, err := netip.ParseAddr(ip)
+	if err != nil {
+		return ip
+	}
+	if a = a.Unmap(); a.Is6() {
+		p, _ := a.Prefix(64)
+		return p.String()
+	}
+	return a.String()
 }

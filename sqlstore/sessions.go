@@ -108,7 +108,7 @@ func (t *Tx) scanSession(row interface{ Scan(...any) error }) (*gatehouse.Sessio
 // CreateMagicLink inserts m.
 func (t *Tx) CreateMagicLink(ctx context.Context, m *gatehouse.MagicLink) error {
 	_, err := t.tx.ExecContext(ctx, `insert into magic_links (hash, user_id, created_at, expires_at, used_at) values ($1, $2, $3, $4, $5)`,
-		m.Hash, m.UserID, Micros(m.CreatedAt), Micros(m.ExpiresAt), NullMicros(m.UsedAt))
+		m.Hash, NullString(m.UserID), Micros(m.CreatedAt), Micros(m.ExpiresAt), NullMicros(m.UsedAt))
 	return t.err(err, "create magic link")
 }
 

@@ -14,7 +14,6 @@ import (
 
 	"github.com/gatehouse-auth/gatehouse"
 	"github.com/gatehouse-auth/gatehouse/auth"
-	"github.com/gatehouse-auth/gatehouse/httpapi"
 	"github.com/gatehouse-auth/gatehouse/ratelimit"
 	rlredis "github.com/gatehouse-auth/gatehouse/ratelimit/redis"
 )
@@ -57,11 +56,11 @@ func limitsCmd(ctx context.Context, args []string, getenv func(string) string, s
 			}
 			a = p.Addr()
 		}
-		ipAddr, ipKey = a.Unmap(), httpapi.ClientKey(a)
+		ipAddr, ipKey = a.Unmap(), ratelimit.ClientKey(a.String())
 	}
 	var account, norm string
 	if s := strings.TrimSpace(*email); s != "" {
-		account = httpapi.EmailAccountKey(s)
+		account = auth.EmailAccount(s) // the key the guard counts a password sign-in under
 		norm, _ = gatehouse.NormalizeEmail(s) // for the audit target only; empty when it is not an address
 	}
 

@@ -128,6 +128,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		OAuth:      svc.oauth,
 		RateLimits: rl.limits,
 		FailedAuth: rl.failed,
+		DeviceKey:  auth.DeviceKey(cfg.Secret.Derive),
 
 		ReadyDetails: rl.detail,
 	})
