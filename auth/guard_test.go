@@ -151,7 +151,6 @@ func TestDeviceCookieSparesTheOwner(t *testing.T) {
 	})
 }
 
-
 // storeCounter is the real store, counting transactions and reads.
 type storeCounter struct {
 	gatehouse.Store

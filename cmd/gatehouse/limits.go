@@ -60,7 +60,7 @@ func limitsCmd(ctx context.Context, args []string, getenv func(string) string, s
 	}
 	var account, norm string
 	if s := strings.TrimSpace(*email); s != "" {
-		account = auth.EmailAccount(s) // the key the guard counts a password sign-in under
+		account = auth.EmailAccount(s)        // the key the guard counts a password sign-in under
 		norm, _ = gatehouse.NormalizeEmail(s) // for the audit target only; empty when it is not an address
 	}
 
