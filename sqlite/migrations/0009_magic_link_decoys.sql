@@ -1,4 +1,4 @@
--- 0050 Magic-link decoys: user_id may be null for a row that is used from
+-- 0009 Magic-link decoys: user_id may be null for a row that is used from
 -- the start (see the PostgreSQL migration of the same number). SQLite cannot
 -- change a column's constraints, so the table is rebuilt.
 

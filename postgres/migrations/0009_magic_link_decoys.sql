@@ -1,4 +1,4 @@
--- 0050 Magic-link decoys. A magic-link request for an address without an
+-- 0009 Magic-link decoys. A magic-link request for an address without an
 -- active account inserts a row as a real request does, so that the answer
 -- takes the same store work whether or not the address has an account
 -- (docs/sessions.md). Such a row has no user and is used from the start:
