@@ -274,10 +274,11 @@ func (g *IssuedGrant) String() string { return "OAuth token response (tokens red
 // 6749 section 4.1.3, RFC 7636 section 4.6) for client c. In one
 // transaction the code is consumed (one UPDATE: only one use can win), then
 // checked: issued to c, for exactly this redirect URI, with a verifier whose
-// S256 is the challenge (constant-time), its portal session still live and
-// its person active. A code that fails a check stays used. A code used
-// before gets invalid_grant, and the grant its first use started is revoked
-// (section 4.1.2). token.issued is recorded.
+// S256 is the challenge (constant-time), its portal session still live, its
+// person active and still a member of the client's workspace. A code that
+// fails a check stays used. A code used before gets invalid_grant, and the
+// grant its first use started is revoked (section 4.1.2). token.issued is
+// recorded.
 func (o *OAuth) ExchangeCode(ctx context.Context, c *gatehouse.Client, code, redirectURI, verifier string) (*IssuedGrant, error) {
 	if !c.HasGrant(gatehouse.GrantAuthorizationCode) {
 		return nil, gatehouse.Errorf(gatehouse.EUnauthorizedClient, "the client is not registered for the authorization_code grant")
@@ -322,6 +323,13 @@ func (o *OAuth) ExchangeCode(ctx context.Context, c *gatehouse.Client, code, red
 		}
 		if sess == nil || !sess.RevokedAt.IsZero() || u == nil || u.Status != gatehouse.StatusActive {
 			return CommitThen(errBadCode)
+		}
+		// Still a member: one removed since approving has no grant to start
+		// (removing a member ends their grants in the workspace).
+		if _, err := t.Member(ctx, c.WorkspaceID, ac.UserID); errors.Is(err, gatehouse.ErrNotFound) {
+			return CommitThen(errBadCode)
+		} else if err != nil {
+			return err
 		}
 		if err := t.CreateOAuthGrant(ctx, &gatehouse.OAuthGrant{ID: grantID, WorkspaceID: c.WorkspaceID, ClientID: c.ClientID,
 			UserID: ac.UserID, SessionID: ac.SessionID, Scope: ac.Scope, CreatedAt: now, LastUsedAt: now,
