@@ -256,7 +256,8 @@ const TokenTypeRefresh = "refresh_token"
 
 // introspectRefresh answers for a refresh token: active when it is the
 // current token of a live grant of caller's workspace (any of its clients,
-// as for access tokens) and the grant's person is active. exp is when the
+// as for access tokens), the grant's client still exists and its person is
+// active. exp is when the
 // grant ends unless refreshed (its absolute end, or the idle timeout if
 // sooner); iat when this token was issued.
 func (o *OAuth) introspectRefresh(ctx context.Context, caller *gatehouse.Client, rt refreshToken) (*Introspection, error) {
@@ -276,6 +277,11 @@ func (o *OAuth) introspectRefresh(ctx context.Context, caller *gatehouse.Client,
 			subtle.ConstantTimeCompare(hashToken(rt.text), g.RefreshHash) != 1 || !fam.live(now, fams.idle()) {
 			g = nil
 			return nil
+		}
+		// The grant's client still exists (as for its access tokens): a
+		// deleted client's refresh token can never be used again.
+		if _, err := tx.Client(ctx, caller.WorkspaceID, g.ClientID); err != nil {
+			return err
 		}
 		u, err := tx.UserByID(ctx, g.UserID)
 		if err != nil {
