@@ -12,6 +12,7 @@ import (
 	"reflect"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/gatehouse-auth/gatehouse"
 	"github.com/gatehouse-auth/gatehouse/token"
@@ -43,7 +44,8 @@ func mediaType(r *http.Request, want string) bool {
 
 // decodeJSON reads the request body into v. The body must be
 // application/json (else 415), at most MaxBodyBytes (else 413), one JSON
-// object with no unknown fields, no member name given twice at any depth
+// object with no unknown fields, no field named twice at the top in
+// different case (foldedDuplicate), no member name given twice at any depth
 // (checked by token.CheckStrictJSON, as for a JWS: RFC 8259 section 4 leaves
 // duplicates to the parser, and the standard decoder silently keeps the last,
 // so two parsers of one body could read two different requests) and nothing
@@ -79,7 +81,39 @@ func decodeJSON(r *http.Request, v any) error {
 		return gatehouse.Wrap(gatehouse.EInvalidRequest, err,
 			fmt.Sprintf("request body must be one JSON object in UTF-8, nested at most %d levels deep", token.MaxJSONDepth))
 	}
+	return foldedDuplicate(b)
+}
+
+// foldedDuplicate refuses a body whose top-level members name one field
+// twice in different case: encoding/json matches member names to struct
+// fields as bytes.EqualFold does ("EMAIL", "ſcopes" and "\u212aind" are
+// "email", "scopes" and "kind"), and keeps the last, so {"scopes":[…],
+// "ſcopes":[…]} would read one way here and another in any exact-match
+// parser in front of gatehouse. body has passed token.CheckStrictJSON.
+func foldedDuplicate(body []byte) error {
+	var members map[string]json.RawMessage
+	if json.Unmarshal(body, &members) != nil || len(members) < 2 {
+		return nil
+	}
+	seen := make(map[string]struct{}, len(members))
+	for name := range members {
+		f := foldName(name)
+		if _, dup := seen[f]; dup {
+			return gatehouse.Errorf(gatehouse.EInvalidRequest, "field %q is given more than once", clip(name, 64))
+		}
+		seen[f] = struct{}{}
+	}
 	return nil
+}
+
+// foldName returns a form of s such that foldName(x) == foldName(y) exactly
+// when strings.EqualFold(x, y), as encoding/json folds member names.
+func foldName(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		b.WriteRune(unicode.ToUpper(unicode.ToLower(r)))
+	}
+	return b.String()
 }
 
 // jsonError turns a decoding error into a safe 400 (or 413) that says what is
