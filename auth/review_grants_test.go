@@ -60,3 +60,28 @@ func TestIntrospectRefreshOfDeletedClient(t *testing.T) {
 		}
 	})
 }
+
+// A token a client obtained for a person (the authorization-code grant)
+// lists the client's workspace only while the client exists, as every other
+// read with it does (membership): deleting a client cuts its tokens off.
+func TestDeletedClientsPersonTokenListsNothing(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		g := newGrantEnv(t, db, nil)
+		ws := &auth.Workspaces{Core: g.core}
+		p := &gatehouse.Principal{Kind: gatehouse.KindClient, ClientID: g.c.ClientID, WorkspaceID: g.ws.ID, UserID: g.person.UserID,
+			Scopes: []string{gatehouse.ScopeWorkspacesRead}}
+		if list, err := ws.List(ctx, p); err != nil || len(list) != 1 || list[0].ID != g.ws.ID {
+			t.Fatalf("before deletion: %v, %v", list, err)
+		}
+		owner := &gatehouse.Principal{Kind: gatehouse.KindSession, UserID: g.person.UserID, SessionID: g.person.SessionID}
+		if err := (&auth.Clients{Core: g.core}).Delete(ctx, owner, g.ws.ID, g.c.ClientID); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := ws.Get(ctx, p, g.ws.ID); gatehouse.ErrorCode(err) != gatehouse.ENotFound {
+			t.Fatalf("Get after deletion: %v, want not_found", err)
+		}
+		if list, err := ws.List(ctx, p); err != nil || len(list) != 0 {
+			t.Fatalf("List after deletion: %v, %v; want none", list, err)
+		}
+	})
+}

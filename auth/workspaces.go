@@ -114,8 +114,11 @@ func (s *Workspaces) List(ctx context.Context, p *gatehouse.Principal) ([]*gateh
 		return nil, err
 	}
 	var out []*gatehouse.Workspace
-	if p.UserID == "" { // a client acting for itself: its own workspace
-		err := s.InTx(ctx, gatehouse.Scope{WorkspaceID: p.WorkspaceID}, func(t *Tx) error {
+	if p.Kind == gatehouse.KindClient {
+		// A client's token, acting for itself or for a person: its own
+		// workspace, while the client exists (and, for a person, while they
+		// are a member), as membership says.
+		err := s.InTx(ctx, gatehouse.Scope{WorkspaceID: p.WorkspaceID, UserID: p.UserID}, func(t *Tx) error {
 			if _, err := membership(ctx, t, p, p.WorkspaceID); err != nil {
 				return err
 			}
