@@ -23,6 +23,21 @@ func (s *Profile) Me(ctx context.Context, p *gatehouse.Principal) (*gatehouse.Us
 	if err := requireScope(p, gatehouse.ScopeProfileRead); err != nil {
 		return nil, err
 	}
+	if p.Kind == gatehouse.KindClient {
+		// A client's token acting for a person reaches them only while the
+		// client exists and the person is a member of its workspace, as
+		// membership says for every other read (and introspection).
+		err := s.InTx(ctx, gatehouse.Scope{WorkspaceID: p.WorkspaceID, UserID: p.UserID}, func(t *Tx) error {
+			_, err := membership(ctx, t, p, p.WorkspaceID)
+			return err
+		})
+		if gatehouse.ErrorCode(err) == gatehouse.ENotFound {
+			return nil, gatehouse.Errorf(gatehouse.EUnauthorized, "the token's client or the person's membership of its workspace has ended")
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
 	var u *gatehouse.User
 	err := s.Store.Read(ctx, gatehouse.Scope{}, func(t gatehouse.Tx) error {
 		var err error

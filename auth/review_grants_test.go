@@ -85,3 +85,41 @@ func TestDeletedClientsPersonTokenListsNothing(t *testing.T) {
 		}
 	})
 }
+
+// GET /v1/me with a token a client obtained for a person answers only while
+// the client exists and the person is still a member of its workspace:
+// introspection already calls such a token inactive, and removing a member
+// (or deleting the client) cuts the grant's reads at once.
+func TestClientPersonTokenMeEndsWithMembership(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		g := newGrantEnv(t, db, nil)
+		prof := &auth.Profile{Core: g.core}
+		owner := &gatehouse.Principal{Kind: gatehouse.KindSession, UserID: g.person.UserID, SessionID: g.person.SessionID}
+		bob := g.signup("bob@example.com")
+		if _, err := (&auth.Workspaces{Core: g.core}).AddMember(ctx, owner, g.ws.ID, "bob@example.com", gatehouse.RoleMember); err != nil {
+			t.Fatal(err)
+		}
+		p := &gatehouse.Principal{Kind: gatehouse.KindClient, ClientID: g.c.ClientID, WorkspaceID: g.ws.ID, UserID: bob.ID,
+			Scopes: []string{gatehouse.ScopeProfileRead}}
+		if u, err := prof.Me(ctx, p); err != nil || u.ID != bob.ID {
+			t.Fatalf("a member: %v, %v", u, err)
+		}
+		if err := (&auth.Workspaces{Core: g.core}).RemoveMember(ctx, owner, g.ws.ID, bob.ID); err != nil {
+			t.Fatal(err)
+		}
+		if u, err := prof.Me(ctx, p); gatehouse.ErrorCode(err) != gatehouse.EUnauthorized {
+			t.Fatalf("after removal: %v, %v; want unauthorized", u, err)
+		}
+		ada := &gatehouse.Principal{Kind: gatehouse.KindClient, ClientID: g.c.ClientID, WorkspaceID: g.ws.ID, UserID: g.person.UserID,
+			Scopes: []string{gatehouse.ScopeProfileRead}}
+		if _, err := prof.Me(ctx, ada); err != nil {
+			t.Fatal(err)
+		}
+		if err := (&auth.Clients{Core: g.core}).Delete(ctx, owner, g.ws.ID, g.c.ClientID); err != nil {
+			t.Fatal(err)
+		}
+		if u, err := prof.Me(ctx, ada); gatehouse.ErrorCode(err) != gatehouse.EUnauthorized {
+			t.Fatalf("after the client was deleted: %v, %v; want unauthorized", u, err)
+		}
+	})
+}
