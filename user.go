@@ -63,10 +63,27 @@ func NormalizeEmail(s string) (string, error) {
 			return "", Errorf(EInvalidRequest, "email is not an address")
 		}
 		if invisibleRune(r) {
-			return "", Errorf(EInvalidRequest, "email holds an invisible, bidirectional-control or replacement character")
+			return "", errLookAlikeEmail
 		}
 	}
 	return s, nil
+}
+
+var errLookAlikeEmail = Errorf(EInvalidRequest, "email holds an invisible, bidirectional-control or replacement character")
+
+// LookAlikeEmail returns the invalid_request error NormalizeEmail gives an
+// address holding an invisible, bidirectional-control or replacement
+// character, or nil. Sign-in endpoints that answer a malformed address as an
+// unknown one (so that it costs and reads the same) still refuse these with
+// 400: such a value is never a typo of a real address but a look-alike
+// (docs/reference.md §17), and refusing it says nothing about any account.
+func LookAlikeEmail(s string) error {
+	for _, r := range s {
+		if invisibleRune(r) && r != ' ' && r != '\t' && r != '\n' && r != '\r' {
+			return errLookAlikeEmail
+		}
+	}
+	return nil
 }
 
 // invisibleRune reports whether r has no place in an email address because

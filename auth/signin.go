@@ -82,6 +82,9 @@ func (s *Logins) PasswordLogin(ctx context.Context, email, pw string) (_ *TokenR
 	if err := password.CheckLength(pw); err != nil {
 		return nil, err
 	}
+	if err := gatehouse.LookAlikeEmail(email); err != nil {
+		return nil, err // 400 wherever an address is given (docs/reference.md §17)
+	}
 	// A malformed email is looked up too, as "" (which no account can
 	// have), so that it costs what an unknown one does.
 	norm, err := gatehouse.NormalizeEmail(email)
@@ -167,6 +170,9 @@ func (s *Logins) RequestMagicLink(ctx context.Context, email string) error {
 	// requests for an address never locks its owner out of this door.
 	if ok, err := allow(ctx, ratelimit.MagicLinkEmail, EmailKey(email)); !ok {
 		return err
+	}
+	if err := gatehouse.LookAlikeEmail(email); err != nil {
+		return err // 400 wherever an address is given (docs/reference.md §17)
 	}
 	norm, err := gatehouse.NormalizeEmail(email)
 	if err != nil {

@@ -97,9 +97,16 @@ func TestLookAlikeAddressIsNoSecondAccount(t *testing.T) {
 			"ada\U000e0041@example.com",
 		} {
 			body, _ := json.Marshal(map[string]string{"email": addr, "password": httpPassword})
-			code, resp := call(t, e.s, "POST", "/v1/auth/signup", "", string(body))
-			if code != 400 || resp["error"] != "invalid_request" {
-				t.Errorf("signup as %+q: %d %v", addr, code, resp)
+			for _, path := range []string{"/v1/auth/signup", "/v1/auth/token", "/v1/auth/magic-link"} {
+				in := string(body)
+				if path == "/v1/auth/magic-link" {
+					b, _ := json.Marshal(map[string]string{"email": addr})
+					in = string(b)
+				}
+				code, resp := call(t, e.s, "POST", path, "", in)
+				if code != 400 || resp["error"] != "invalid_request" {
+					t.Errorf("%s as %+q: %d %v", path, addr, code, resp)
+				}
 			}
 		}
 		// Invalid UTF-8 in the body reaches the handler as U+FFFD.
