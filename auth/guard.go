@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gatehouse-auth/gatehouse"
 	"github.com/gatehouse-auth/gatehouse/ratelimit"
@@ -67,6 +68,15 @@ type Guard struct {
 	record    func(context.Context, *gatehouse.AuditEvent) error
 	log       *slog.Logger
 	deviceKey []byte
+	// Now is the clock of device cookies' issue times (time.Now when nil).
+	Now func() time.Time
+}
+
+func (g *Guard) now() time.Time {
+	if g.Now != nil {
+		return g.Now()
+	}
+	return time.Now()
 }
 
 // NewGuard returns the guard of cfg.
@@ -311,18 +321,26 @@ func deviceFromContext(ctx context.Context) *DeviceCookie {
 	return d
 }
 
-// A device cookie is "<nonce>.<mac>", both base64url: a random 128-bit
-// nonce and HMAC-SHA256 under the device key over the account and the
-// nonce. It names no account (so it shows no address); it is valid only for
-// the account it was issued to. Its nonce keys its failure counter.
-const deviceMACContext = "gatehouse device v1\x00"
+// A device cookie is "<nonce>.<issued>.<mac>": a random 128-bit nonce
+// (base64url), the Unix second it was issued, and HMAC-SHA256 under the
+// device key over the account, the nonce and that time (base64url). It names
+// no account (so it shows no address); it is valid only for the account it
+// was issued to and for DeviceCookieTTL from its issue, whatever a browser
+// does with its Max-Age. Its nonce keys its failure counter.
+const deviceMACContext = "gatehouse device v2\x00"
 
-func (g *Guard) deviceMAC(account, nonce string) []byte {
+// DeviceCookieTTL is how long a device cookie spares its browser the
+// account's lockout (the cookie's Max-Age too).
+const DeviceCookieTTL = 180 * 24 * time.Hour
+
+func (g *Guard) deviceMAC(account, nonce, issued string) []byte {
 	m := hmac.New(sha256.New, g.deviceKey)
 	m.Write([]byte(deviceMACContext))
 	m.Write([]byte(account))
 	m.Write([]byte{0})
 	m.Write([]byte(nonce))
+	m.Write([]byte{0})
+	m.Write([]byte(issued))
 	return m.Sum(nil)
 }
 
@@ -332,22 +350,34 @@ func (g *Guard) newDevice(account string) string {
 		return ""
 	}
 	nonce := b64url.EncodeToString(b[:])
-	return nonce + "." + b64url.EncodeToString(g.deviceMAC(account, nonce))
+	issued := strconv.FormatInt(g.now().Unix(), 10)
+	return nonce + "." + issued + "." + b64url.EncodeToString(g.deviceMAC(account, nonce, issued))
 }
 
 // checkDevice returns the nonce of cookie when it is a valid device cookie
-// for account, in constant time over the MAC.
+// for account, issued less than DeviceCookieTTL ago, in constant time over
+// the MAC.
 func (g *Guard) checkDevice(cookie, account string) (string, bool) {
 	if cookie == "" || len(cookie) > 128 {
 		return "", false
 	}
-	nonce, mac, ok := strings.Cut(cookie, ".")
+	nonce, rest, ok := strings.Cut(cookie, ".")
 	if !ok || len(nonce) != 22 {
 		return "", false
 	}
-	got, err := b64url.DecodeString(mac)
-	if err != nil {
+	issued, mac, ok := strings.Cut(rest, ".")
+	if !ok || len(issued) == 0 || len(issued) > 12 {
 		return "", false
 	}
-	return nonce, hmac.Equal(got, g.deviceMAC(account, nonce))
+	at, err := strconv.ParseInt(issued, 10, 64)
+	if err != nil || strconv.FormatInt(at, 10) != issued {
+		return "", false
+	}
+	got, err := b64url.DecodeString(mac)
+	if err != nil || !hmac.Equal(got, g.deviceMAC(account, nonce, issued)) {
+		return "", false
+	}
+	now := g.now()
+	when := time.Unix(at, 0)
+	return nonce, when.Before(now.Add(time.Minute)) && now.Sub(when) < DeviceCookieTTL
 }

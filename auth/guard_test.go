@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/gatehouse-auth/gatehouse"
 	"github.com/gatehouse-auth/gatehouse/auth"
@@ -193,6 +195,40 @@ func TestSignedInGuarded(t *testing.T) {
 			if _, _, err := o.SignedIn(gctx, ""); code(err) != gatehouse.EUnauthorized {
 				t.Fatalf("no cookie: %v, want unauthorized", err)
 			}
+		}
+	})
+}
+
+// A device cookie spares its browser for auth.DeviceCookieTTL from its issue
+// and no longer, whatever the browser keeps: its issue time is under its MAC.
+func TestDeviceCookieExpires(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b ratelimit.Backend) {
+		e := newGuardEnv(t, b, "token.account=100/1m")
+		issued := time.Now()
+		e.g.Now = func() time.Time { return issued }
+		err, device := e.signIn("198.51.100.7", "jane@example.com", "", true)
+		if err != nil || device == "" {
+			t.Fatalf("first sign-in: %v, device cookie %q", err, device)
+		}
+		for i := 0; i < 10; i++ {
+			if err, _ := e.signIn(fmt.Sprintf("203.0.113.%d", i), "jane@example.com", "", false); code(err) != gatehouse.EInvalidGrant {
+				t.Fatalf("wrong password %d: %v", i+1, err)
+			}
+		}
+		e.g.Now = func() time.Time { return issued.Add(auth.DeviceCookieTTL + time.Hour) }
+		if err, _ := e.signIn("198.51.100.7", "jane@example.com", device, true); code(err) != gatehouse.ERateLimited {
+			t.Fatalf("a device cookie past its lifetime on a locked account: %v, want rate_limited", err)
+		}
+		// The issue time cannot be moved: it is under the MAC.
+		nonce, rest, _ := strings.Cut(device, ".")
+		_, mac, _ := strings.Cut(rest, ".")
+		moved := nonce + "." + strconv.FormatInt(time.Now().Add(auth.DeviceCookieTTL).Unix(), 10) + "." + mac
+		if err, _ := e.signIn("198.51.100.7", "jane@example.com", moved, true); code(err) != gatehouse.ERateLimited {
+			t.Fatalf("a device cookie with a moved issue time: %v, want rate_limited", err)
+		}
+		e.g.Now = func() time.Time { return issued.Add(auth.DeviceCookieTTL - time.Hour) }
+		if err, _ := e.signIn("198.51.100.7", "jane@example.com", device, true); err != nil {
+			t.Fatalf("a device cookie within its lifetime: %v", err)
 		}
 	})
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse"
+	"github.com/gatehouse-auth/gatehouse/auth"
 )
 
 // The cookie names of CONTRACT section 4. Without a cookie domain the
@@ -236,8 +237,9 @@ const (
 )
 
 // deviceCookieMaxAge is the device cookie's lifetime: long, since it only
-// ever spares its browser the account's lockout (180 days).
-const deviceCookieMaxAge = 180 * 24 * 60 * 60
+// ever spares its browser the account's lockout; the cookie's own issue time
+// bounds it too (auth.DeviceCookieTTL).
+var deviceCookieMaxAge = int(auth.DeviceCookieTTL / time.Second)
 
 // DeviceCookieName returns the name of the device cookie under c.
 func (c CookieConfig) DeviceCookieName() string {
