@@ -140,6 +140,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		OAuth:      svc.oauth,
 		RateLimits: rl.limits,
 		FailedAuth: rl.failed,
+		Hasher:     svc.hasher,
 
 		ReadyDetails: rl.detail,
 	})

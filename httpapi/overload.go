@@ -1,0 +1,147 @@
+package httpapi
+
+import (
+	"errors"
+	"math/rand/v2"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/gatehouse-auth/gatehouse/password"
+)
+
+// This file is gatehouse's answer to a login storm (docs/performance.md):
+//
+//   - s.admitHashing, in the route table on the password-hashing routes
+//     behind their rate limits, asks the hashing pool whether it would let
+//     the client in (password.Hasher.Admit: an atomic counter while there is
+//     room) and, when not, answers 503 with Retry-After before the body is
+//     read or decoded, from a response written once at start-up;
+//   - the pool keeps the final say, keyed by the client address so that one
+//     address cannot fill its queue while others wait;
+//   - every 503 carries Retry-After (RFC 9110 section 10.2.3): the pool's
+//     jittered wait when it refused, a short jittered default otherwise;
+//   - gatehouse_overload_shed_total counts what was shed, and where.
+
+// shedBody is the body of a request shed at admission: the error shape of
+// the /v1/auth/ routes, encoded once.
+var shedBody = []byte(`{"error":"unavailable","error_description":"the server is busy; try again shortly"}` + "\n")
+
+// retryAfterValues are the header values for 0..MaxRetryAfter seconds,
+// made once, so that setting one allocates nothing. Header values are
+// never modified in place.
+var retryAfterValues = func() [][]string {
+	v := make([][]string, int(password.MaxRetryAfter/time.Second)+1)
+	for i := range v {
+		v[i] = []string{strconv.Itoa(i)}
+	}
+	return v
+}()
+
+// headerRetryAfter is the canonical name: the header map is written directly.
+const headerRetryAfter = "Retry-After"
+
+// setRetryAfterWait sets Retry-After to d in whole seconds, at least 1.
+func setRetryAfterWait(w http.ResponseWriter, d time.Duration) {
+	s := int((d + time.Second - 1) / time.Second)
+	s = min(max(s, 1), len(retryAfterValues)-1)
+	w.Header()[headerRetryAfter] = retryAfterValues[s]
+}
+
+// defaultRetryAfter is the wait given with a 503 that carries none of its
+// own (a dependency down, a readiness check failing): 1 to 5 seconds,
+// jittered so that clients do not come back in step.
+func defaultRetryAfter() time.Duration { return time.Duration(1+rand.IntN(5)) * time.Second }
+
+// setUnavailableRetryAfter gives a 503 its Retry-After: the wait err
+// carries (password.BusyError), else the default. Other statuses, and a
+// response that already has one, are left alone.
+func setUnavailableRetryAfter(w http.ResponseWriter, status int, err error) {
+	if status != http.StatusServiceUnavailable || w.Header().Get(headerRetryAfter) != "" {
+		return
+	}
+	var ra interface{ RetryAfter() time.Duration }
+	if errors.As(err, &ra) {
+		setRetryAfterWait(w, ra.RetryAfter())
+		return
+	}
+	setRetryAfterWait(w, defaultRetryAfter())
+}
+
+// shedding reports whether err is an overload refusal: counted in metrics,
+// not logged one by one (a storm of them would be a storm of log lines).
+func shedding(err error) bool { return errors.Is(err, password.ErrBusy) }
+
+// admitHashing wraps a route that hashes a password: while the hashing pool
+// would refuse the client, the request is answered 503 with Retry-After
+// before its body is read; else it goes on with the client's key in its
+// context for the pool's fairness. Without a Hasher it is h.
+func (s *Server) admitHashing(h http.Handler) http.Handler {
+	if s.hasher == nil {
+		return h
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		key := clientKey(r.Context())
+		if !s.hasher.Admit(key) {
+			s.shedAdmission.Add(1)
+			hd := w.Header()
+			setRetryAfterWait(w, s.hasher.RetryAfter())
+			hd["Content-Type"] = jsonContentType
+			hd["X-Content-Type-Options"] = nosniff
+			w.WriteHeader(http.StatusServiceUnavailable)
+			w.Write(shedBody)
+			return
+		}
+		h.ServeHTTP(w, r.WithContext(password.WithKey(r.Context(), key)))
+	})
+}
+
+var (
+	jsonContentType = []string{"application/json"}
+	nosniff         = []string{"nosniff"}
+)
+
+// setupOverload takes the Hasher and registers the shedding metrics.
+func (s *Server) setupOverload(d Deps) error {
+	s.hasher = d.Hasher
+	return s.registry.Register(overloadCollector{s})
+}
+
+var (
+	shedDesc = prometheus.NewDesc("gatehouse_overload_shed_total",
+		"Password-hashing requests shed with 503 and Retry-After, by stage: admission (before the body was read), "+
+			"queue_full (the pool refused on arrival), displaced (gave its place to a lighter client), "+
+			"expired (waited past its bound; not hashed).", []string{"stage"}, nil)
+	waitingDesc = prometheus.NewDesc("gatehouse_password_queue_waiting",
+		"Requests waiting for the password-hashing pool.", nil, nil)
+)
+
+// overloadCollector reads the counters when scraped, so the request path
+// only ever adds to an atomic.
+type overloadCollector struct{ s *Server }
+
+func (c overloadCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- shedDesc
+	ch <- waitingDesc
+}
+
+func (c overloadCollector) Collect(ch chan<- prometheus.Metric) {
+	var st password.Stats
+	if c.s.hasher != nil {
+		st = c.s.hasher.Stats()
+	}
+	for _, v := range []struct {
+		stage string
+		n     uint64
+	}{
+		{"admission", c.s.shedAdmission.Load()},
+		{"queue_full", st.Refused},
+		{"displaced", st.Displaced},
+		{"expired", st.Expired},
+	} {
+		ch <- prometheus.MustNewConstMetric(shedDesc, prometheus.CounterValue, float64(v.n), v.stage)
+	}
+	ch <- prometheus.MustNewConstMetric(waitingDesc, prometheus.GaugeValue, float64(st.Waiting))
+}
