@@ -86,8 +86,10 @@ func (s *Server) admitHashing(h http.Handler) http.Handler {
 		key := clientKey(r.Context())
 		if !s.hasher.Admit(key) {
 			s.shedAdmission.Add(1)
+			wait := s.hasher.RetryAfter()
+			s.holdRefusal(wait)
 			hd := w.Header()
-			setRetryAfterWait(w, s.hasher.RetryAfter())
+			setRetryAfterWait(w, wait)
 			hd["Content-Type"] = jsonContentType
 			hd["X-Content-Type-Options"] = nosniff
 			w.WriteHeader(http.StatusServiceUnavailable)
@@ -98,6 +100,31 @@ func (s *Server) admitHashing(h http.Handler) http.Handler {
 	})
 }
 
+// maxHeldRefusals bounds the shed answers held back at once (holdRefusal):
+// beyond it, they are sent at once. Each held one costs its connection's
+// goroutine, parked, and no CPU.
+const maxHeldRefusals = 1024
+
+// maxRefusalHold bounds how long a shed answer is held back.
+const maxRefusalHold = 2 * time.Second
+
+// holdRefusal holds a shed answer back for a jittered half to all of its
+// Retry-After, at most maxRefusalHold, before it is sent: a client that
+// ignores Retry-After and retries as soon as it is answered (most scripts,
+// many libraries) then comes back at the pace of one that honours it,
+// instead of making the server refuse it thousands of times a second on the
+// cores the hashing needs. Parked goroutines cost no CPU; past
+// maxHeldRefusals at once, answers are sent without the pause.
+func (s *Server) holdRefusal(wait time.Duration) {
+	if s.heldRefusals.Add(1) > maxHeldRefusals {
+		s.heldRefusals.Add(-1)
+		return
+	}
+	d := min(wait, s.refusalHold)
+	time.Sleep(d/2 + rand.N(d/2+1))
+	s.heldRefusals.Add(-1)
+}
+
 var (
 	jsonContentType = []string{"application/json"}
 	nosniff         = []string{"nosniff"}
@@ -105,7 +132,7 @@ var (
 
 // setupOverload takes the Hasher and registers the shedding metrics.
 func (s *Server) setupOverload(d Deps) error {
-	s.hasher = d.Hasher
+	s.hasher, s.refusalHold = d.Hasher, maxRefusalHold
 	return s.registry.Register(overloadCollector{s})
 }
 

@@ -106,6 +106,7 @@ func TestShedBeforeTheBodyIsRead(t *testing.T) {
 	}
 	e := limitEnv(t, memory.New(memory.Options{}), "token.ip=2/1m, signup.ip=1000/1m",
 		withCountedSessions(t, store, h), withHasher(h))
+	e.s.refusalHold = 0 // answer at once: the test is about what is answered
 	send := func(path string) (*spyBody, int, http.Header, string) {
 		body := &spyBody{r: strings.NewReader(`{"email":"jane@example.com","password":"` + httpPassword + `"}`)}
 		r := req("POST", path, "", "Content-Type", "application/json")
@@ -214,5 +215,23 @@ func TestEvery503HasRetryAfter(t *testing.T) {
 	}
 	if failed["/busy"] || failed["/wrapped"] || !failed["/down"] {
 		t.Errorf("logged as failures: %v; want only /down (pool refusals are counted, not logged)", failed)
+	}
+}
+
+// Past maxHeldRefusals held at once, a shed answer is sent without a pause:
+// holding back costs a parked goroutine each, and that stays bounded.
+func TestRefusalHoldIsBounded(t *testing.T) {
+	e := newEnv(t)
+	e.s.refusalHold = time.Hour
+	e.s.heldRefusals.Store(maxHeldRefusals)
+	e.s.holdRefusal(time.Hour) // returns at once, or the test times out
+	if n := e.s.heldRefusals.Load(); n != maxHeldRefusals {
+		t.Fatalf("heldRefusals = %d after a refusal sent at once, want %d", n, maxHeldRefusals)
+	}
+	e.s.heldRefusals.Store(0)
+	e.s.refusalHold = 0
+	e.s.holdRefusal(time.Hour)
+	if n := e.s.heldRefusals.Load(); n != 0 {
+		t.Fatalf("heldRefusals = %d after a hold ended, want 0", n)
 	}
 }

@@ -110,6 +110,8 @@ type Server struct {
 
 	hasher        *password.Hasher
 	shedAdmission atomic.Uint64 // requests shed before their body was read
+	heldRefusals  atomic.Int64  // shed answers being held back (overload.go)
+	refusalHold   time.Duration // the longest a shed answer is held back
 }
 
 // New builds the server and its route table.
