@@ -16,8 +16,9 @@ import (
 //
 //   - s.admitHashing, in the route table on the password-hashing routes
 //     behind their rate limits, asks the hashing pool whether it would let
-//     the client in (password.Hasher.Admit: an atomic counter while there is
-//     room) and, when not, answers 503 with Retry-After before the body is
+//     the client in (password.Hasher.Reserve: atomic counters while there is
+//     room; an admitted request's place is held until it reaches the pool)
+//     and, when not, answers 503 with Retry-After before the body is
 //     read or decoded, from a response written once at start-up;
 //   - the pool keeps the final say, keyed by the client address so that one
 //     address cannot fill its queue while others wait;
@@ -76,15 +77,17 @@ func shedding(err error) bool { return errors.Is(err, password.ErrBusy) }
 
 // admitHashing wraps a route that hashes a password: while the hashing pool
 // would refuse the client, the request is answered 503 with Retry-After
-// before its body is read; else it goes on with the client's key in its
-// context for the pool's fairness. Without a Hasher it is h.
+// before its body is read; else its place in the pool is held until it gets
+// there (or ends), with the client's key in its context for the pool's
+// fairness. Without a Hasher it is h.
 func (s *Server) admitHashing(h http.Handler) http.Handler {
 	if s.hasher == nil {
 		return h
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		key := clientKey(r.Context())
-		if !s.hasher.Admit(key) {
+		ctx, release, ok := s.hasher.Reserve(r.Context(), key)
+		if !ok {
 			s.shedAdmission.Add(1)
 			wait := s.hasher.RetryAfter()
 			s.holdRefusal(wait)
@@ -96,7 +99,8 @@ func (s *Server) admitHashing(h http.Handler) http.Handler {
 			w.Write(shedBody)
 			return
 		}
-		h.ServeHTTP(w, r.WithContext(password.WithKey(r.Context(), key)))
+		defer release()
+		h.ServeHTTP(w, r.WithContext(ctx))
 	})
 }
 

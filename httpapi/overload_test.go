@@ -153,6 +153,12 @@ func TestShedBeforeTheBodyIsRead(t *testing.T) {
 	if code != http.StatusCreated || body.reads.Load() == 0 {
 		t.Fatalf("signup with room in the pool: %d %s (body read %d times)", code, out, body.reads.Load())
 	}
+	if _, code, _, _ = send("/v1/auth/signup"); code != http.StatusConflict { // taken: no hashing
+		t.Fatalf("signup again: %d, want 409", code)
+	}
+	if st := h.Stats(); st.Pending != 0 || st.Waiting != 0 {
+		t.Fatalf("after the requests ended the pool holds %+v", st)
+	}
 }
 
 // httpHeader adapts a header to retryAfterSeconds.

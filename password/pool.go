@@ -25,9 +25,12 @@ import (
 //     either by the time its turn comes is dropped without hashing, as CoDel
 //     drops packets that sat too long (RFC 8289): the client has most likely
 //     given up, and hashing for it would only delay the others;
-//   - cheap to refuse: Admit answers from an atomic counter while the queue
-//     has room, so the HTTP layer can shed before reading a request's body,
-//     and every refusal says when to come back (BusyError.Wait, a jittered
+//   - cheap to refuse: Admit answers from atomic counters while the queue
+//     has room, so the HTTP layer can shed before reading a request's body;
+//     Reserve also holds the place of an admitted request until it reaches
+//     the pool (or ends without hashing), so that requests admitted together
+//     do not all find the queue full once they have read their body and
+//     looked up their account; every refusal says when to come back (BusyError.Wait, a jittered
 //     multiple of the queue's drain time, for Retry-After: RFC 9110 section
 //     10.2.3).
 
@@ -58,14 +61,49 @@ func WithKey(ctx context.Context, key string) context.Context {
 	return context.WithValue(ctx, keyCtx{}, key)
 }
 
+// ticket is a place held by Reserve: it counts as pending until the
+// request reaches the pool or ends.
+type ticket struct {
+	key  string
+	p    *pool
+	used atomic.Bool
+}
+
+func (t *ticket) done() {
+	if t.used.CompareAndSwap(false, true) {
+		t.p.pending.Add(-1)
+	}
+}
+
+// keyOf returns the caller's key, giving back the place its ticket held.
 func keyOf(ctx context.Context) string {
-	k, _ := ctx.Value(keyCtx{}).(string)
-	return k
+	switch v := ctx.Value(keyCtx{}).(type) {
+	case string:
+		return v
+	case *ticket:
+		v.done()
+		return v.key
+	}
+	return ""
+}
+
+// Reserve is Admit that, when it admits, also holds the caller's place
+// until ctx (the returned one, which carries key as WithKey does) reaches
+// the pool, or until release is called (when the request ends; calling it
+// after the pool was reached does nothing).
+func (p *pool) Reserve(ctx context.Context, key string) (_ context.Context, release func(), ok bool) {
+	if !p.Admit(key) {
+		return ctx, nil, false
+	}
+	p.pending.Add(1)
+	t := &ticket{key: key, p: p}
+	return context.WithValue(ctx, keyCtx{}, t), t.done, true
 }
 
 // Stats are the pool's counters.
 type Stats struct {
 	Waiting   int    // callers waiting now
+	Pending   int    // admitted by Reserve, not yet at the pool
 	Refused   uint64 // refused on arrival: queue full or wait too long
 	Displaced uint64 // gave their place to a caller of a lighter key
 	Expired   uint64 // dropped unhashed: waited past MaxWait or their deadline
@@ -96,6 +134,7 @@ type pool struct {
 	next    int                  // the ring index served next
 
 	nWaiting atomic.Int64 // waiting, for Admit's lock-free path
+	pending  atomic.Int64 // places held by Reserve
 	svc      atomic.Int64 // moving average of a turn's duration, ns
 
 	refused, displaced, expired atomic.Uint64
@@ -108,7 +147,7 @@ func (p *pool) init(conc, limit int, maxWait time.Duration) {
 
 // Stats returns the pool's counters.
 func (p *pool) Stats() Stats {
-	return Stats{Waiting: int(p.nWaiting.Load()), Refused: p.refused.Load(),
+	return Stats{Waiting: int(p.nWaiting.Load()), Pending: int(p.pending.Load()), Refused: p.refused.Load(),
 		Displaced: p.displaced.Load(), Expired: p.expired.Load()}
 }
 
@@ -133,18 +172,20 @@ func (p *pool) busy() error { return &BusyError{Wait: p.RetryAfter()} }
 // Admit reports whether a caller with key would be let in now, so that the
 // HTTP layer can refuse before reading the request. While the queue has room
 // it reads one atomic counter; when it is full, it looks whether key would
-// take the place of a heavier key's waiter. The pool still has the final
-// say when the hash is asked for. It allocates nothing.
+// take the place of a heavier key's waiter. Places held by Reserve count as
+// taken. The pool still has the final say when the hash is asked for. It
+// allocates nothing.
 func (p *pool) Admit(key string) bool {
-	if n := int(p.nWaiting.Load()); n < p.limit && p.expectedWait(n+1) <= p.maxWait {
+	pending := int(p.pending.Load())
+	if n := int(p.nWaiting.Load()) + pending; n < p.limit && p.expectedWait(n+1) <= p.maxWait {
 		return true
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.running < p.conc && p.waiting == 0 {
+	if p.running+pending < p.conc && p.waiting == 0 {
 		return true
 	}
-	if p.waiting < p.limit && p.expectedWait(p.waiting+1) <= p.maxWait {
+	if n := p.waiting + pending; n < p.limit && p.expectedWait(n+1) <= p.maxWait {
 		return true
 	}
 	return p.heavierThan(p.keys[key]) != nil

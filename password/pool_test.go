@@ -52,7 +52,10 @@ func (x *held) arrive(ctx context.Context, key string) {
 	x.wg.Add(1)
 	go func() {
 		defer x.wg.Done()
-		err := x.h.Do(WithKey(ctx, key), func() {
+		if _, ok := ctx.Value(keyCtx{}).(*ticket); !ok {
+			ctx = WithKey(ctx, key)
+		}
+		err := x.h.Do(ctx, func() {
 			x.mu.Lock()
 			x.served = append(x.served, key)
 			x.mu.Unlock()
@@ -274,4 +277,34 @@ func TestCancelledWaiterLeavesTheQueue(t *testing.T) {
 	if len(x.results["a"]) != 1 || gatehouse.ErrorCode(x.results["a"][0]) != gatehouse.EUnavailable {
 		t.Fatalf("the cancelled waiter got %v", x.results["a"])
 	}
+}
+
+// TestReserveHoldsPlaces: places held by Reserve count as taken until their
+// request reaches the pool or ends, so requests admitted together are not
+// all refused later by the pool; a place is given back once, however the
+// request ends.
+func TestReserveHoldsPlaces(t *testing.T) {
+	x := newHeld(t, Config{QueueLimit: 2})
+	ctxA, releaseA, okA := x.h.Reserve(context.Background(), "a")
+	_, releaseB, okB := x.h.Reserve(context.Background(), "b")
+	if !okA || !okB {
+		t.Fatalf("Reserve on an empty queue = %v, %v", okA, okB)
+	}
+	if _, _, ok := x.h.Reserve(context.Background(), "c"); ok || x.h.Admit("c") {
+		t.Fatal("a third place was given while two are held")
+	}
+	if st := x.h.Stats(); st.Pending != 2 || st.Waiting != 0 {
+		t.Fatalf("Stats = %+v, want 2 pending", st)
+	}
+	releaseB() // b ended without hashing (a taken email, a bad body)
+	releaseB()
+	x.arrive(ctxA, "ignored: the ticket's key is used") // a reaches the pool: its place moves to the queue
+	releaseA()                                          // the request ends: nothing more to give back
+	if st := x.h.Stats(); st.Pending != 0 || st.Waiting != 1 {
+		t.Fatalf("Stats = %+v, want 0 pending, 1 waiting", st)
+	}
+	if _, _, ok := x.h.Reserve(context.Background(), "c"); !ok {
+		t.Fatal("no place for c once b gave its place back")
+	}
+	x.finish()
 }
