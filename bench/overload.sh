@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # bench/overload.sh — a login storm, measured against a calm baseline in one
-# run (docs/performance.md): `bench/load -mode login -c 16,500` twice, once
-# with clients that retry at once after a 503 and once with clients that
-# honour Retry-After, against one gatehouse server, and the figures of the
-# issue: goodput at 500 clients as a fraction of goodput at 16, p50/p99 of
+# run (docs/performance.md): `bench/load -mode login -c 16,500,16,500` (each
+# count's two phases merged: alternating them cancels drift in the load of
+# a shared machine), twice against one gatehouse server: with clients that
+# retry at once after a 503, then with clients that honour Retry-After. It
+# prints the figures: goodput at 500 clients as a fraction of goodput at 16, p50/p99 of
 # the admitted logins, the 503s shed, whether every 503 had Retry-After, and
 # the server's peak RSS.
 #
@@ -60,7 +61,7 @@ for i in $(seq 1 100); do curl -fs "http://$ADDR/healthz" >/dev/null && break; s
 
 for honour in false true; do
 	echo 5 >"/proc/$pid/clear_refs" 2>/dev/null || true # reset the peak RSS, where the kernel allows
-	"$tmp/load" -base "http://$ADDR" -mode login -c 16,500 -d "$D" -honour-retry-after=$honour >"$tmp/run-$honour"
+	"$tmp/load" -base "http://$ADDR" -mode login -c 16,500,16,500 -d "$D" -honour-retry-after=$honour >"$tmp/run-$honour"
 	echo "$(awk '/VmHWM/ {print $2}' "/proc/$pid/status")" >"$tmp/rss-$honour"
 done
 curl -fs "http://$ADDR/metrics" | grep '^gatehouse_overload_shed_total' >"$tmp/shed" || true
@@ -68,7 +69,7 @@ curl -fs "http://$ADDR/metrics" | grep '^gatehouse_overload_shed_total' >"$tmp/s
 python3 - "$tmp" "$STORE" "$D" <<'PY'
 import json, sys
 tmp, store, d = sys.argv[1:]
-print(f"store: {store}, {d} per phase, login mode; the server and the load tool share the machine's cores")
+print(f"store: {store}, login mode, 2 phases of {d} per client count, alternated; the server and the load tool share the machine's cores")
 ok = True
 for honour in ("false", "true"):
     calm, storm = [json.loads(l) for l in open(f"{tmp}/run-{honour}")]

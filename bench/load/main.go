@@ -14,7 +14,9 @@
 //
 // -c takes a list (-c 16,500): the accounts are made once for the largest
 // and each count runs in turn, one JSON line each, so that their figures
-// are ratios taken in one run. A 503 is counted as shed (not an error), with
+// are ratios taken in one run; a count listed again (-c 16,500,16,500) is
+// merged into one line, so alternating phases cancels drift in the load of
+// a shared machine. A 503 is counted as shed (not an error), with
 // whether it carried Retry-After; with -honour-retry-after a worker waits
 // that long before its next request, as a well-behaved client does, and
 // without it retries at once, as a naive one does.
@@ -100,18 +102,64 @@ func main() {
 	if err, _ := setupErr.Load().(error); err != nil {
 		log.Fatal(err)
 	}
+	// A count listed more than once (-c 16,500,16,500) is reported once, its
+	// phases merged: alternating them cancels drift in the machine's load.
+	merged := map[int]*phase{}
+	var order []int
 	for k, c := range concs {
 		if k > 0 {
-			time.Sleep(2 * time.Second) // let the queue of the previous run drain
+			time.Sleep(2 * time.Second) // let the queue of the previous phase drain
 		}
-		json.NewEncoder(os.Stdout).Encode(run(workers[:c], *mode, *dur, *maxReq, *honour))
+		ph := run(workers[:c], *dur, *maxReq, *honour)
+		if m, ok := merged[c]; ok {
+			m.add(ph)
+		} else {
+			merged[c] = ph
+			order = append(order, c)
+		}
+	}
+	for _, c := range order {
+		json.NewEncoder(os.Stdout).Encode(merged[c].report(*mode, c, *honour))
 	}
 }
 
-// run drives workers for d and returns the figures: ok requests per second
-// (goodput), p50/p99 latency of the successful ones, the 503s and how many
-// of them carried Retry-After.
-func run(workers []func() error, mode string, d time.Duration, maxReq int64, honour bool) map[string]any {
+// phase is what one run of the workers measured.
+type phase struct {
+	seconds            float64
+	lat                []time.Duration // of the successful requests
+	errs, shed, withRA int64
+	phases             int
+}
+
+func (p *phase) add(q *phase) {
+	p.seconds += q.seconds
+	p.lat = append(p.lat, q.lat...)
+	p.errs, p.shed, p.withRA, p.phases = p.errs+q.errs, p.shed+q.shed, p.withRA+q.withRA, p.phases+q.phases
+}
+
+// report gives the figures: successful requests per second (goodput),
+// p50/p99 latency of the successful ones, the 503s and how many of them
+// carried Retry-After.
+func (p *phase) report(mode string, workers int, honour bool) map[string]any {
+	lat := p.lat
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	pct := func(q float64) time.Duration {
+		if len(lat) == 0 {
+			return 0
+		}
+		return lat[int(q*float64(len(lat)-1))]
+	}
+	return map[string]any{
+		"mode": mode, "workers": workers, "phases": p.phases, "seconds": p.seconds, "ok": len(lat), "errors": p.errs,
+		"per_second": float64(len(lat)) / p.seconds,
+		"p50_ms":     float64(pct(0.50).Microseconds()) / 1000, "p99_ms": float64(pct(0.99).Microseconds()) / 1000,
+		"honour_retry_after": honour, "shed_503": p.shed, "shed_with_retry_after": p.withRA,
+	}
+}
+
+// run drives workers for d. A 503 is counted as shed, not as an error; with
+// honour, a worker waits out its Retry-After before the next request.
+func run(workers []func() error, d time.Duration, maxReq int64, honour bool) *phase {
 	var (
 		n, errs, shed, withRA atomic.Int64
 		mu                    sync.Mutex
@@ -158,21 +206,7 @@ func run(workers []func() error, mode string, d time.Duration, maxReq int64, hon
 		}()
 	}
 	wg.Wait()
-	el := time.Since(start)
-	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
-	pct := func(p float64) time.Duration {
-		if len(lat) == 0 {
-			return 0
-		}
-		return lat[int(p*float64(len(lat)-1))]
-	}
-	out := map[string]any{
-		"mode": mode, "workers": len(workers), "seconds": el.Seconds(), "ok": len(lat), "errors": errs.Load(),
-		"per_second": float64(len(lat)) / el.Seconds(),
-		"p50_ms":     float64(pct(0.50).Microseconds()) / 1000, "p99_ms": float64(pct(0.99).Microseconds()) / 1000,
-		"honour_retry_after": honour, "shed_503": shed.Load(), "shed_with_retry_after": withRA.Load(),
-	}
-	return out
+	return &phase{seconds: time.Since(start).Seconds(), lat: lat, errs: errs.Load(), shed: shed.Load(), withRA: withRA.Load(), phases: 1}
 }
 
 // httpError is a response outside 2xx.
