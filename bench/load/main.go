@@ -137,8 +137,8 @@ func (p *phase) add(q *phase) {
 	p.errs, p.shed, p.withRA, p.phases = p.errs+q.errs, p.shed+q.shed, p.withRA+q.withRA, p.phases+q.phases
 }
 
-// report gives the figures: successful requests per second (goodput),
-// p50/p99 latency of the successful ones, the 503s and how many of them
+// report gives the figures: requests that succeeded within the window per
+// second of it (goodput), p50/p99 latency of those, the 503s and how many of them
 // carried Retry-After.
 func (p *phase) report(mode string, workers int, honour bool) map[string]any {
 	lat := p.lat
@@ -177,7 +177,9 @@ func run(workers []func() error, d time.Duration, maxReq int64, honour bool) *ph
 				t := time.Now()
 				err := w()
 				if err == nil {
-					mine = append(mine, time.Since(t))
+					if end := time.Now(); !end.After(deadline) {
+						mine = append(mine, end.Sub(t))
+					} // else finished after the window: not counted
 					continue
 				}
 				var he *httpError
@@ -206,7 +208,10 @@ func run(workers []func() error, d time.Duration, maxReq int64, honour bool) *ph
 		}()
 	}
 	wg.Wait()
-	return &phase{seconds: time.Since(start).Seconds(), lat: lat, errs: errs.Load(), shed: shed.Load(), withRA: withRA.Load(), phases: 1}
+	// Goodput is what completed within the window, over the window: the
+	// requests still queued or held when it ends are neither counted nor
+	// allowed to stretch it.
+	return &phase{seconds: deadline.Sub(start).Seconds(), lat: lat, errs: errs.Load(), shed: shed.Load(), withRA: withRA.Load(), phases: 1}
 }
 
 // httpError is a response outside 2xx.
