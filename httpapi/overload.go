@@ -109,8 +109,10 @@ func (s *Server) admitHashing(h http.Handler) http.Handler {
 // goroutine, parked, and no CPU.
 const maxHeldRefusals = 1024
 
-// maxRefusalHold bounds how long a shed answer is held back.
-const maxRefusalHold = 2 * time.Second
+// maxRefusalHold bounds how long a shed answer is held back: a client that
+// honours Retry-After waits the hold and then Retry-After, and the queue
+// (at most MaxWait deep, a second by default) must not run dry meanwhile.
+const maxRefusalHold = time.Second
 
 // holdRefusal holds a shed answer back for a jittered half to all of its
 // Retry-After, at most maxRefusalHold, before it is sent: a client that
