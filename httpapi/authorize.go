@@ -244,6 +244,7 @@ type pageData struct {
 func (s *Server) authorizePage(w http.ResponseWriter, r *http.Request, status int, msg string) {
 	web.SetSecurityHeaders(w.Header())
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	setUnavailableRetryAfter(w, status, nil)
 	w.WriteHeader(status)
 	pageTmpl.Execute(w, pageData{Title: "Authorization failed", Message: msg})
 }

@@ -73,6 +73,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="gatehouse"`)
 	}
 	s.refused(w, err)
+	setUnavailableRetryAfter(w, status, err)
 	writeErrorBody(w, status, code, msg)
 }
 
@@ -95,13 +96,14 @@ func (s *Server) writeOAuthError(w http.ResponseWriter, r *http.Request, err err
 	}
 	s.logFailure(r, status, code, err)
 	s.refused(w, err)
+	setUnavailableRetryAfter(w, status, err)
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Pragma", "no-cache")
 	writeErrorBody(w, status, code, msg)
 }
 
 func (s *Server) logFailure(r *http.Request, status int, code gatehouse.Code, err error) {
-	if status < 500 {
+	if status < 500 || shedding(err) { // shed load is counted in metrics, not logged one by one
 		return
 	}
 	ri := gatehouse.RequestInfoFromContext(r.Context())

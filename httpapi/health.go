@@ -70,6 +70,7 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) error {
 		body.Status = "unavailable"
 		body.Error = string(gatehouse.EUnavailable)
 		body.Description = "not ready: " + strings.Join(failed, ", ")
+		setRetryAfterWait(w, defaultRetryAfter()) // RFC 9110 section 10.2.3; checks are worth retrying within seconds
 		return writeJSON(w, http.StatusServiceUnavailable, body)
 	}
 	return writeJSON(w, http.StatusOK, body)

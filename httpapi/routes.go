@@ -72,8 +72,8 @@ func (s *Server) routes() []route {
 		{"GET /.well-known/openid-configuration", s.handle(s.discovery)},
 
 		// People's sessions (CONTRACT 3).
-		{"POST /v1/auth/signup", s.limit(s.handle(s.withSessions(s.signup)), ratelimit.SignupIP)},
-		{"POST /v1/auth/token", s.limit(s.handle(s.withSessions(s.passwordToken)), ratelimit.TokenIP)},
+		{"POST /v1/auth/signup", s.limit(s.admitHashing(s.handle(s.withSessions(s.signup))), ratelimit.SignupIP)},
+		{"POST /v1/auth/token", s.limit(s.admitHashing(s.handle(s.withSessions(s.passwordToken))), ratelimit.TokenIP)},
 		{"POST /v1/auth/magic-link", s.limit(s.handle(s.withSessions(s.magicLink)), ratelimit.MagicLinkIP)},
 		{"POST /v1/auth/magic-link/verify", s.limit(s.handle(s.withSessions(s.magicLinkVerify)), ratelimit.MagicLinkVerifyIP)},
 		{"POST /v1/auth/refresh", s.limit(s.handle(s.withSessions(s.refresh)), ratelimit.RefreshIP)},

@@ -17,10 +17,12 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"sync/atomic"
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse"
 	"github.com/gatehouse-auth/gatehouse/auth"
+	"github.com/gatehouse-auth/gatehouse/password"
 	"github.com/gatehouse-auth/gatehouse/ratelimit"
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -78,6 +80,10 @@ type Deps struct {
 
 	// DeviceKey signs device cookies (auth.DeviceKey); nil: none are issued.
 	DeviceKey []byte
+	// Hasher is the password-hashing pool the sessions use: sign-up and
+	// sign-in are shed before their body is read while it would refuse them
+	// (overload.go); nil: no shedding ahead of the pool.
+	Hasher *password.Hasher
 }
 
 // Server is gatehouse's HTTP handler.
@@ -115,6 +121,11 @@ type Server struct {
 
 	readyDetails map[string]func() string
 	refusals     *prometheus.CounterVec // rate-limit refusals by policy
+
+	hasher        *password.Hasher
+	shedAdmission atomic.Uint64 // requests shed before their body was read
+	heldRefusals  atomic.Int64  // shed answers being held back (overload.go)
+	refusalHold   time.Duration // the longest a shed answer is held back
 }
 
 // New builds the server and its route table.
@@ -159,6 +170,9 @@ func New(cfg Config, d Deps) (*Server, error) {
 		s.now = time.Now
 	}
 	if err := s.setupLimits(d); err != nil {
+		return nil, fmt.Errorf("httpapi: %w", err)
+	}
+	if err := s.setupOverload(d); err != nil {
 		return nil, fmt.Errorf("httpapi: %w", err)
 	}
 	if d.Cookies != nil && d.CSRF == nil {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"runtime"
 	"sync/atomic"
+	"time"
 
 	"github.com/gatehouse-auth/gatehouse"
 )
@@ -22,6 +23,11 @@ type Config struct {
 	// call fails at once with ErrBusy (503 unavailable). 0: DefaultQueueLimit;
 	// negative: no waiting at all.
 	QueueLimit int
+	// MaxWait is how long a caller may wait for its turn: a caller whose
+	// expected wait is longer is refused on arrival, and one that has waited
+	// longer when its turn comes is dropped without hashing (its client has
+	// most likely given up). 0: DefaultMaxWait.
+	MaxWait time.Duration
 }
 
 // DefaultQueueLimit is the default number of callers that may wait for the
@@ -29,19 +35,24 @@ type Config struct {
 // most ~0.7 s: beyond that, answering 503 at once is kinder than a timeout.
 const DefaultQueueLimit = 64
 
-// ErrBusy is returned when the hashing pool and its queue are full.
+// DefaultMaxWait is the default bound on a caller's wait for the pool: well
+// under the patience of an interactive sign-in, and what keeps the latency
+// of admitted sign-ins bounded under overload (docs/performance.md).
+const DefaultMaxWait = time.Second
+
+// ErrBusy is returned when the hashing pool and its queue are full. The
+// error actually returned is a *BusyError that wraps it (errors.Is(err,
+// ErrBusy) holds) and carries when to come back.
 var ErrBusy = &gatehouse.Error{Code: gatehouse.EUnavailable, Message: "the server is busy; try again shortly"}
 
-// Hasher hashes and verifies passwords with argon2id in a bounded pool. Its
-// methods are safe for concurrent use.
+// Hasher hashes and verifies passwords with argon2id in a bounded, fair pool
+// (pool.go). Its methods are safe for concurrent use.
 type Hasher struct {
 	params  Params
-	admit   chan struct{} // Concurrency + QueueLimit tokens: running or waiting
-	run     chan struct{} // Concurrency tokens: running
 	dummy   *Hash
 	count   atomic.Uint64
-	busy    atomic.Uint64
 	maxConc int
+	pool
 }
 
 // New returns a Hasher for cfg.
@@ -64,19 +75,23 @@ func New(cfg Config) (*Hasher, error) {
 	case queue < 0:
 		queue = 0
 	}
+	maxWait := cfg.MaxWait
+	if maxWait <= 0 {
+		maxWait = DefaultMaxWait
+	}
 	// The dummy hash for unknown users has our parameters but a random key
 	// that no password derives to, so verifying against it costs exactly what
 	// a real verification costs and always fails. It costs nothing to make.
 	dummy := &Hash{Params: p, Salt: make([]byte, p.SaltLen), Key: make([]byte, p.KeyLen)}
 	rand.Read(dummy.Salt)
 	rand.Read(dummy.Key)
-	return &Hasher{
+	h := &Hasher{
 		params:  p,
-		admit:   make(chan struct{}, conc+queue),
-		run:     make(chan struct{}, conc),
 		dummy:   dummy,
 		maxConc: conc,
-	}, nil
+	}
+	h.pool.init(conc, queue, maxWait)
+	return h, nil
 }
 
 // Params returns the parameters of new hashes.
@@ -87,30 +102,31 @@ func (h *Hasher) Params() Params { return h.params }
 // an over-limit request did no hashing.
 func (h *Hasher) Count() uint64 { return h.count.Load() }
 
-// Busy returns how many calls were refused with ErrBusy.
-func (h *Hasher) Busy() uint64 { return h.busy.Load() }
+// Busy returns how many calls the pool answered with ErrBusy: refused on
+// arrival, displaced by a fairer claim, or dropped after waiting too long.
+func (h *Hasher) Busy() uint64 {
+	st := h.Stats()
+	return st.Refused + st.Displaced + st.Expired
+}
 
 // Concurrency returns how many computations may run at once.
 func (h *Hasher) Concurrency() int { return h.maxConc }
 
-// do runs fn in the pool: it takes an admission token at once or fails with
-// ErrBusy, then waits for a running token or for ctx.
+// Do runs fn as one turn of the pool, under the same admission, fairness and
+// wait bound as a hash. The password functions use it; tests of callers use
+// it to hold the pool.
+func (h *Hasher) Do(ctx context.Context, fn func()) error { return h.do(ctx, fn) }
+
+// do runs fn in the pool: at once when a worker is free, else after a fair
+// wait in the queue, or not at all (ErrBusy, or a context error).
 func (h *Hasher) do(ctx context.Context, fn func()) error {
-	select {
-	case h.admit <- struct{}{}:
-	default:
-		h.busy.Add(1)
-		return ErrBusy
+	if err := h.acquire(ctx); err != nil {
+		return err
 	}
-	defer func() { <-h.admit }()
-	select {
-	case h.run <- struct{}{}:
-	case <-ctx.Done():
-		return gatehouse.Wrap(gatehouse.EUnavailable, ctx.Err(), "the request was cancelled")
-	}
-	defer func() { <-h.run }()
+	start := h.now()
 	h.count.Add(1)
 	fn()
+	h.release(h.now().Sub(start))
 	return nil
 }
 

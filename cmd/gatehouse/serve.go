@@ -129,6 +129,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		RateLimits: rl.limits,
 		FailedAuth: rl.failed,
 		DeviceKey:  auth.DeviceKey(cfg.Secret.Derive),
+		Hasher:     svc.hasher,
 
 		ReadyDetails: rl.detail,
 	})

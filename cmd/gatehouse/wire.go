@@ -22,6 +22,7 @@ type services struct {
 	workspaces *auth.Workspaces
 	clients    *auth.Clients
 	oauth      *auth.OAuth
+	hasher     *password.Hasher // the sessions' hashing pool, for shedding ahead of it
 }
 
 // buildServices wires the auth services over store, by hand, in one screen.
@@ -56,7 +57,7 @@ func buildServices(ctx context.Context, cfg *Config, store gatehouse.Store, log 
 	}
 	return &services{
 		core: core, keys: keys, sessions: sessions, pats: &auth.PATs{Core: core},
-		mailer: mailer, workspaces: &auth.Workspaces{Core: core},
+		mailer: mailer, workspaces: &auth.Workspaces{Core: core}, hasher: hasher,
 		clients: &auth.Clients{Core: core}, oauth: &auth.OAuth{Core: core, Keys: keys, Sessions: sessions},
 	}, nil
 }
