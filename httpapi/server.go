@@ -78,6 +78,11 @@ type Deps struct {
 
 	// DeviceKey signs device cookies (auth.DeviceKey); nil: none are issued.
 	DeviceKey []byte
+
+	// Federation signs people in with upstream providers, links identities
+	// and proves workspace domains (docs/federation.md); nil: those routes
+	// answer 503.
+	Federation *auth.Federation
 }
 
 // Server is gatehouse's HTTP handler.
@@ -115,6 +120,8 @@ type Server struct {
 
 	readyDetails map[string]func() string
 	refusals     *prometheus.CounterVec // rate-limit refusals by policy
+
+	federation *auth.Federation
 }
 
 // New builds the server and its route table.
@@ -154,6 +161,8 @@ func New(cfg Config, d Deps) (*Server, error) {
 		mux:         http.NewServeMux(),
 
 		originEvents: newCoalescer(time.Minute, 10000),
+
+		federation: d.Federation,
 	}
 	if s.now == nil {
 		s.now = time.Now
