@@ -165,7 +165,7 @@ func providerAAD(id string) []byte { return []byte("gatehouse provider secret " 
 // only id and name).
 func (f *Federation) Providers(ctx context.Context) ([]*gatehouse.Provider, error) {
 	var out []*gatehouse.Provider
-	err := f.Store.Read(ctx, gatehouse.Scope{}, func(t gatehouse.Tx) error {
+	err := f.Store.Tx(ctx, gatehouse.Scope{}, func(t gatehouse.Tx) error {
 		var err error
 		out, err = t.Providers(ctx)
 		return err
@@ -173,16 +173,32 @@ func (f *Federation) Providers(ctx context.Context) ([]*gatehouse.Provider, erro
 	return out, err
 }
 
+// provider reads provider id, whatever its workspace (a door for reading
+// one row: the start and the callback name a provider before its workspace
+// is known); errNoProvider when there is none.
+func (f *Federation) provider(ctx context.Context, id string) (*gatehouse.Provider, error) {
+	if !gatehouse.ValidID(id) {
+		return nil, errNoProvider
+	}
+	var p *gatehouse.Provider
+	err := f.Store.Tx(ctx, gatehouse.Scope{}, func(t gatehouse.Tx) error {
+		var err error
+		p, err = t.ProviderByID(ctx, id)
+		return err
+	})
+	if errors.Is(err, gatehouse.ErrNotFound) {
+		return nil, errNoProvider
+	}
+	return p, err
+}
+
 // DeleteProvider removes a provider with its identities (the CLI).
 func (f *Federation) DeleteProvider(ctx context.Context, id string) error {
-	if !gatehouse.ValidID(id) {
-		return gatehouse.ErrNotFound
+	p, err := f.provider(ctx, id)
+	if err != nil {
+		return err
 	}
-	err := f.InTx(ctx, gatehouse.Scope{}, func(t *Tx) error {
-		p, err := t.ProviderByID(ctx, id)
-		if err != nil {
-			return err
-		}
+	err = f.InTx(ctx, gatehouse.Scope{WorkspaceID: p.WorkspaceID}, func(t *Tx) error {
 		if err := t.DeleteProvider(ctx, id); err != nil {
 			return err
 		}
@@ -250,10 +266,17 @@ func authRequest(binding, state, redirect string) gatehouse.AuthRequest {
 // layer knows the allowed origins). It returns where to send the browser
 // and the binding to put in its cookie.
 func (f *Federation) Start(ctx context.Context, id, returnTo, ticket string) (redirect, binding string, err error) {
-	if !gatehouse.ValidID(id) {
-		return "", "", errNoProvider
+	// The guard (guard.go): a link ticket is a secret; and an address past
+	// its failed-auth ceiling could not finish a sign-in anyway.
+	pass, err := enter(ctx, Attempt{})
+	if err != nil {
+		return "", "", err
 	}
-	var p *gatehouse.Provider
+	defer func() { pass.Done(ctx, err) }()
+	p, err := f.provider(ctx, id)
+	if err != nil {
+		return "", "", err
+	}
 	var linkUser string
 	now := f.now()
 	state, err := newSecretToken()
@@ -263,12 +286,9 @@ func (f *Federation) Start(ctx context.Context, id, returnTo, ticket string) (re
 	if binding, err = newSecretToken(); err != nil {
 		return "", "", err
 	}
-	err = f.InTx(ctx, gatehouse.Scope{}, func(t *Tx) error {
-		if p, err = t.ProviderByID(ctx, id); errors.Is(err, gatehouse.ErrNotFound) {
-			return errNoProvider
-		} else if err != nil {
-			return err
-		}
+	// In the provider's workspace scope: the state (and a link ticket) of a
+	// workspace's provider is visible only there.
+	err = f.InTx(ctx, gatehouse.Scope{WorkspaceID: p.WorkspaceID}, func(t *Tx) error {
 		if ticket != "" {
 			tk, err := f.consumeTicket(ctx, t, ticket, now)
 			if err != nil || tk.ProviderID != id {
@@ -346,14 +366,19 @@ func (f *Federation) Finish(ctx context.Context, id string, cb Callback) (res *F
 		return nil, fail("bad_state", errBadState)
 	}
 	now := f.now()
+	p, err := f.provider(ctx, id)
+	if errors.Is(err, errNoProvider) {
+		return nil, fail("bad_state", errBadState)
+	}
+	if err != nil {
+		return nil, err
+	}
+	// Consumed in the scope of the provider the callback arrived at: under
+	// PostgreSQL a state of another tenant's provider is not even visible.
 	var st *gatehouse.FederationState
-	var p *gatehouse.Provider
-	err = f.InTx(ctx, gatehouse.Scope{}, func(t *Tx) error {
+	err = f.InTx(ctx, gatehouse.Scope{WorkspaceID: p.WorkspaceID}, func(t *Tx) error {
 		var err error
-		if st, err = t.ConsumeFederationState(ctx, hashToken(cb.State), now); err != nil {
-			return err
-		}
-		p, err = t.ProviderByID(ctx, st.ProviderID)
+		st, err = t.ConsumeFederationState(ctx, hashToken(cb.State), now)
 		return err
 	})
 	if errors.Is(err, gatehouse.ErrNotFound) {
@@ -599,25 +624,21 @@ func (f *Federation) LinkURL(ctx context.Context, p *gatehouse.Principal, id, re
 	if err := requireSession(p, "identities are linked"); err != nil {
 		return "", err
 	}
-	if !gatehouse.ValidID(id) {
-		return "", errNoProvider
+	pr, err := f.provider(ctx, id)
+	if err != nil {
+		return "", err
 	}
 	ticket, err := newSecretToken()
 	if err != nil {
 		return "", err
 	}
 	now := f.now()
-	err = f.WriteTx(ctx, p, gatehouse.Scope{UserID: p.UserID}, func(t *Tx) error {
+	err = f.WriteTx(ctx, p, gatehouse.Scope{UserID: p.UserID, WorkspaceID: pr.WorkspaceID}, func(t *Tx) error {
 		if err := f.requireRecentSignIn(ctx, t, p, f.cfg.ReauthMaxAge); err != nil {
 			return err
 		}
-		if _, err := t.ProviderByID(ctx, id); errors.Is(err, gatehouse.ErrNotFound) {
-			return errNoProvider
-		} else if err != nil {
-			return err
-		}
 		return t.CreateFederationState(ctx, &gatehouse.FederationState{Hash: hashToken(ticket), BrowserHash: []byte{}, ProviderID: id,
-			LinkUserID: p.UserID, ReturnTo: returnTo, CreatedAt: now, ExpiresAt: now.Add(linkTicketTTL)})
+			WorkspaceID: pr.WorkspaceID, LinkUserID: p.UserID, ReturnTo: returnTo, CreatedAt: now, ExpiresAt: now.Add(linkTicketTTL)})
 	})
 	if err != nil {
 		return "", err
@@ -637,7 +658,7 @@ func (f *Federation) Identities(ctx context.Context, p *gatehouse.Principal) ([]
 		return nil, err
 	}
 	var out []IdentityInfo
-	err := f.Store.Read(ctx, gatehouse.Scope{}, func(t gatehouse.Tx) error {
+	err := f.Store.Tx(ctx, gatehouse.Scope{}, func(t gatehouse.Tx) error {
 		ids, err := t.IdentitiesForUser(ctx, p.UserID)
 		if err != nil {
 			return err

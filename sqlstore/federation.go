@@ -24,12 +24,22 @@ func (t *Tx) CreateProvider(ctx context.Context, p *gatehouse.Provider) error {
 }
 
 // ProviderByID returns gatehouse.ErrNotFound when there is none.
+// Under PostgreSQL it first sets app.provider_id, which the select policy
+// reads (a door for reading this one row, whatever its workspace).
 func (t *Tx) ProviderByID(ctx context.Context, id string) (*gatehouse.Provider, error) {
+	if err := t.setLookup(ctx, "app.provider_id", id, "find provider"); err != nil {
+		return nil, err
+	}
 	return t.scanProvider(t.tx.QueryRowContext(ctx, `select `+providerColumns+` from federation_providers where id = $1`, id))
 }
 
 // Providers lists every provider, oldest first.
+// Under PostgreSQL it first sets app.provider_list, which the select policy
+// reads (a door for reading every provider).
 func (t *Tx) Providers(ctx context.Context) ([]*gatehouse.Provider, error) {
+	if err := t.setLookup(ctx, "app.provider_list", "on", "list providers"); err != nil {
+		return nil, err
+	}
 	return list(ctx, t, "list providers", t.scanProvider, `select `+providerColumns+` from federation_providers order by created_at, id`)
 }
 
@@ -95,7 +105,7 @@ func (t *Tx) CreateFederationState(ctx context.Context, s *gatehouse.FederationS
 	_, err := t.tx.ExecContext(ctx, `insert into federation_states
 		(hash, browser_hash, provider_id, workspace_id, link_user_id, return_to, created_at, expires_at, used_at)
 		values ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-		s.Hash, s.BrowserHash, s.ProviderID, s.WorkspaceID, NullString(s.LinkUserID), s.ReturnTo,
+		s.Hash, s.BrowserHash, s.ProviderID, NullString(s.WorkspaceID), NullString(s.LinkUserID), s.ReturnTo,
 		Micros(s.CreatedAt), Micros(s.ExpiresAt), NullMicros(s.UsedAt))
 	return t.err(err, "create federation state")
 }
@@ -104,16 +114,16 @@ func (t *Tx) CreateFederationState(ctx context.Context, s *gatehouse.FederationS
 // statement and returns it.
 func (t *Tx) ConsumeFederationState(ctx context.Context, hash []byte, now time.Time) (*gatehouse.FederationState, error) {
 	var s gatehouse.FederationState
-	var link sql.NullString
+	var link, ws sql.NullString
 	var created, expires, used int64
 	err := t.tx.QueryRowContext(ctx, `update federation_states set used_at = $2
 		where hash = $1 and used_at is null and expires_at > $2
 		returning hash, browser_hash, provider_id, workspace_id, link_user_id, return_to, created_at, expires_at, used_at`,
-		hash, Micros(now)).Scan(&s.Hash, &s.BrowserHash, &s.ProviderID, &s.WorkspaceID, &link, &s.ReturnTo, &created, &expires, &used)
+		hash, Micros(now)).Scan(&s.Hash, &s.BrowserHash, &s.ProviderID, &ws, &link, &s.ReturnTo, &created, &expires, &used)
 	if err != nil {
 		return nil, t.err(err, "consume federation state")
 	}
-	s.LinkUserID = link.String
+	s.LinkUserID, s.WorkspaceID = link.String, ws.String
 	s.CreatedAt, s.ExpiresAt, s.UsedAt = FromMicros(created), FromMicros(expires), FromMicros(used)
 	return &s, nil
 }

@@ -60,7 +60,7 @@ create table federation_states (
 	hash         blob primary key check (length(hash) = 32),
 	browser_hash blob not null,
 	provider_id  text not null references federation_providers (id) on delete cascade,
-	workspace_id text not null default '',
+	workspace_id text references workspaces (id) on delete cascade,
 	link_user_id text references users (id) on delete cascade,
 	return_to    text not null,
 	created_at   integer not null,
