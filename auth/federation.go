@@ -417,16 +417,19 @@ func (f *Federation) Finish(ctx context.Context, id string, cb Callback) (res *F
 			email = ""
 		}
 	}
-	// A workspace's provider serves only its proven domains, and only with
-	// an address the provider verified.
+	// A workspace's provider serves only the domains its workspace proved.
+	// There the proof stands for email_verified: the workspace controls the
+	// domain, and its own directory is what says who holds an address in it
+	// (Microsoft Entra ID, for one, sends no email_verified at all).
 	if p.WorkspaceID != "" {
-		ok, err := f.domainServed(ctx, p, email, up.EmailVerified)
+		ok, err := f.domainServed(ctx, p, email)
 		if err != nil {
 			return nil, err
 		}
 		if !ok {
 			return nil, fail("domain_not_proven", errDomain)
 		}
+		up.EmailVerified = true
 	}
 	if st.LinkUserID != "" {
 		return f.link(ctx, p, st, up, email)
@@ -438,8 +441,8 @@ func (f *Federation) Finish(ctx context.Context, id string, cb Callback) (res *F
 // domain is one of the provider's and its workspace has proven it. The look-
 // up runs in that workspace's scope only: under PostgreSQL another
 // workspace's proof is not even visible.
-func (f *Federation) domainServed(ctx context.Context, p *gatehouse.Provider, email string, verified bool) (bool, error) {
-	if email == "" || !verified {
+func (f *Federation) domainServed(ctx context.Context, p *gatehouse.Provider, email string) (bool, error) {
+	if email == "" {
 		return false, nil
 	}
 	dom := email[strings.LastIndexByte(email, '@')+1:]

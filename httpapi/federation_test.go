@@ -687,7 +687,18 @@ func TestWorkspaceSSO(t *testing.T) {
 		}
 		refuse("unproven_domain", pa, "u1", "eve@unproven.example", true)
 		refuse("domain_not_the_providers", pa, "u2", "eve@elsewhere.example", true)
-		refuse("unverified_email", pa, "u3", "carol@corp.example", false)
+		// On a proven domain the workspace's directory is the authority:
+		// no email_verified needed (Entra ID sends none).
+		fl = e.start(t, pa, "")
+		fl.callback = e.op.authorize(fl.authURL, "corp-carol", "carol@corp.example", false)
+		e.signedIn(t, e.finish(fl, fl.cookie), "https://auth.example.com/")
+		// An existing account of a proven domain is still never linked by
+		// email: owner-a@corp.example has a password account.
+		t.Run("existing_account_of_the_domain", func(t *testing.T) {
+			fl := e.start(t, pa, "")
+			fl.callback = e.op.authorize(fl.authURL, "corp-owner", "owner-a@corp.example", true)
+			refused(t, e.finish(fl, fl.cookie), 409, "conflict")
+		})
 		// B's provider names corp.example but B never proved it: it can
 		// neither sign in corp.example people nor reach A's.
 		refuse("other_workspace_domain", pb, "corp-bob", "bob@corp.example", true)
