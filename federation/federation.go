@@ -53,7 +53,7 @@ func Loopback(host string) bool {
 // it again after a while, so a provider's new endpoints or keys are seen.
 type Connectors struct {
 	// HTTP is the client for every upstream call; nil: one with a 10 s
-	// timeout that does not follow redirects off the provider.
+	// timeout.
 	HTTP *http.Client
 }
 
@@ -78,7 +78,7 @@ func (c *Connectors) Connect(ctx context.Context, p *gatehouse.Provider, secret 
 // maxBody bounds what is read of an upstream answer.
 const maxBody = 1 << 20
 
-// DNSResolver is GATEHOUSE_DNS_RESOLVER, or the system's resolver.
+// hostPort checks a host:port (GATEHOUSE_DNS_RESOLVER).
 func hostPort(s string) error {
 	host, port, err := net.SplitHostPort(s)
 	if err != nil || host == "" || port == "" {

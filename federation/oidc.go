@@ -2,7 +2,6 @@ package federation
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 
@@ -112,5 +111,3 @@ func verifiedClaim(v any) bool {
 	}
 	return false
 }
-
-var _ = errors.New
