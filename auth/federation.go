@@ -265,7 +265,7 @@ func authRequest(binding, state, redirect string) gatehouse.AuthRequest {
 // provider id. returnTo must already be checked by the caller (the HTTP
 // layer knows the allowed origins). It returns where to send the browser
 // and the binding to put in its cookie.
-func (f *Federation) Start(ctx context.Context, id, returnTo, ticket string) (redirect, binding string, err error) {
+func (f *Federation) Start(ctx context.Context, id, returnTo, ticket, ticketBinding string) (redirect, binding string, err error) {
 	// The guard (guard.go): a link ticket is a secret; and an address past
 	// its failed-auth ceiling could not finish a sign-in anyway.
 	pass, err := enter(ctx, Attempt{})
@@ -291,7 +291,8 @@ func (f *Federation) Start(ctx context.Context, id, returnTo, ticket string) (re
 	err = f.InTx(ctx, gatehouse.Scope{WorkspaceID: p.WorkspaceID}, func(t *Tx) error {
 		if ticket != "" {
 			tk, err := f.consumeTicket(ctx, t, ticket, now)
-			if err != nil || tk.ProviderID != id {
+			if err != nil || tk.ProviderID != id ||
+				len(tk.BrowserHash) != 0 && !hmac.Equal(hashToken(ticketBinding), tk.BrowserHash) {
 				return CommitThen(errBadTicket)
 			}
 			linkUser, returnTo = tk.LinkUserID, tk.ReturnTo
@@ -315,15 +316,19 @@ func (f *Federation) consumeTicket(ctx context.Context, t *Tx, ticket string, no
 	if !validSecretToken(ticket) {
 		return nil, errBadTicket
 	}
-	tk, err := t.ConsumeFederationState(ctx, hashToken(ticket), now)
+	tk, err := t.ConsumeFederationState(ctx, ticketHash(ticket), now)
 	if err != nil {
 		return nil, err
 	}
-	if len(tk.BrowserHash) != 0 || tk.LinkUserID == "" {
+	if tk.LinkUserID == "" {
 		return nil, errBadTicket
 	}
 	return tk, nil
 }
+
+// ticketHash is what a link ticket is stored as: a hash apart from a
+// state's, so that neither can be presented as the other.
+func ticketHash(ticket string) []byte { return hashToken("gatehouse link ticket\x00" + ticket) }
 
 // Callback is what the provider sent back to the callback, and the
 // browser's binding cookie.
@@ -622,31 +627,41 @@ func (f *Federation) link(ctx context.Context, p *gatehouse.Provider, st *gateho
 // LinkURL starts linking provider id to the caller's account: a signed-in
 // session with a recent sign-in. It returns the URL the browser opens: the
 // start endpoint with a single-use link ticket (5 minutes), which the start
-// turns into a state bound to that browser.
-func (f *Federation) LinkURL(ctx context.Context, p *gatehouse.Principal, id, returnTo string) (string, error) {
+// turns into a state bound to that browser. With bind (a browser asked, in
+// cookie mode) it also returns a binding for a cookie of that browser, and
+// the ticket works only with it: a ticket URL that leaks (history, a shared
+// screen) is of no use in another browser.
+func (f *Federation) LinkURL(ctx context.Context, p *gatehouse.Principal, id, returnTo string, bind bool) (link, binding string, err error) {
 	if err := requireSession(p, "identities are linked"); err != nil {
-		return "", err
+		return "", "", err
 	}
 	pr, err := f.provider(ctx, id)
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
 	ticket, err := newSecretToken()
 	if err != nil {
-		return "", err
+		return "", "", err
+	}
+	browserHash := []byte{}
+	if bind {
+		if binding, err = newSecretToken(); err != nil {
+			return "", "", err
+		}
+		browserHash = hashToken(binding)
 	}
 	now := f.now()
 	err = f.WriteTx(ctx, p, gatehouse.Scope{UserID: p.UserID, WorkspaceID: pr.WorkspaceID}, func(t *Tx) error {
 		if err := f.requireRecentSignIn(ctx, t, p, f.cfg.ReauthMaxAge); err != nil {
 			return err
 		}
-		return t.CreateFederationState(ctx, &gatehouse.FederationState{Hash: hashToken(ticket), BrowserHash: []byte{}, ProviderID: id,
+		return t.CreateFederationState(ctx, &gatehouse.FederationState{Hash: ticketHash(ticket), BrowserHash: browserHash, ProviderID: id,
 			WorkspaceID: pr.WorkspaceID, LinkUserID: p.UserID, ReturnTo: returnTo, CreatedAt: now, ExpiresAt: now.Add(linkTicketTTL)})
 	})
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
-	return f.cfg.PublicURL + "/v1/auth/providers/" + id + "/start?link=" + url.QueryEscape(ticket), nil
+	return f.cfg.PublicURL + "/v1/auth/providers/" + id + "/start?link=" + url.QueryEscape(ticket), binding, nil
 }
 
 // IdentityInfo is one of a person's identities, with its provider's name.

@@ -22,10 +22,22 @@ import (
 // exactly the callback, and on no cross-site subresource or POST.
 const FederationCookie = "__Host-gatehouse_fed"
 
-const federationCookieMaxAge = int(auth.DefaultFederationStateTTL / time.Second)
+// LinkCookie binds a link ticket (POST /v1/me/identities from a browser)
+// to that browser: the start endpoint accepts the ticket only with it. The
+// same attributes as FederationCookie; 5 minutes.
+const LinkCookie = "__Host-gatehouse_link"
+
+const (
+	federationCookieMaxAge = int(auth.DefaultFederationStateTTL / time.Second)
+	linkCookieMaxAge       = 5 * 60
+)
 
 func (s *Server) setFederationCookie(w http.ResponseWriter, value string, maxAge int) {
-	http.SetCookie(w, &http.Cookie{Name: FederationCookie, Value: value, Path: "/", Secure: true, HttpOnly: true,
+	setLaxCookie(w, FederationCookie, value, maxAge)
+}
+
+func setLaxCookie(w http.ResponseWriter, name, value string, maxAge int) {
+	http.SetCookie(w, &http.Cookie{Name: name, Value: value, Path: "/", Secure: true, HttpOnly: true,
 		SameSite: http.SameSiteLaxMode, MaxAge: maxAge})
 }
 
@@ -105,7 +117,14 @@ func (s *Server) startProvider(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	to, binding, err := s.federation.Start(r.Context(), r.PathValue("id"), returnTo, q.Get("link"))
+	var linkBinding string
+	if q.Get("link") != "" {
+		if linkBinding, err = readOne(r, LinkCookie); err != nil {
+			return err
+		}
+		setLaxCookie(w, LinkCookie, "", -1)
+	}
+	to, binding, err := s.federation.Start(r.Context(), r.PathValue("id"), returnTo, q.Get("link"), linkBinding)
 	if err != nil {
 		return err
 	}
@@ -176,9 +195,13 @@ func (s *Server) linkIdentity(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(r, &in); err != nil {
 		return err
 	}
-	u, err := s.federation.LinkURL(r.Context(), principal(r), in.ProviderID, s.ownOrigin+"/")
+	// A browser (cookie mode) gets the ticket bound to a cookie of its own.
+	u, binding, err := s.federation.LinkURL(r.Context(), principal(r), in.ProviderID, s.ownOrigin+"/", s.cookieMode(r))
 	if err != nil {
 		return err
+	}
+	if binding != "" {
+		setLaxCookie(w, LinkCookie, binding, linkCookieMaxAge)
 	}
 	return writeJSON(w, http.StatusOK, map[string]string{"url": u})
 }

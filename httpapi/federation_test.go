@@ -482,7 +482,7 @@ func TestFederationLinkAndUnlink(t *testing.T) {
 		if w.Code != 302 {
 			t.Fatalf("start with a link ticket: %d %s", w.Code, w.Body.String())
 		}
-		fl := flow{authURL: w.Header().Get("Location"), cookie: w.Result().Cookies()[0].Value}
+		fl := flow{authURL: w.Header().Get("Location"), cookie: cookieOf(w, FederationCookie)}
 		// The provider's address is not the account's: a link does not care.
 		fl.callback = e.op.authorize(fl.authURL, "sub-lin", "lin.elsewhere@example.net", false)
 		if w := e.finish(fl, fl.cookie); w.Code != 302 || w.Header().Get("Location") != "https://auth.example.com/" {
@@ -508,7 +508,7 @@ func TestFederationLinkAndUnlink(t *testing.T) {
 		tok2 := signIn(t, e.s, "second@example.org")["access_token"].(string)
 		_, body = bearerCall(t, e.s, "POST", "/v1/me/identities", tok2, `{"provider_id":"`+pid+`"}`)
 		w = e.get(body["url"].(string), nil)
-		fl = flow{authURL: w.Header().Get("Location"), cookie: w.Result().Cookies()[0].Value}
+		fl = flow{authURL: w.Header().Get("Location"), cookie: cookieOf(w, FederationCookie)}
 		fl.callback = e.op.authorize(fl.authURL, "sub-lin", "x@example.net", true)
 		refused(t, e.finish(fl, fl.cookie), 409, "conflict")
 
@@ -792,4 +792,52 @@ func storedEvents(t *testing.T, db *sqlstore.DB, typ string) int {
 		t.Fatal(err)
 	}
 	return n
+}
+
+func cookieOf(w *httptest.ResponseRecorder, name string) string {
+	for _, ck := range w.Result().Cookies() {
+		if ck.Name == name && ck.MaxAge > 0 {
+			return ck.Value
+		}
+	}
+	return ""
+}
+
+// TestFederationLinkTicketBoundToBrowser: asked from a browser (cookie
+// mode), a link ticket works only in that browser, with its link cookie: a
+// ticket URL that leaks is of no use to anyone else.
+func TestFederationLinkTicketBoundToBrowser(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		e := newFedEnv(t, db, 0)
+		pid := e.provider(t, "Acme ID", "")
+		tok := signIn(t, e.s, "bound@example.org")["access_token"].(string)
+		ask := func() (string, string) {
+			r := httptest.NewRequest("POST", "https://auth.example.com/v1/me/identities", strings.NewReader(`{"provider_id":"`+pid+`"}`))
+			r.Header.Set("Content-Type", "application/json")
+			r.Header.Set("Origin", "https://auth.example.com")
+			r.Header.Set("Authorization", "Bearer "+tok)
+			w := do(e.s, r)
+			var body map[string]string
+			json.Unmarshal(w.Body.Bytes(), &body)
+			c := cookieOf(w, LinkCookie)
+			if w.Code != 200 || body["url"] == "" || c == "" {
+				t.Fatalf("link from a browser: %d %s %q", w.Code, w.Body.String(), w.Result().Header.Values("Set-Cookie"))
+			}
+			return body["url"], c
+		}
+		u, c := ask()
+		if w := e.get(u, nil); w.Code != 401 {
+			t.Fatalf("a browser ticket opened without its cookie: %d %s", w.Code, w.Body.String())
+		}
+		// (The ticket is spent by that attempt.) A fresh one, in the right browser:
+		u, c = ask()
+		if w := e.get(u, map[string]string{LinkCookie: "x" + c[1:]}); w.Code != 401 {
+			t.Fatalf("a browser ticket opened with another cookie: %d", w.Code)
+		}
+		u, c = ask()
+		w := e.get(u, map[string]string{LinkCookie: c})
+		if w.Code != 302 || cookieOf(w, FederationCookie) == "" {
+			t.Fatalf("a browser ticket in its browser: %d %s", w.Code, w.Body.String())
+		}
+	})
 }
