@@ -22,6 +22,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse/federation"
 	"github.com/gatehouse-auth/gatehouse/internal/testdb"
 	"github.com/gatehouse-auth/gatehouse/kms"
+	"github.com/gatehouse-auth/gatehouse/ratelimit/memory"
 	"github.com/gatehouse-auth/gatehouse/sqlstore"
 	"github.com/go-jose/go-jose/v4"
 	"github.com/miekg/dns"
@@ -838,6 +839,55 @@ func TestFederationLinkTicketBoundToBrowser(t *testing.T) {
 		w := e.get(u, map[string]string{LinkCookie: c})
 		if w.Code != 302 || cookieOf(w, FederationCookie) == "" {
 			t.Fatalf("a browser ticket in its browser: %d %s", w.Code, w.Body.String())
+		}
+	})
+}
+
+// TestFederationRateLimitsAndFailures: start and callback are limited per
+// IP (the headers of the IETF draft, 429 with Retry-After past the limit),
+// a refused callback records login.failed with its reason and counts as a
+// failed authentication of the IP, and an IP past its failed-auth ceiling
+// is refused before any state is looked up.
+func TestFederationRateLimitsAndFailures(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		b := memory.New(memory.Options{})
+		dn := newFakeDNS(t)
+		e := &fedEnv{testEnv: limitEnv(t, b, "federation_start.ip=3/1m, federation_callback.ip=100/1m, failed_auth.ip=2/15m",
+			withSessions(t, db, t.TempDir()), withCookieMode(t, CookieConfig{RefreshTTL: time.Hour}), withFederationDeps(t, dn.addr, 0)),
+			op: newFakeOP(t), dns: dn, db: db}
+		e.f = e.s.federation
+		pid := e.provider(t, "Acme ID", "")
+
+		fl := e.start(t, pid, "")
+		fl.callback = e.op.authorize(fl.authURL, "rl", "rl@example.org", true)
+		w := e.finish(fl, "")
+		refused(t, w, 401, "invalid_grant")
+		if w.Header().Get("RateLimit-Policy") == "" {
+			t.Fatal("the callback carries no RateLimit-Policy")
+		}
+		if n := storedEvents(t, db, "login.failed"); n != 1 {
+			t.Fatalf("login.failed events: %d", n)
+		}
+		fl2 := e.start(t, pid, "")
+		fl2.callback = e.op.authorize(fl2.authURL, "rl", "rl@example.org", true)
+		refused(t, e.finish(fl2, "x"+fl2.cookie[1:]), 401, "invalid_grant")
+		// Two failures: the IP's ceiling is reached; a start (and a
+		// callback) from it is refused before any look-up.
+		if w := e.get("https://auth.example.com/v1/auth/providers/"+pid+"/start", nil); w.Code != 429 || w.Header().Get("Retry-After") == "" {
+			t.Fatalf("start past the failed-auth ceiling: %d %s", w.Code, w.Body.String())
+		}
+		if w := e.finish(fl2, fl2.cookie); w.Code != 429 {
+			t.Fatalf("callback past the failed-auth ceiling: %d %s", w.Code, w.Body.String())
+		}
+
+		// federation_start.ip: two starts a minute here.
+		e2 := limitEnv(t, memory.New(memory.Options{}), "federation_start.ip=2/1m",
+			withSessions(t, db, t.TempDir()), withCookieMode(t, CookieConfig{RefreshTTL: time.Hour}), withFederationDeps(t, dn.addr, 0))
+		for i, want := range []int{302, 302, 429} {
+			w := do(e2.s, httptest.NewRequest("GET", "https://auth.example.com/v1/auth/providers/"+pid+"/start", nil))
+			if w.Code != want || w.Header().Get("RateLimit") == "" {
+				t.Fatalf("start %d: %d, want %d (RateLimit %q)", i+1, w.Code, want, w.Header().Get("RateLimit"))
+			}
 		}
 	})
 }
