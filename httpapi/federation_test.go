@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -40,6 +41,8 @@ type fakeOP struct {
 	mu     sync.Mutex
 	codes  map[string]opCode
 	tamper func(claims map[string]any) *rsa.PrivateKey // nil: none
+	kid    string                                      // the current key's id
+	disco  atomic.Int32                                // discovery documents served
 }
 
 type opCode struct {
@@ -49,7 +52,7 @@ type opCode struct {
 }
 
 func newFakeOP(t *testing.T) *fakeOP {
-	op := &fakeOP{t: t, codes: map[string]opCode{}}
+	op := &fakeOP{t: t, codes: map[string]opCode{}, kid: "k1"}
 	var err error
 	if op.key, err = rsa.GenerateKey(rand.Reader, 2048); err != nil {
 		t.Fatal(err)
@@ -59,6 +62,7 @@ func newFakeOP(t *testing.T) *fakeOP {
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /.well-known/openid-configuration", func(w http.ResponseWriter, r *http.Request) {
+		op.disco.Add(1)
 		json.NewEncoder(w).Encode(map[string]any{
 			"issuer": op.srv.URL, "authorization_endpoint": op.srv.URL + "/authorize", "token_endpoint": op.srv.URL + "/token",
 			"jwks_uri": op.srv.URL + "/jwks", "response_types_supported": []string{"code"}, "subject_types_supported": []string{"public"},
@@ -66,7 +70,9 @@ func newFakeOP(t *testing.T) *fakeOP {
 		})
 	})
 	mux.HandleFunc("GET /jwks", func(w http.ResponseWriter, r *http.Request) {
-		json.NewEncoder(w).Encode(jose.JSONWebKeySet{Keys: []jose.JSONWebKey{{Key: &op.key.PublicKey, KeyID: "k1", Algorithm: "RS256", Use: "sig"}}})
+		op.mu.Lock()
+		defer op.mu.Unlock()
+		json.NewEncoder(w).Encode(jose.JSONWebKeySet{Keys: []jose.JSONWebKey{{Key: &op.key.PublicKey, KeyID: op.kid, Algorithm: "RS256", Use: "sig"}}})
 	})
 	mux.HandleFunc("POST /token", func(w http.ResponseWriter, r *http.Request) {
 		r.ParseForm()
@@ -84,22 +90,24 @@ func newFakeOP(t *testing.T) *fakeOP {
 			json.NewEncoder(w).Encode(map[string]string{"error": "invalid_grant"})
 			return
 		}
-		key := op.key
+		op.mu.Lock()
+		key, kid := op.key, op.kid
+		op.mu.Unlock()
 		if op.tamper != nil {
 			if k := op.tamper(c.claims); k != nil {
 				key = k
 			}
 		}
 		w.Header().Set("Content-Type", "application/json")
-		json.NewEncoder(w).Encode(map[string]any{"access_token": "at", "token_type": "Bearer", "expires_in": 60, "id_token": op.sign(key, c.claims)})
+		json.NewEncoder(w).Encode(map[string]any{"access_token": "at", "token_type": "Bearer", "expires_in": 60, "id_token": op.sign(key, kid, c.claims)})
 	})
 	op.srv = httptest.NewServer(mux)
 	t.Cleanup(op.srv.Close)
 	return op
 }
 
-func (op *fakeOP) sign(key *rsa.PrivateKey, claims map[string]any) string {
-	s, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.RS256, Key: jose.JSONWebKey{Key: key, KeyID: "k1"}}, nil)
+func (op *fakeOP) sign(key *rsa.PrivateKey, kid string, claims map[string]any) string {
+	s, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.RS256, Key: jose.JSONWebKey{Key: key, KeyID: kid}}, nil)
 	if err != nil {
 		op.t.Fatal(err)
 	}
@@ -318,6 +326,24 @@ func TestFederatedSignIn(t *testing.T) {
 		fl.callback = e.op.authorize(fl.authURL, "sub-ada", "other@example.org", false)
 		if c := e.signedIn(t, e.finish(fl, fl.cookie), "https://auth.example.com/"); c["sub"] != ada {
 			t.Fatalf("second sign-in: sub %v, want %v", c["sub"], ada)
+		}
+		// The discovery document was fetched once for both sign-ins (cached).
+		if n := e.op.disco.Load(); n != 1 {
+			t.Fatalf("discovery fetched %d times, want 1", n)
+		}
+		// The provider rotates its signing key: the new key id makes
+		// gatehouse fetch the JWKS again, and sign-ins go on.
+		newKey, err := rsa.GenerateKey(rand.Reader, 2048)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.op.mu.Lock()
+		e.op.key, e.op.kid = newKey, "k2"
+		e.op.mu.Unlock()
+		fl = e.start(t, pid, "")
+		fl.callback = e.op.authorize(fl.authURL, "sub-ada", "ada@example.org", true)
+		if c := e.signedIn(t, e.finish(fl, fl.cookie), "https://auth.example.com/"); c["sub"] != ada {
+			t.Fatalf("after key rotation: sub %v", c["sub"])
 		}
 		if linked := storedEvents(t, db, "identity.linked"); linked != 1 {
 			t.Fatalf("identity.linked events: %d", linked)
