@@ -46,6 +46,16 @@ const (
 	EventOAuthGrantRevoked EventType = "oauth_grant.revoked"
 )
 
+// Signing in with another provider (docs/federation.md).
+const (
+	EventIdentityLinked   EventType = "identity.linked"
+	EventIdentityUnlinked EventType = "identity.unlinked"
+	EventDomainAdded      EventType = "domain.added"
+	EventDomainVerified   EventType = "domain.verified"
+	EventProviderCreated  EventType = "provider.created"
+	EventProviderDeleted  EventType = "provider.deleted"
+)
+
 // Outcome says whether the recorded action succeeded.
 type Outcome string
 

@@ -49,6 +49,7 @@ var noSecretRoutes = map[string]string{
 	"GET /.well-known/openid-configuration":       "public metadata",
 	"POST /v1/auth/signup":                        "no secret is checked; signup.email is applied by the guard (TestGuardAppliesAccountPolicies)",
 	"POST /v1/auth/magic-link":                    "no secret is checked; magic_link.email is applied by the guard, and never refuses (TestMagicLinkNeverLocksOut)",
+	"GET /v1/auth/providers":                      "the public list of providers",
 }
 
 // afterLookup are the routes refused by the guard only after a look-up that
@@ -82,7 +83,7 @@ func TestEveryCredentialRouteIsGuarded(t *testing.T) {
 				core := auth.NewCore(store, d.Logger)
 				d.Clients = &auth.Clients{Core: core}
 				d.OAuth = &auth.OAuth{Core: core, Keys: d.Keys, Sessions: d.Sessions}
-			})
+			}, withFederationDeps(t, "127.0.0.1:53", 0))
 		tokens := signIn(t, e.s, "jane@example.com")
 		refresh := tokens["refresh_token"].(string)
 		// A public client, for the authorization endpoint.

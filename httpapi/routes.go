@@ -83,6 +83,19 @@ func (s *Server) routes() []route {
 		{"GET /v1/auth/sessions", s.requireAuth(s.handle(s.withSessions(s.listSessions)))},
 		{"DELETE /v1/auth/sessions/{id}", s.requireAuth(s.handle(s.withSessions(s.revokeSession)))},
 
+		// Signing in with another provider (docs/federation.md): the public
+		// list, the flow (per-IP limits on start and callback), the caller's
+		// identities and a workspace's domains.
+		{"GET /v1/auth/providers", s.handle(s.withFederation(s.listProviders))},
+		{"GET /v1/auth/providers/{id}/start", s.limit(s.handle(s.withFederation(s.startProvider)), ratelimit.FederationStartIP)},
+		{"GET /v1/auth/providers/{id}/callback", s.limit(s.handle(s.withFederation(s.providerCallback)), ratelimit.FederationCallbackIP)},
+		{"GET /v1/me/identities", s.requireAuth(s.handle(s.withFederation(s.listIdentities)))},
+		{"POST /v1/me/identities", s.limit(s.requireAuth(s.handle(s.withFederation(s.linkIdentity))), ratelimit.IdentityIP)},
+		{"DELETE /v1/me/identities/{id}", s.limit(s.requireAuth(s.handle(s.withFederation(s.unlinkIdentity))), ratelimit.IdentityIP)},
+		{"POST /v1/workspaces/{id}/domains", s.limit(s.requireAuth(s.handle(s.withFederation(s.addDomain))), ratelimit.DomainIP)},
+		{"GET /v1/workspaces/{id}/domains", s.requireAuth(s.handle(s.withFederation(s.listDomains)))},
+		{"POST /v1/workspaces/{id}/domains/{domain_id}/verify", s.limit(s.requireAuth(s.handle(s.withFederation(s.verifyDomain))), ratelimit.DomainIP)},
+
 		// Instance administration.
 		{"GET /v1/admin/audit-events", s.requireAuth(s.handle(s.adminAuditEvents))},
 		{"PATCH /v1/admin/users/{id}", s.requireAuth(s.handle(s.withSessions(s.setUserStatus)))},

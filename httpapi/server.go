@@ -84,6 +84,11 @@ type Deps struct {
 	// sign-in are shed before their body is read while it would refuse them
 	// (overload.go); nil: no shedding ahead of the pool.
 	Hasher *password.Hasher
+
+	// Federation signs people in with upstream providers, links identities
+	// and proves workspace domains (docs/federation.md); nil: those routes
+	// answer 503.
+	Federation *auth.Federation
 }
 
 // Server is gatehouse's HTTP handler.
@@ -126,6 +131,7 @@ type Server struct {
 	shedAdmission atomic.Uint64 // requests shed before their body was read
 	heldRefusals  atomic.Int64  // shed answers being held back (overload.go)
 	refusalHold   time.Duration // the longest a shed answer is held back
+	federation    *auth.Federation
 }
 
 // New builds the server and its route table.
@@ -165,6 +171,8 @@ func New(cfg Config, d Deps) (*Server, error) {
 		mux:         http.NewServeMux(),
 
 		originEvents: newCoalescer(time.Minute, 10000),
+
+		federation: d.Federation,
 	}
 	if s.now == nil {
 		s.now = time.Now

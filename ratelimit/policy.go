@@ -37,6 +37,14 @@ const (
 	configVariableName  = "GATEHOUSE_RATE_LIMITS"
 )
 
+// The policies of signing in with another provider (docs/federation.md).
+const (
+	FederationStartIP    = "federation_start.ip"
+	FederationCallbackIP = "federation_callback.ip"
+	IdentityIP           = "identity.ip" // linking and unlinking
+	DomainIP             = "domain.ip"   // claiming and verifying domains (DNS look-ups)
+)
+
 // Policies is the table of named policies in force.
 type Policies map[string]Policy
 
@@ -66,6 +74,10 @@ func DefaultPolicies() Policies {
 		{FailedAuthIP, 100, 15 * time.Minute},
 		{FailedAuthAccount, 10, 15 * time.Minute},
 		{FailedAuthDevice, 10, 15 * time.Minute},
+		{FederationStartIP, 30, time.Minute},
+		{FederationCallbackIP, 30, time.Minute},
+		{IdentityIP, 30, time.Hour},
+		{DomainIP, 60, time.Hour},
 	} {
 		ps[p.Name] = p
 	}

@@ -48,6 +48,10 @@ type Config struct {
 	KeyAlg          token.Alg     // GATEHOUSE_KEY_ALG; default auth.DefaultKeyAlg
 	KeyRotation     time.Duration // GATEHOUSE_KEY_ROTATION; default auth.DefaultRotationPeriod
 	KMS             KMSConfig
+
+	// Signing in with another provider (docs/federation.md).
+	DNSResolver  string        // GATEHOUSE_DNS_RESOLVER: host:port; empty: the system's
+	ReauthMaxAge time.Duration // GATEHOUSE_REAUTH_MAX_AGE: how recent a sign-in linking needs
 }
 
 // KMSConfig is the key-encryption key's provider (docs/keys.md).
@@ -76,6 +80,8 @@ const (
 	envAccessTTL       = "GATEHOUSE_ACCESS_TTL"
 	envRefreshTTL      = "GATEHOUSE_REFRESH_TTL"
 	envMetricsAddr     = "GATEHOUSE_METRICS_ADDR"
+	envDNSResolver     = "GATEHOUSE_DNS_RESOLVER"
+	envReauthMaxAge    = "GATEHOUSE_REAUTH_MAX_AGE"
 )
 
 // settingError names the variable that is wrong. Its text is one line and
@@ -238,6 +244,7 @@ func loadConfig(getenv func(string) string, dev bool, flags configFlags) (*Confi
 		{envAccessTTL, &c.AccessTTL, "15m", time.Minute, 24 * time.Hour},
 		{envRefreshTTL, &c.RefreshTTL, "720h", time.Hour, 366 * 24 * time.Hour},
 		{envKeyRotation, &c.KeyRotation, "720h", time.Minute, 5 * 366 * 24 * time.Hour},
+		{envReauthMaxAge, &c.ReauthMaxAge, "10m", time.Minute, 24 * time.Hour},
 	}
 	set := map[string]bool{}
 	for _, d := range durations {
@@ -279,6 +286,9 @@ func loadConfig(getenv func(string) string, dev bool, flags configFlags) (*Confi
 	}
 	if err := c.KMS.load(get); err != nil {
 		return nil, err
+	}
+	if c.DNSResolver = get(envDNSResolver); c.DNSResolver != "" && !hostPort(c.DNSResolver) {
+		return nil, bad(envDNSResolver, "must be host:port of a DNS server, e.g. 127.0.0.1:53, or empty for the system's")
 	}
 	return c, nil
 }

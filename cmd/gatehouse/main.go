@@ -60,6 +60,9 @@ commands:
                      manage accounts (each prints JSON; each also takes --dev)
   clients create --workspace W --name N [--grant G]… [--scope S]… [--redirect-uri U]… [--public]
                      register an OAuth client; prints its id and secret, none with --public (also takes --dev)
+  providers create --name N --issuer URL --client-id ID --client-secret-stdin [--scope S]… [--workspace W --domain D…] [--kind github]
+  providers list | providers delete ID
+                     upstream identity providers for "sign in with …" (JSON on stdout; also take --dev)
   sessions revoke-all
                      end every session (also takes --dev)
   each command's --help lists its flags
@@ -98,6 +101,8 @@ func runIO(ctx context.Context, args []string, getenv func(string) string, stdin
 		return keysCmd(ctx, rest, getenv, stdout, stderr)
 	case "limits":
 		return limitsCmd(ctx, rest, getenv, stdout, stderr)
+	case "providers":
+		return providersCmd(ctx, rest, getenv, stdin, stdout, stderr)
 	case "secret":
 		if len(rest) != 1 || rest[0] != "generate" {
 			return &usageError{"usage: gatehouse secret generate"}

@@ -132,6 +132,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		Hasher:     svc.hasher,
 
 		ReadyDetails: rl.detail,
+
+		Federation: svc.federation,
 	})
 	if err != nil {
 		return err

@@ -7,6 +7,7 @@ import (
 
 	"github.com/gatehouse-auth/gatehouse"
 	"github.com/gatehouse-auth/gatehouse/auth"
+	"github.com/gatehouse-auth/gatehouse/federation"
 	"github.com/gatehouse-auth/gatehouse/mail"
 	"github.com/gatehouse-auth/gatehouse/password"
 )
@@ -23,6 +24,8 @@ type services struct {
 	clients    *auth.Clients
 	oauth      *auth.OAuth
 	hasher     *password.Hasher // the sessions' hashing pool, for shedding ahead of it
+
+	federation *auth.Federation
 }
 
 // buildServices wires the auth services over store, by hand, in one screen.
@@ -55,9 +58,31 @@ func buildServices(ctx context.Context, cfg *Config, store gatehouse.Store, log 
 		mailer.Close(context.Background())
 		return nil, fmt.Errorf("sessions: %w", err)
 	}
-	return &services{
+	svc := &services{
 		core: core, keys: keys, sessions: sessions, pats: &auth.PATs{Core: core},
 		mailer: mailer, workspaces: &auth.Workspaces{Core: core}, hasher: hasher,
 		clients: &auth.Clients{Core: core}, oauth: &auth.OAuth{Core: core, Keys: keys, Sessions: sessions},
-	}, nil
+	}
+
+	// Signing in with another provider (docs/federation.md): client
+	// secrets sealed under the same KEK as the signing keys.
+	kek, err := keyEncryptionKey(ctx, cfg)
+	if err != nil {
+		mailer.Close(context.Background())
+		return nil, err
+	}
+	resolver, err := federation.NewResolver(cfg.DNSResolver)
+	if err != nil {
+		mailer.Close(context.Background())
+		return nil, err
+	}
+	connectors := &federation.Connectors{}
+	if svc.federation, err = auth.NewFederation(core, sessions, auth.FederationConfig{
+		KEK: kek, Connect: connectors.Connect, Resolver: resolver,
+		PublicURL: cfg.PublicURL.String(), ReauthMaxAge: cfg.ReauthMaxAge,
+	}); err != nil {
+		mailer.Close(context.Background())
+		return nil, fmt.Errorf("federation: %w", err)
+	}
+	return svc, nil
 }
