@@ -18,13 +18,16 @@ const (
 // AccountToken is a single-use token mailed to prove an address: only its
 // SHA-256 is stored. A token without UserID is a decoy, used from the start.
 type AccountToken struct {
-	Hash      []byte
-	Purpose   TokenPurpose
-	UserID    string
-	Email     string // the new address of an email change, else ""
-	CreatedAt time.Time
-	ExpiresAt time.Time
-	UsedAt    time.Time
+	Hash    []byte
+	Purpose TokenPurpose
+	UserID  string
+	Email   string // the new address of an email change, else ""
+	// PasswordHash is the hash chosen at the sign-up a verification token
+	// answers (set when it is verified); else "".
+	PasswordHash string
+	CreatedAt    time.Time
+	ExpiresAt    time.Time
+	UsedAt       time.Time
 }
 
 // Invitation is an invitation to join a workspace with a role, mailed to an
@@ -57,6 +60,12 @@ type AccountTx interface {
 	// ConsumeAccountToken marks an unused, unexpired token of purpose used
 	// in one statement; ErrNotFound otherwise.
 	ConsumeAccountToken(ctx context.Context, hash []byte, purpose TokenPurpose, now time.Time) (*AccountToken, error)
+	// AccountTokenByHash returns the unused, unexpired token of purpose
+	// with this hash (a decoy never); ErrNotFound otherwise.
+	AccountTokenByHash(ctx context.Context, hash []byte, purpose TokenPurpose, now time.Time) (*AccountToken, error)
+	// RevokeOtherSessions revokes every unrevoked session of userID but
+	// keepID and returns how many.
+	RevokeOtherSessions(ctx context.Context, userID, keepID string, now time.Time) (int64, error)
 	// SetEmailVerified records that the account proved its address at now.
 	SetEmailVerified(ctx context.Context, userID string, now time.Time) error
 	// UpdateUserEmail changes the address (verified at now); ErrConflict
@@ -79,3 +88,13 @@ type AccountTx interface {
 	// accepted in one statement and returns it; ErrNotFound otherwise.
 	AcceptInvitation(ctx context.Context, tokenHash string, now time.Time) (*Invitation, error)
 }
+
+// Error codes of account self-service (docs/reference.md section 16).
+const (
+	// EEmailUnverified (403): the account has not proved its address; given
+	// only after a correct password.
+	EEmailUnverified Code = "email_unverified"
+	// EReauthenticationRequired (403): the action needs a recent sign-in
+	// (auth_time within GATEHOUSE_REAUTH_MAX_AGE).
+	EReauthenticationRequired Code = "reauthentication_required"
+)

@@ -12,9 +12,9 @@ import (
 
 // CreateAccountToken inserts a mailed single-use token (its hash).
 func (t *Tx) CreateAccountToken(ctx context.Context, a *gatehouse.AccountToken) error {
-	_, err := t.tx.ExecContext(ctx, `insert into account_tokens (hash, purpose, user_id, email, created_at, expires_at, used_at)
-		values ($1, $2, $3, $4, $5, $6, $7)`,
-		a.Hash, string(a.Purpose), NullString(a.UserID), a.Email, Micros(a.CreatedAt), Micros(a.ExpiresAt), NullMicros(a.UsedAt))
+	_, err := t.tx.ExecContext(ctx, `insert into account_tokens (hash, purpose, user_id, email, password, created_at, expires_at, used_at)
+		values ($1, $2, $3, $4, $5, $6, $7, $8)`,
+		a.Hash, string(a.Purpose), NullString(a.UserID), a.Email, a.PasswordHash, Micros(a.CreatedAt), Micros(a.ExpiresAt), NullMicros(a.UsedAt))
 	return t.err(err, "create account token")
 }
 
@@ -26,14 +26,42 @@ func (t *Tx) ConsumeAccountToken(ctx context.Context, hash []byte, purpose gateh
 	var created, expires, used int64
 	err := t.tx.QueryRowContext(ctx, `update account_tokens set used_at = $3
 		where hash = $1 and purpose = $2 and used_at is null and expires_at > $3 and user_id is not null
-		returning hash, purpose, user_id, email, created_at, expires_at, used_at`, hash, string(purpose), Micros(now)).
-		Scan(&a.Hash, &purp, &a.UserID, &a.Email, &created, &expires, &used)
+		returning hash, purpose, user_id, email, password, created_at, expires_at, used_at`, hash, string(purpose), Micros(now)).
+		Scan(&a.Hash, &purp, &a.UserID, &a.Email, &a.PasswordHash, &created, &expires, &used)
 	if err != nil {
 		return nil, t.err(err, "consume account token")
 	}
 	a.Purpose = gatehouse.TokenPurpose(purp)
 	a.CreatedAt, a.ExpiresAt, a.UsedAt = FromMicros(created), FromMicros(expires), FromMicros(used)
 	return &a, nil
+}
+
+// AccountTokenByHash returns the unused, unexpired token of purpose with
+// this hash; a decoy (no user) is never returned.
+func (t *Tx) AccountTokenByHash(ctx context.Context, hash []byte, purpose gatehouse.TokenPurpose, now time.Time) (*gatehouse.AccountToken, error) {
+	var a gatehouse.AccountToken
+	var purp string
+	var created, expires int64
+	err := t.tx.QueryRowContext(ctx, `select hash, purpose, user_id, email, password, created_at, expires_at from account_tokens
+		where hash = $1 and purpose = $2 and used_at is null and expires_at > $3 and user_id is not null`, hash, string(purpose), Micros(now)).
+		Scan(&a.Hash, &purp, &a.UserID, &a.Email, &a.PasswordHash, &created, &expires)
+	if err != nil {
+		return nil, t.err(err, "read account token")
+	}
+	a.Purpose = gatehouse.TokenPurpose(purp)
+	a.CreatedAt, a.ExpiresAt = FromMicros(created), FromMicros(expires)
+	return &a, nil
+}
+
+// RevokeOtherSessions revokes every unrevoked session of userID except keepID.
+func (t *Tx) RevokeOtherSessions(ctx context.Context, userID, keepID string, now time.Time) (int64, error) {
+	res, err := t.tx.ExecContext(ctx, `update sessions set revoked_at = $3 where user_id = $1 and id <> $2 and revoked_at is null`,
+		userID, keepID, Micros(now))
+	if err != nil {
+		return 0, t.err(err, "revoke other sessions")
+	}
+	n, err := res.RowsAffected()
+	return n, t.err(err, "revoke other sessions")
 }
 
 // SetEmailVerified records that userID proved its address at now.

@@ -11,7 +11,10 @@
 -- flows (purpose names which): never the token. A row without a user is a
 -- decoy (used from the start, see 0009): a request for an address without an
 -- account does the same store work as one with. email is the new address of
--- an email change, else ''. Rows live outside any workspace: no row-level
+-- an email change, else ''. password is the password hash (PHC string,
+-- never a password) chosen at the sign-up that a verification token answers:
+-- verifying sets it, so that whoever holds the mailbox gets the password of
+-- the sign-up whose link they opened, not one an earlier sign-up chose. Rows live outside any workspace: no row-level
 -- security; every query names the hash.
 
 alter table users add column email_verified_at bigint;
@@ -22,6 +25,7 @@ create table account_tokens (
 	purpose    text not null check (purpose in ('verify_email', 'password_reset', 'email_change')),
 	user_id    uuid references users (id) on delete cascade,
 	email      text not null default '',
+	password   text not null default '',
 	created_at bigint not null,
 	expires_at bigint not null,
 	used_at    bigint,

@@ -9,6 +9,7 @@ create table account_tokens (
 	purpose    text not null check (purpose in ('verify_email', 'password_reset', 'email_change')),
 	user_id    text references users (id) on delete cascade,
 	email      text not null default '',
+	password   text not null default '',
 	created_at integer not null,
 	expires_at integer not null,
 	used_at    integer,
