@@ -82,6 +82,10 @@ type AccountTx interface {
 	// Invitations lists the pending (not accepted, revoked or expired)
 	// invitations of the scope's workspace, newest first.
 	Invitations(ctx context.Context, workspaceID string, now time.Time) ([]*Invitation, error)
+	// InvitationByHash returns the pending invitation with this token hash
+	// (any workspace: under PostgreSQL through app.invitation_hash);
+	// ErrNotFound otherwise.
+	InvitationByHash(ctx context.Context, tokenHash string, now time.Time) (*Invitation, error)
 	// RevokeInvitation ends a pending invitation; ErrNotFound otherwise.
 	RevokeInvitation(ctx context.Context, workspaceID, id string, now time.Time) error
 	// AcceptInvitation marks the pending invitation with this token hash

@@ -151,6 +151,16 @@ func (t *Tx) Invitations(ctx context.Context, workspaceID string, now time.Time)
 		order by id desc limit 200`, workspaceID, Micros(now))
 }
 
+// InvitationByHash returns the pending invitation with this token hash,
+// made visible under PostgreSQL by app.invitation_hash alone.
+func (t *Tx) InvitationByHash(ctx context.Context, tokenHash string, now time.Time) (*gatehouse.Invitation, error) {
+	if err := t.setLookup(ctx, "app.invitation_hash", tokenHash, "find invitation"); err != nil {
+		return nil, err
+	}
+	return t.scanInvitation(t.tx.QueryRowContext(ctx, `select `+invitationColumns+` from invitations
+		where token_hash = $1 and accepted_at is null and revoked_at is null and expires_at > $2`, tokenHash, Micros(now)))
+}
+
 // RevokeInvitation ends a pending invitation of workspaceID.
 func (t *Tx) RevokeInvitation(ctx context.Context, workspaceID, id string, now time.Time) error {
 	if !gatehouse.ValidID(id) {
