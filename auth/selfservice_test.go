@@ -403,3 +403,43 @@ func TestInvitations(t *testing.T) {
 		}
 	})
 }
+
+// TestOperatorOnBothStores: the operator's listings see every workspace and
+// account (under PostgreSQL through the admin scope's policy).
+func TestOperatorOnBothStores(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		e := newEnv(t, db, verifying)
+		ws := &auth.Workspaces{Core: e.core}
+		if _, err := e.s.CreateAccount(ctx, "op@example.com", goodPassword); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.s.RequestSignup(ctx, "unverified@example.com", goodPassword); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := ws.CreateAsSystem(ctx, "W", "unverified@example.com"); gatehouse.ErrorCode(err) != gatehouse.ENotFound {
+			t.Fatalf("an unverified owner: %v", err)
+		}
+		w, err := ws.CreateAsSystem(ctx, "W", "op@example.com")
+		if err != nil {
+			t.Fatal(err)
+		}
+		all, err := ws.ListAll(ctx)
+		if err != nil || len(all) != 1 || all[0].ID != w.ID {
+			t.Fatalf("ListAll = %v, %v", all, err)
+		}
+		users, next, err := e.s.ListUsersAsSystem(ctx, gatehouse.UserPage{Query: "example.com", Limit: 1})
+		if err != nil || len(users) != 1 || next == "" {
+			t.Fatalf("page 1: %v %q %v", users, next, err)
+		}
+		users2, _, err := e.s.ListUsersAsSystem(ctx, gatehouse.UserPage{Query: "example.com", Cursor: next, Limit: 1})
+		if err != nil || len(users2) != 1 || users2[0].ID == users[0].ID {
+			t.Fatalf("page 2: %v %v", users2, err)
+		}
+		if us, _, err := e.s.ListUsersAsSystem(ctx, gatehouse.UserPage{Query: "%"}); err != nil || len(us) != 0 {
+			t.Fatalf("a LIKE wildcard matched: %v %v", us, err)
+		}
+		if us, _, err := e.s.ListUsersAsSystem(ctx, gatehouse.UserPage{Query: users[0].ID}); err != nil || len(us) != 1 {
+			t.Fatalf("by id: %v %v", us, err)
+		}
+	})
+}
