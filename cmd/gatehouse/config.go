@@ -190,6 +190,7 @@ func loadConfig(getenv func(string) string, dev bool, flags configFlags) (*Confi
 		}
 		c.CORSOrigins = append(c.CORSOrigins, n)
 	}
+	addDevOrigins(c) // devorigins.go: --dev on a loopback URL only
 
 	c.CookieDomain = strings.ToLower(strings.TrimPrefix(get(envCookieDomain), "."))
 	if c.CookieDomain != "" {
