@@ -171,6 +171,9 @@ func loadConfig(getenv func(string) string, dev bool, flags configFlags) (*Confi
 	if c.RateLimits, err = parseRateLimits(get(envRateLimits)); err != nil {
 		return nil, err
 	}
+	if dev && get(envRateLimits) == "" {
+		devLimits(c.RateLimits) // devorigins.go
+	}
 
 	if s := get(envAuthSecret); s != "" || !dev {
 		sec, err := secret.Parse(s)

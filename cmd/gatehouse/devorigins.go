@@ -3,6 +3,9 @@ package main
 import (
 	"net"
 	"slices"
+	"strings"
+
+	"github.com/gatehouse-auth/gatehouse/ratelimit"
 )
 
 // devServerPorts are the ports of the usual front-end dev servers (Vite
@@ -37,5 +40,23 @@ func addDevOrigins(c *Config) {
 			}
 			c.CORSOrigins = append(c.CORSOrigins, o)
 		}
+	}
+}
+
+// devLimitFactor is how much more `serve --dev` allows of every rate policy
+// when GATEHOUSE_RATE_LIMITS is not set: local work (a test suite signing
+// up dozens of accounts, a page reloaded in a loop) should not meet a 429.
+// The failed-auth ceilings stay as in production, so that lockout can be
+// tried locally; GATEHOUSE_RATE_LIMITS, when set, is taken as given.
+const devLimitFactor = 10
+
+// devLimits multiplies the rate policies of ps by devLimitFactor.
+func devLimits(ps ratelimit.Policies) {
+	for name, p := range ps {
+		if strings.HasPrefix(name, "failed_auth.") {
+			continue
+		}
+		p.Limit *= devLimitFactor
+		ps[name] = p
 	}
 }

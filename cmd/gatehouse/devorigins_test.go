@@ -69,3 +69,22 @@ func TestServeDevSignInFromLocalhost(t *testing.T) {
 		t.Fatalf("sign-in from another origin: %d %v", resp.StatusCode, v)
 	}
 }
+
+// TestDevLimitsGenerous: --dev allows ten times the default rates (not the
+// failed-auth ceilings) unless GATEHOUSE_RATE_LIMITS says otherwise.
+func TestDevLimitsGenerous(t *testing.T) {
+	c, err := loadConfig(envOf(map[string]string{}), true, configFlags{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.RateLimits["signup.ip"].Limit != 100 || c.RateLimits["failed_auth.account"].Limit != 10 {
+		t.Fatalf("dev limits: signup.ip %d failed_auth.account %d", c.RateLimits["signup.ip"].Limit, c.RateLimits["failed_auth.account"].Limit)
+	}
+	c, err = loadConfig(envOf(map[string]string{"GATEHOUSE_RATE_LIMITS": "token.ip=5/1m"}), true, configFlags{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.RateLimits["signup.ip"].Limit != 10 || c.RateLimits["token.ip"].Limit != 5 {
+		t.Fatalf("dev limits with GATEHOUSE_RATE_LIMITS: %+v", c.RateLimits["signup.ip"])
+	}
+}
