@@ -443,3 +443,43 @@ func TestOperatorOnBothStores(t *testing.T) {
 		}
 	})
 }
+
+// TestAccountTokensKeepToTheirPurpose: a token works only for what it was
+// mailed for, and only on its own account; a decoy never works.
+func TestAccountTokensKeepToTheirPurpose(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		e := newEnv(t, db, verifying)
+		if _, err := e.s.CreateAccount(ctx, "a@example.com", goodPassword); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.s.CreateAccount(ctx, "b@example.com", goodPassword); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.s.RequestPasswordReset(ctx, "a@example.com"); err != nil {
+			t.Fatal(err)
+		}
+		reset := e.lastToken("a@example.com", "reset-password")
+		// A reset token is neither a verification nor an email-change token.
+		_, err := e.s.VerifyEmail(ctx, reset)
+		wantCode(t, err, gatehouse.EInvalidGrant)
+		wantCode(t, e.s.ConfirmEmailChange(ctx, reset), gatehouse.EInvalidGrant)
+		// A's reset token changes A's password, never B's.
+		if err := e.s.ConfirmPasswordReset(ctx, reset, "the new passphrase of account a"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.s.PasswordLogin(ctx, "b@example.com", goodPassword); err != nil {
+			t.Fatalf("B's password changed: %v", err)
+		}
+		// A made-up token of the right shape.
+		wantCode(t, e.s.ConfirmPasswordReset(ctx, strings.Repeat("A", 43), "the new passphrase of account a"), gatehouse.EInvalidGrant)
+		// A signup of a verified address writes a decoy no one can use: the
+		// owner's mail holds no token at all.
+		if err := e.s.RequestSignup(ctx, "b@example.com", goodPassword); err != nil {
+			t.Fatal(err)
+		}
+		ms := e.mailsTo("b@example.com")
+		if strings.Contains(ms[len(ms)-1], "token=") {
+			t.Fatal("the signup_existing mail holds a token")
+		}
+	})
+}
