@@ -39,9 +39,6 @@ const (
 	ERateLimited          Code = "rate_limited"
 	EUnavailable          Code = "unavailable"
 	EInternal             Code = "internal"
-	// EReauthenticationRequired (403): the action needs a recent sign-in
-	// (auth/reauth.go).
-	EReauthenticationRequired Code = "reauthentication_required"
 )
 
 // Error is the one error type of gatehouse. Message is safe to show to the

@@ -45,4 +45,5 @@ type Tx interface {
 	AuthCodeTx
 	LiveTx
 	FederationTx
+	AccountTx
 }

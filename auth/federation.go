@@ -652,7 +652,7 @@ func (f *Federation) LinkURL(ctx context.Context, p *gatehouse.Principal, id, re
 	}
 	now := f.now()
 	err = f.WriteTx(ctx, p, gatehouse.Scope{UserID: p.UserID, WorkspaceID: pr.WorkspaceID}, func(t *Tx) error {
-		if err := f.requireRecentSignIn(ctx, t, p, f.cfg.ReauthMaxAge); err != nil {
+		if err := f.RequireRecentSignIn(ctx, t, p, f.cfg.ReauthMaxAge); err != nil {
 			return err
 		}
 		return t.CreateFederationState(ctx, &gatehouse.FederationState{Hash: ticketHash(ticket), BrowserHash: browserHash, ProviderID: id,

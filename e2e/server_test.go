@@ -108,6 +108,9 @@ func startGatehouse(t *testing.T, env map[string]string) *gatehouseServer {
 		"HOME=" + cmd.Dir,
 		"GATEHOUSE_ADDR=127.0.0.1:" + port,
 		"GATEHOUSE_PUBLIC_URL=" + origin,
+		// These tests sign up and sign in straight away; verification has
+		// its own tests (auth, httpapi, cmd/gatehouse).
+		"GATEHOUSE_EMAIL_VERIFICATION=off",
 	}
 	for k, v := range env {
 		cmd.Env = append(cmd.Env, k+"="+v)

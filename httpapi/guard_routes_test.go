@@ -39,12 +39,13 @@ func (c *workStore) Read(ctx context.Context, scope gatehouse.Scope, fn func(gat
 // password, magic-link token, refresh token, client secret or PAT), each
 // with the reason. Every other route must pass through the credential guard.
 var noSecretRoutes = map[string]string{
-	"GET /healthz":               "operations",
-	"GET /readyz":                "operations",
-	"GET /metrics":               "operations",
-	"GET /{$}":                   "the portal's static files",
-	"GET /{file}":                "the portal's static files",
-	"GET /.well-known/jwks.json": "public keys",
+	"POST /v1/auth/password-reset": "no secret is checked; password_reset.email is applied by the guard, and never refuses (TestPasswordResetNeverRefusesPerAddress)",
+	"GET /healthz":                 "operations",
+	"GET /readyz":                  "operations",
+	"GET /metrics":                 "operations",
+	"GET /{$}":                     "the portal's static files",
+	"GET /{file}":                  "the portal's static files",
+	"GET /.well-known/jwks.json":   "public keys",
 	"GET /.well-known/oauth-authorization-server": "public metadata",
 	"GET /.well-known/openid-configuration":       "public metadata",
 	"POST /v1/auth/signup":                        "no secret is checked; signup.email is applied by the guard (TestGuardAppliesAccountPolicies)",

@@ -95,6 +95,23 @@ func (s *Server) routes() []route {
 		{"POST /v1/workspaces/{id}/domains", s.limit(s.requireAuth(s.handle(s.withFederation(s.addDomain))), ratelimit.DomainIP)},
 		{"GET /v1/workspaces/{id}/domains", s.requireAuth(s.handle(s.withFederation(s.listDomains)))},
 		{"POST /v1/workspaces/{id}/domains/{domain_id}/verify", s.limit(s.requireAuth(s.handle(s.withFederation(s.verifyDomain))), ratelimit.DomainIP)},
+		// Account self-service (docs/reference.md section 16, account.go):
+		// verification, password reset and change, email change, deletion,
+		// invitations and the admin's user search. Emailed tokens share
+		// account_token.ip; the per-address and per-user policies apply in
+		// auth (the guard).
+		{"POST /v1/auth/verify-email", s.limit(s.handle(s.withSessions(s.verifyEmail)), ratelimit.AccountTokenIP)},
+		{"POST /v1/auth/password-reset", s.limit(s.handle(s.withSessions(s.passwordReset)), ratelimit.PasswordResetIP)},
+		{"POST /v1/auth/password-reset/confirm", s.limit(s.handle(s.withSessions(s.passwordResetConfirm)), ratelimit.AccountTokenIP)},
+		{"POST /v1/auth/confirm-email", s.limit(s.handle(s.withSessions(s.confirmEmail)), ratelimit.AccountTokenIP)},
+		{"POST /v1/me/password", s.limit(s.requireAuth(s.handle(s.withSessions(s.changePassword))), ratelimit.TokenIP)},
+		{"POST /v1/me/email", s.requireAuth(s.handle(s.withSessions(s.changeEmail)))},
+		{"DELETE /v1/me", s.requireAuth(s.handle(s.withSessions(s.deleteMe)))},
+		{"POST /v1/workspaces/{id}/invitations", s.requireAuth(s.handle(s.withSessions(s.createInvitation)))},
+		{"GET /v1/workspaces/{id}/invitations", s.requireAuth(s.handle(s.withSessions(s.listInvitations)))},
+		{"DELETE /v1/workspaces/{id}/invitations/{invitation_id}", s.requireAuth(s.handle(s.withSessions(s.revokeInvitation)))},
+		{"POST /v1/invitations/accept", s.limit(s.requireAuth(s.handle(s.withSessions(s.acceptInvitation))), ratelimit.AccountTokenIP)},
+		{"GET /v1/admin/users", s.requireAuth(s.handle(s.withSessions(s.adminUsers)))},
 
 		// Instance administration.
 		{"GET /v1/admin/audit-events", s.requireAuth(s.handle(s.adminAuditEvents))},

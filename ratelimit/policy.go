@@ -45,6 +45,14 @@ const (
 	DomainIP             = "domain.ip"   // claiming and verifying domains (DNS look-ups)
 )
 
+// The policies of account self-service (docs/reference.md section 16).
+const (
+	PasswordResetIP    = "password_reset.ip"
+	PasswordResetEmail = "password_reset.email" // past it: 202 and nothing sent
+	AccountTokenIP     = "account_token.ip"     // verify-email, reset confirm, confirm-email, invitation accept
+	AccountChangeUser  = "account_change.user"  // the caller's user id: email change, deletion, invitations
+)
+
 // Policies is the table of named policies in force.
 type Policies map[string]Policy
 
@@ -78,6 +86,10 @@ func DefaultPolicies() Policies {
 		{FederationCallbackIP, 30, time.Minute},
 		{IdentityIP, 30, time.Hour},
 		{DomainIP, 60, time.Hour},
+		{PasswordResetIP, 20, time.Hour},
+		{PasswordResetEmail, 5, time.Hour},
+		{AccountTokenIP, 30, time.Minute},
+		{AccountChangeUser, 60, time.Hour},
 	} {
 		ps[p.Name] = p
 	}

@@ -17,6 +17,7 @@ func TestDefaultPoliciesAreValid(t *testing.T) {
 		ratelimit.PATCreateIP, ratelimit.PATCreateUser, ratelimit.FailedAuthIP, ratelimit.FailedAuthAccount,
 		ratelimit.FailedAuthDevice, ratelimit.WorkspaceCreateIP, ratelimit.WorkspaceCreateUser, ratelimit.MemberAddIP, ratelimit.MemberAddUser,
 		ratelimit.FederationStartIP, ratelimit.FederationCallbackIP, ratelimit.IdentityIP, ratelimit.DomainIP,
+		ratelimit.PasswordResetIP, ratelimit.PasswordResetEmail, ratelimit.AccountTokenIP, ratelimit.AccountChangeUser,
 	} {
 		p, ok := ps[name]
 		if !ok {

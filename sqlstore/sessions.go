@@ -136,6 +136,9 @@ func (t *Tx) PurgeSessions(ctx context.Context, cutoff time.Time) error {
 	if _, err := t.tx.ExecContext(ctx, `delete from federation_states where expires_at < $1`, c); err != nil {
 		return t.err(err, "purge federation states")
 	}
+	if _, err := t.tx.ExecContext(ctx, `delete from account_tokens where expires_at < $1`, c); err != nil {
+		return t.err(err, "purge account tokens")
+	}
 	_, err := t.tx.ExecContext(ctx, `delete from sessions where expires_at < $1 or revoked_at < $1`, c)
 	return t.err(err, "purge sessions")
 }

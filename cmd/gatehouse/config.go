@@ -51,7 +51,8 @@ type Config struct {
 
 	// Signing in with another provider (docs/federation.md).
 	DNSResolver  string        // GATEHOUSE_DNS_RESOLVER: host:port; empty: the system's
-	ReauthMaxAge time.Duration // GATEHOUSE_REAUTH_MAX_AGE: how recent a sign-in linking needs
+	ReauthMaxAge time.Duration // GATEHOUSE_REAUTH_MAX_AGE: how recent a sign-in must be for changes that ask for one
+	Account      AccountConfig // accountconfig.go
 }
 
 // KMSConfig is the key-encryption key's provider (docs/keys.md).
@@ -176,6 +177,9 @@ func loadConfig(getenv func(string) string, dev bool, flags configFlags) (*Confi
 	if c.RateLimits, err = parseRateLimits(get(envRateLimits)); err != nil {
 		return nil, err
 	}
+	if dev && get(envRateLimits) == "" {
+		devLimits(c.RateLimits) // devorigins.go
+	}
 
 	if s := get(envAuthSecret); s != "" || !dev {
 		sec, err := secret.Parse(s)
@@ -195,6 +199,7 @@ func loadConfig(getenv func(string) string, dev bool, flags configFlags) (*Confi
 		}
 		c.CORSOrigins = append(c.CORSOrigins, n)
 	}
+	addDevOrigins(c) // devorigins.go: --dev on a loopback URL only
 
 	c.CookieDomain = strings.ToLower(strings.TrimPrefix(get(envCookieDomain), "."))
 	if c.CookieDomain != "" {
@@ -244,7 +249,7 @@ func loadConfig(getenv func(string) string, dev bool, flags configFlags) (*Confi
 		{envAccessTTL, &c.AccessTTL, "15m", time.Minute, 24 * time.Hour},
 		{envRefreshTTL, &c.RefreshTTL, "720h", time.Hour, 366 * 24 * time.Hour},
 		{envKeyRotation, &c.KeyRotation, "720h", time.Minute, 5 * 366 * 24 * time.Hour},
-		{envReauthMaxAge, &c.ReauthMaxAge, "10m", time.Minute, 24 * time.Hour},
+		{envReauthMaxAge, &c.ReauthMaxAge, "10m", 30 * time.Second, 24 * time.Hour},
 	}
 	set := map[string]bool{}
 	for _, d := range durations {
@@ -289,6 +294,9 @@ func loadConfig(getenv func(string) string, dev bool, flags configFlags) (*Confi
 	}
 	if c.DNSResolver = get(envDNSResolver); c.DNSResolver != "" && !hostPort(c.DNSResolver) {
 		return nil, bad(envDNSResolver, "must be host:port of a DNS server, e.g. 127.0.0.1:53, or empty for the system's")
+	}
+	if err := loadAccountConfig(c, get); err != nil {
+		return nil, err
 	}
 	return c, nil
 }

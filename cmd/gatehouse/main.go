@@ -63,6 +63,12 @@ commands:
   providers create --name N --issuer URL --client-id ID --client-secret-stdin [--scope S]… [--workspace W --domain D…] [--kind github]
   providers list | providers delete ID
                      upstream identity providers for "sign in with …" (JSON on stdout; also take --dev)
+  users list [--query Q] [--cursor ID] [--limit N]
+                     list or search accounts (JSON; also takes --dev)
+  workspaces create --name N [--owner EMAIL] | workspaces list
+                     create or list workspaces (JSON; each also takes --dev)
+  clients list --workspace W | clients delete CLIENT_ID
+                     list or delete OAuth clients (JSON; each also takes --dev)
   sessions revoke-all
                      end every session (also takes --dev)
   each command's --help lists its flags
@@ -97,6 +103,8 @@ func runIO(ctx context.Context, args []string, getenv func(string) string, stdin
 		return sessionsCmd(ctx, rest, getenv, stdout, stderr)
 	case "clients":
 		return clientsCmd(ctx, rest, getenv, stdout, stderr)
+	case "workspaces":
+		return workspacesCmd(ctx, rest, getenv, stdout, stderr)
 	case "keys":
 		return keysCmd(ctx, rest, getenv, stdout, stderr)
 	case "limits":

@@ -75,6 +75,9 @@ func usersCmd(ctx context.Context, args []string, getenv func(string) string, st
 	if len(args) == 0 {
 		return &usageError{usersUsage}
 	}
+	if args[0] == "list" {
+		return usersListCmd(ctx, args[1:], getenv, stdout, stderr) // operator.go
+	}
 	sub := args[0]
 	fs := flagSet("users "+sub, usersUsage, stderr)
 	dev := fs.Bool("dev", false, "use the --dev data directory and settings")
@@ -127,7 +130,7 @@ func usersCmd(ctx context.Context, args []string, getenv func(string) string, st
 	var u *gatehouse.User
 	switch sub {
 	case "create":
-		u, err = a.svc.sessions.Signup(ctx, *email, pw)
+		u, err = a.svc.sessions.CreateAccount(ctx, *email, pw)
 	case "set-status":
 		u, err = a.svc.sessions.SetStatusByEmail(ctx, *email, gatehouse.UserStatus(status), reason)
 	default:
