@@ -34,7 +34,7 @@ const CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 's
 // service worker's SHELL list is every one of these but /sw.js itself
 // (web_test.go checks that they agree).
 var routes = map[string]string{
-	"/":                     "index.html",
+	"/": "index.html",
 	// The pages emailed links open (page-links.js): each posts its token
 	// only when the person presses its button.
 	"/magic-link":           "index.html",
