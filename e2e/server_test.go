@@ -90,6 +90,7 @@ type gatehouseServer struct {
 	Origin string // http://localhost:PORT, also GATEHOUSE_PUBLIC_URL
 	Dir    string // the working directory: ./gatehouse-data/ is in it
 	Output *syncBuffer
+	Env    []string // the server's environment, for running the CLI beside it
 }
 
 // startGatehouse runs `gatehouse serve --dev` on a free port of localhost
@@ -141,7 +142,20 @@ func startGatehouse(t *testing.T, env map[string]string) *gatehouseServer {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	return &gatehouseServer{Origin: origin, Dir: cmd.Dir, Output: out}
+	return &gatehouseServer{Origin: origin, Dir: cmd.Dir, Output: out, Env: cmd.Env}
+}
+
+// cli runs `gatehouse ARGS… --dev` in the server's directory and
+// environment, failing the test when it fails.
+func (g *gatehouseServer) cli(t *testing.T, args ...string) string {
+	t.Helper()
+	cmd := exec.Command(gatehouseBinary(t), append(args, "--dev")...)
+	cmd.Dir, cmd.Env = g.Dir, g.Env
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("gatehouse %v: %v\n%s", args, err, out)
+	}
+	return string(out)
 }
 
 // call makes a request to the server as a native client would (no Origin,
