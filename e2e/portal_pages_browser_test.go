@@ -244,6 +244,9 @@ func shot(t *testing.T, b *browser, dir, name string) {
 			t.Fatal(err)
 		}
 		time.Sleep(150 * time.Millisecond)
+		if over, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.documentElement.scrollWidth - window.innerWidth`)); err != nil || over > 0 {
+			t.Errorf("%s at %d px: the page is %d px wider than the screen (%v)", name, vp.w, over, err)
+		}
 		png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 		if err != nil {
 			t.Fatal(err)
@@ -309,7 +312,8 @@ func TestBrowserPortalEveryPage(t *testing.T) {
 		t.Fatalf("client: %d %v", st, client)
 	}
 
-	b := newBrowser(t)
+	// Overlay scrollbars: a screenshot shows the whole layout width.
+	b := newBrowser(t, chromedp.Flag("hide-scrollbars", true))
 	watchCSP(t, b)
 	// The emulated viewport is the desktop one unless a screenshot changes it.
 	b.do(t, chromedp.EmulateViewport(1280, 800))

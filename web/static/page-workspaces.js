@@ -243,12 +243,27 @@
     'oauth_grant.revoked': 'revoked an app\'s access', 'rate_limit.exceeded': 'hit a rate limit', 'csrf.rejected': 'was refused (CSRF check)',
   };
 
+  // readableTarget names what an event acted on ("kind:id"): a person by
+  // address, an app by name; ids of sessions, tokens and the workspace
+  // itself say nothing to a reader and are left out.
+  let people = {};
+  function readableTarget(t, details) {
+    if (!t) return '';
+    const i = t.indexOf(':');
+    const kind = i < 0 ? '' : t.slice(0, i), id = i < 0 ? t : t.slice(i + 1);
+    if (kind === 'user') return people[id] || 'an account no longer here';
+    if (kind === 'client') return details.name || '';
+    if (kind === 'pat') return details.name ? '"' + details.name + '"' : '';
+    if (kind === 'workspace' || kind === 'session') return '';
+    return people[t] || t;
+  }
+
   g.registerWorkspaceTab({
     id: 'audit', label: 'Audit', order: 40,
     lead: 'Who did what in this workspace, newest first.',
     async render(view, ws) {
       const base = '/v1/workspaces/' + enc(ws.id) + '/audit-events';
-      let people = {};
+      people = {};
       try { for (const m of await members(ws)) people[m.user_id] = m.email; } catch (e) { people = {}; }
       const who = (id) => (id ? people[id] || (id.length > 12 ? 'someone (' + id.slice(0, 8) + '…)' : id) : 'gatehouse');
       const body = el('tbody', { id: 'audit-body' });
@@ -269,7 +284,7 @@
         const r = await api('GET', base + (q.toString() ? '?' + q : ''));
         const rows = ((r && r.events) || []).map((e) => {
           const details = Object.entries(e.details || {}).map(([k, v]) => k.replace(/_/g, ' ') + ': ' + (people[v] || v)).join(', ');
-          const target = e.target ? (people[e.target] || e.target) : '';
+          const target = readableTarget(e.target, e.details || {});
           return el('tr', { 'data-type': e.type },
             cell('When', g.ago(e.time)),
             cell('What', el('span', {}, who(e.actor) + ' ' + (EVENT_WORDS[e.type] || e.type) + (target && target !== who(e.actor) ? ' — ' + target : '')),
