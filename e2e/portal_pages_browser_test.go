@@ -328,6 +328,18 @@ func TestBrowserPortalEveryPage(t *testing.T) {
 
 	// Signed out.
 	b.do(t, chromedp.Navigate(gh.Origin+"/"), ready)
+	// The check can fail: an unlabelled field and a nameless button are
+	// critical violations it must report.
+	eval[bool](t, b, src+";true")
+	bad := eval[[]string](t, b, `(() => {
+	  const d = document.createElement('div'); d.id = 'axe-probe';
+	  d.append(document.createElement('input'), document.createElement('button'));
+	  document.body.append(d);
+	  return axe.run('#axe-probe').then(r => { d.remove(); return r.violations.filter(v => v.impact === 'critical').map(v => v.id); });
+	})()`)
+	if !slices.Contains(bad, "label") || !slices.Contains(bad, "button-name") {
+		t.Fatalf("axe-core did not report an unlabelled field and a nameless button: %v", bad)
+	}
 	visit("signin")
 	b.do(t, chromedp.Click(chromedp.CSS("#signin-form button[type=submit]")),
 		chromedp.Poll[chromedp.Void](`!document.getElementById('signin-email-error').hidden`))

@@ -108,7 +108,7 @@
               el('option', { value: '' }, 'Default'), el('option', { value: '7' }, '7 days'), el('option', { value: '30' }, '30 days'),
               el('option', { value: '90' }, '90 days'), el('option', { value: '365' }, '1 year')))),
         el('fieldset', { id: 'token-scopes' }, el('legend', {}, 'What it may do'),
-          scopes.map((s) => el('label', { className: 'check' }, el('input', { type: 'checkbox', name: 'scope', value: s }), g.scopeWords(s) + ' ', el('code', {}, s)))),
+          scopes.map((s) => el('label', { className: 'check' }, el('input', { type: 'checkbox', name: 'scope', value: s }), el('span', {}, g.scopeWords(s) + ' ', el('code', {}, s))))),
         el('button', { type: 'submit', className: 'primary' }, 'Create token'));
 
       async function load() {
