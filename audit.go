@@ -46,6 +46,19 @@ const (
 	EventOAuthGrantRevoked EventType = "oauth_grant.revoked"
 )
 
+// Events of account self-service (docs/reference.md section 16).
+const (
+	EventEmailVerified          EventType = "email.verified"
+	EventSignupExistingAddress  EventType = "signup.existing_address"
+	EventPasswordResetRequested EventType = "password_reset.requested"
+	EventPasswordChanged        EventType = "password.changed"
+	EventEmailChanged           EventType = "email.changed"
+	EventAccountDeleted         EventType = "account.deleted"
+	EventInvitationCreated      EventType = "invitation.created"
+	EventInvitationAccepted     EventType = "invitation.accepted"
+	EventInvitationRevoked      EventType = "invitation.revoked"
+)
+
 // Outcome says whether the recorded action succeeded.
 type Outcome string
 

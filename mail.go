@@ -89,3 +89,51 @@ func dnsNameWithDot(s string) bool {
 	tld := labels[len(labels)-1]
 	return strings.HasPrefix(tld, "xn--") || !strings.ContainsFunc(tld, func(r rune) bool { return !('a' <= r && r <= 'z') })
 }
+
+// AccountMailKind names one of the account mails (docs/reference.md
+// section 16). Each has a built-in template that GATEHOUSE_MAIL_TEMPLATES
+// may replace.
+type AccountMailKind string
+
+// The account mails.
+const (
+	MailVerifyEmail        AccountMailKind = "verify_email"         // the link that verifies a new account's address
+	MailSignupExisting     AccountMailKind = "signup_existing"      // someone tried to sign up with your address
+	MailPasswordReset      AccountMailKind = "password_reset"       // the reset link
+	MailPasswordChanged    AccountMailKind = "password_changed"     // notice after a change or a reset
+	MailEmailChangeConfirm AccountMailKind = "email_change_confirm" // to the new address: the confirmation link
+	MailEmailChangeNotice  AccountMailKind = "email_change_notice"  // to the old address: a change was asked
+	MailInvitation         AccountMailKind = "invitation"           // an invitation to a workspace
+)
+
+// AccountMailKinds lists every kind, for template validation.
+var AccountMailKinds = []AccountMailKind{MailVerifyEmail, MailSignupExisting, MailPasswordReset, MailPasswordChanged,
+	MailEmailChangeConfirm, MailEmailChangeNotice, MailInvitation}
+
+// AccountMail is one account message. Link, when set, holds a secret token:
+// String and LogValue redact it.
+type AccountMail struct {
+	Kind      AccountMailKind
+	To        string        // the recipient, a normalized address
+	Link      string        // {PUBLIC_URL}/<page>?token=<token>, or a plain link to the portal
+	ExpiresIn time.Duration // how long the link works
+	Workspace string        // the workspace's name (invitation)
+	Role      string        // the invited role (invitation)
+	NewEmail  string        // the address asked for (email_change_notice), masked
+}
+
+// String returns the message with the recipient masked and the link redacted.
+func (m AccountMail) String() string {
+	return string(m.Kind) + " mail to " + MaskEmail(m.To) + " (link redacted)"
+}
+
+// LogValue returns the message with the recipient masked and the link redacted.
+func (m AccountMail) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("kind", string(m.Kind)), slog.String("to", MaskEmail(m.To)))
+}
+
+// AccountMailer sends the account mails; package mail's Mailer implements it
+// besides Mailer.
+type AccountMailer interface {
+	SendAccountMail(ctx context.Context, m AccountMail) error
+}

@@ -30,8 +30,11 @@ type User struct {
 	PasswordHash string // PHC string; empty for a magic-link-only account
 	Status       UserStatus
 	Admin        bool // instance admin
-	CreatedAt    time.Time
-	UpdatedAt    time.Time
+	// EmailVerifiedAt is when the account last proved its address; zero:
+	// never (docs/reference.md section 16).
+	EmailVerifiedAt time.Time
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
 }
 
 // MaxEmailLen bounds an email address (RFC 5321 limits a path to 256 octets).

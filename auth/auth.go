@@ -25,6 +25,11 @@ type Core struct {
 	// (requireLive): zero means DefaultIdleTimeout, negative none. Wire it
 	// to the same value as SessionConfig.IdleTimeout.
 	IdleTimeout time.Duration
+	// EmailVerification is GATEHOUSE_EMAIL_VERIFICATION=required: accounts that
+	// never proved their address cannot sign in with a password, and adding
+	// a member or accepting an invitation never attaches one. NewSessions
+	// sets it from SessionConfig.EmailVerification.
+	EmailVerification bool
 }
 
 // NewCore returns a Core with the real clock.

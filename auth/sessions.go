@@ -48,6 +48,13 @@ type SessionConfig struct {
 	// MagicLinkTTL is a magic link's lifetime (default 10 minutes; OWASP
 	// ASVS 6.5.5 asks for at most 10).
 	MagicLinkTTL time.Duration
+
+	// Account self-service (selfservice.go, docs/reference.md section 16).
+	// EmailVerification is GATEHOUSE_EMAIL_VERIFICATION=required (the
+	// zero value is off, as tests built on SessionConfig expect; cmd's
+	// default is required). ReauthMaxAge is GATEHOUSE_REAUTH_MAX_AGE.
+	EmailVerification bool
+	ReauthMaxAge      time.Duration
 }
 
 // Labels of the keys Sessions derives from the master secret (HKDF, package
@@ -92,6 +99,7 @@ type Sessions struct {
 	*SessionKeeper
 	*Accounts
 	*Purger
+	*SelfService
 }
 
 // NewSessions returns the sessions services.
@@ -122,14 +130,19 @@ func NewSessions(core *Core, cfg SessionConfig) (*Sessions, error) {
 		return nil, err
 	}
 	keeper := &SessionKeeper{Core: core, families: fams, tokens: cfg.Tokens, csrf: csrf}
+	core.EmailVerification = cfg.EmailVerification
+	am, _ := cfg.Mailer.(gatehouse.AccountMailer)
+	self := &SelfService{Core: core, sessions: keeper, cfg: selfConfig{Hasher: cfg.Hasher, Policy: cfg.Policy, Mailer: am,
+		PublicURL: strings.TrimRight(cfg.PublicURL, "/"), ReauthMaxAge: cfg.ReauthMaxAge}}
 	return &Sessions{
 		Core: core, Families: fams, CSRF: csrf,
-		Signups: &Signups{Core: core, cfg: signupConfig{Hasher: cfg.Hasher, Policy: cfg.Policy}},
+		Signups: &Signups{Core: core, cfg: signupConfig{Hasher: cfg.Hasher, Policy: cfg.Policy}, self: self},
 		Logins: &Logins{Core: core, sessions: keeper, cfg: loginConfig{Hasher: cfg.Hasher, Mailer: cfg.Mailer,
 			PublicURL: strings.TrimRight(cfg.PublicURL, "/"), MagicLinkTTL: cfg.MagicLinkTTL}},
 		SessionKeeper: keeper,
 		Accounts:      &Accounts{Core: core},
 		Purger:        &Purger{Core: core},
+		SelfService:   self,
 	}, nil
 }
 

@@ -122,6 +122,11 @@ func (s *Logins) PasswordLogin(ctx context.Context, email, pw string) (_ *TokenR
 		s.loginFailed(ctx, gatehouse.MethodPassword, u.ID, email, "account_"+string(u.Status))
 		return nil, statusError(u.Status)
 	}
+	if s.EmailVerification && u.EmailVerifiedAt.IsZero() {
+		// Told only after a right password (docs/reference.md section 16).
+		s.loginFailed(ctx, gatehouse.MethodPassword, u.ID, email, "email_unverified")
+		return nil, errUnverified
+	}
 	var newHash string
 	if rehash {
 		if newHash, err = s.cfg.Hasher.Hash(ctx, pw); err != nil {
@@ -219,6 +224,10 @@ func (s *Logins) RequestMagicLink(ctx context.Context, email string) error {
 	return nil
 }
 
+// errUnverified refuses a right password of an account whose address was
+// never verified, with GATEHOUSE_EMAIL_VERIFICATION=required.
+var errUnverified = gatehouse.Errorf(gatehouse.EEmailUnverified, "confirm your email address first: open the link we mailed you, or sign in with a magic link")
+
 // errBadLink answers an unknown, used or expired magic-link token.
 var errBadLink = gatehouse.Errorf(gatehouse.EInvalidGrant, "the sign-in link is invalid, expired or already used")
 
@@ -254,6 +263,10 @@ func (s *Logins) VerifyMagicLink(ctx context.Context, token string) (_ *TokenRes
 				return err
 			}
 			return CommitThen(statusError(u.Status))
+		}
+		// A magic link proves the address (selfservice.go).
+		if err := firstMailboxProof(ctx, t, u, "magic_link", now); err != nil {
+			return err
 		}
 		sess, refresh, err = s.sessions.start(ctx, t, gatehouse.NewSignIn(u, gatehouse.MagicLinkFactor{}, now))
 		if err != nil {

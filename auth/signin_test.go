@@ -15,7 +15,11 @@ import (
 func TestSignInRecordsAMRAndAuthTime(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, db *sqlstore.DB) {
 		e := newEnv(t, db, nil)
-		e.signup("jane@example.com")
+		// A verified account: a first magic link of an unverified one ends
+		// its other sessions (TestFirstMailboxProofEndsPreHijacking).
+		if _, err := e.s.CreateAccount(ctx, "jane@example.com", goodPassword); err != nil {
+			t.Fatal(err)
+		}
 		signedIn := e.clock.Now()
 		tr := e.login("jane@example.com")
 		sess := e.session(tr.SessionID)

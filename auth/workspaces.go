@@ -297,6 +297,9 @@ func (s *Workspaces) AddMember(ctx context.Context, p *gatehouse.Principal, id, 
 			return err
 		}
 		u, err := t.UserByEmail(ctx, email)
+		if err == nil && s.EmailVerification && u.EmailVerifiedAt.IsZero() {
+			err = gatehouse.ErrNotFound // never attach an unverified account (docs/reference.md section 16)
+		}
 		if err != nil {
 			if gatehouse.ErrorCode(err) == gatehouse.ENotFound {
 				return gatehouse.Errorf(gatehouse.ENotFound, "no account has that email; the person must sign up first")

@@ -100,6 +100,9 @@ func (s *Server) signup(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(r, &in); err != nil {
 		return err
 	}
+	if s.sessions.VerificationRequired() {
+		return s.signupRequested(w, r, in.Email, in.Password) // 202 (account.go)
+	}
 	u, err := s.sessions.Signup(r.Context(), in.Email, in.Password)
 	if err != nil {
 		return err

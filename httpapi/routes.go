@@ -83,6 +83,24 @@ func (s *Server) routes() []route {
 		{"GET /v1/auth/sessions", s.requireAuth(s.handle(s.withSessions(s.listSessions)))},
 		{"DELETE /v1/auth/sessions/{id}", s.requireAuth(s.handle(s.withSessions(s.revokeSession)))},
 
+		// Account self-service (docs/reference.md section 16, account.go):
+		// verification, password reset and change, email change, deletion,
+		// invitations and the admin's user search. Emailed tokens share
+		// account_token.ip; the per-address and per-user policies apply in
+		// auth (the guard).
+		{"POST /v1/auth/verify-email", s.limit(s.handle(s.withSessions(s.verifyEmail)), ratelimit.AccountTokenIP)},
+		{"POST /v1/auth/password-reset", s.limit(s.handle(s.withSessions(s.passwordReset)), ratelimit.PasswordResetIP)},
+		{"POST /v1/auth/password-reset/confirm", s.limit(s.handle(s.withSessions(s.passwordResetConfirm)), ratelimit.AccountTokenIP)},
+		{"POST /v1/auth/confirm-email", s.limit(s.handle(s.withSessions(s.confirmEmail)), ratelimit.AccountTokenIP)},
+		{"POST /v1/me/password", s.limit(s.requireAuth(s.handle(s.withSessions(s.changePassword))), ratelimit.TokenIP)},
+		{"POST /v1/me/email", s.requireAuth(s.handle(s.withSessions(s.changeEmail)))},
+		{"DELETE /v1/me", s.requireAuth(s.handle(s.withSessions(s.deleteMe)))},
+		{"POST /v1/workspaces/{id}/invitations", s.requireAuth(s.handle(s.withSessions(s.createInvitation)))},
+		{"GET /v1/workspaces/{id}/invitations", s.requireAuth(s.handle(s.withSessions(s.listInvitations)))},
+		{"DELETE /v1/workspaces/{id}/invitations/{invitation_id}", s.requireAuth(s.handle(s.withSessions(s.revokeInvitation)))},
+		{"POST /v1/invitations/accept", s.limit(s.requireAuth(s.handle(s.withSessions(s.acceptInvitation))), ratelimit.AccountTokenIP)},
+		{"GET /v1/admin/users", s.requireAuth(s.handle(s.withSessions(s.adminUsers)))},
+
 		// Instance administration.
 		{"GET /v1/admin/audit-events", s.requireAuth(s.handle(s.adminAuditEvents))},
 		{"PATCH /v1/admin/users/{id}", s.requireAuth(s.handle(s.withSessions(s.setUserStatus)))},

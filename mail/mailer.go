@@ -24,6 +24,9 @@ type Config struct {
 	Now       func() time.Time
 	// SendTimeout bounds one delivery from the queue; 0: 30 s.
 	SendTimeout time.Duration
+	// Templates render the account mails (LoadTemplates); nil: the
+	// built-in ones.
+	Templates *Templates
 }
 
 // Mailer renders gatehouse's messages and hands them to a Sender, from a
@@ -38,6 +41,8 @@ type Mailer struct {
 	done    chan struct{}
 	mu      sync.RWMutex // guards closed against a send on a closed queue
 	closed  bool
+	// templates of the account mails (account.go).
+	templates *Templates
 }
 
 var _ gatehouse.Mailer = (*Mailer)(nil)
@@ -53,7 +58,7 @@ func New(s Sender, cfg Config) (*Mailer, error) {
 	if _, _, err := parseAddress(cfg.From); err != nil {
 		return nil, errors.New("mail: the sender address is not a valid address")
 	}
-	m := &Mailer{sender: s, from: cfg.From, log: cfg.Logger, now: cfg.Now, timeout: cfg.SendTimeout}
+	m := &Mailer{sender: s, from: cfg.From, log: cfg.Logger, now: cfg.Now, timeout: cfg.SendTimeout, templates: cfg.Templates}
 	if m.log == nil {
 		m.log = slog.New(slog.DiscardHandler)
 	}
@@ -75,6 +80,11 @@ func New(s Sender, cfg Config) (*Mailer, error) {
 func (m *Mailer) SendMagicLink(ctx context.Context, ml gatehouse.MagicLinkMail) error {
 	msg := MagicLinkMessage(m.from, ml, m.now())
 	msg.ID = NewMessageID(m.from)
+	return m.enqueue(ctx, msg)
+}
+
+// enqueue sends msg now, or queues it when the Mailer has a queue.
+func (m *Mailer) enqueue(ctx context.Context, msg *Message) error {
 	if m.queue == nil {
 		return m.deliver(ctx, msg)
 	}

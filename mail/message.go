@@ -25,8 +25,11 @@ type Message struct {
 	To      string // a bare address
 	Subject string
 	Text    string // plain text; line endings are normalized to CRLF
-	Date    time.Time
-	ID      string // Message-ID without angle brackets; made up if empty
+	// HTML, when set, is an alternative HTML part: the message becomes
+	// multipart/alternative with Text first (RFC 2046 section 5.1.4).
+	HTML string
+	Date time.Time
+	ID   string // Message-ID without angle brackets; made up if empty
 }
 
 // ErrHeader is returned for a header value that could split the header: a CR,
@@ -81,14 +84,6 @@ func (m *Message) Bytes() ([]byte, error) {
 	if date.IsZero() {
 		date = time.Now()
 	}
-	text := strings.ReplaceAll(strings.ReplaceAll(m.Text, "\r\n", "\n"), "\r", "\n")
-	plain := true
-	for _, line := range strings.Split(text, "\n") {
-		if len(line) > 998 || strings.ContainsFunc(line, func(r rune) bool { return r >= utf8.RuneSelf || r == 0 }) {
-			plain = false
-			break
-		}
-	}
 	var b bytes.Buffer
 	b.WriteString("From: " + from + "\r\n")
 	b.WriteString("To: " + to + "\r\n")
@@ -96,21 +91,49 @@ func (m *Message) Bytes() ([]byte, error) {
 	b.WriteString("Date: " + date.Format(time.RFC1123Z) + "\r\n")
 	b.WriteString("Message-ID: <" + id + ">\r\n")
 	b.WriteString("MIME-Version: 1.0\r\n")
-	b.WriteString("Content-Type: text/plain; charset=utf-8\r\n")
 	b.WriteString("Auto-Submitted: auto-generated\r\n")
+	if m.HTML == "" {
+		writePart(&b, "text/plain", m.Text)
+	} else {
+		var r [12]byte
+		rand.Read(r[:])
+		boundary := "gatehouse-" + hex.EncodeToString(r[:])
+		b.WriteString("Content-Type: multipart/alternative; boundary=\"" + boundary + "\"\r\n\r\n")
+		b.WriteString("--" + boundary + "\r\n")
+		writePart(&b, "text/plain", m.Text)
+		b.WriteString("--" + boundary + "\r\n")
+		writePart(&b, "text/html", m.HTML)
+		b.WriteString("--" + boundary + "--\r\n")
+	}
+	return b.Bytes(), nil
+}
+
+// writePart writes a Content-Type header of the given text type, the
+// transfer encoding (7bit when every line is short ASCII, else
+// quoted-printable; the boundary is random, so no body can end its part), a blank line
+// and the body with CRLF line endings.
+func writePart(b *bytes.Buffer, ctype, body string) {
+	text := strings.ReplaceAll(strings.ReplaceAll(body, "\r\n", "\n"), "\r", "\n")
+	plain := true
+	for _, line := range strings.Split(text, "\n") {
+		if len(line) > 998 || strings.ContainsFunc(line, func(r rune) bool { return r >= utf8.RuneSelf || r == 0 }) {
+			plain = false
+			break
+		}
+	}
+	b.WriteString("Content-Type: " + ctype + "; charset=utf-8\r\n")
 	if plain {
 		b.WriteString("Content-Transfer-Encoding: 7bit\r\n\r\n")
 		b.WriteString(strings.ReplaceAll(text, "\n", "\r\n"))
 	} else {
 		b.WriteString("Content-Transfer-Encoding: quoted-printable\r\n\r\n")
-		w := quotedprintable.NewWriter(&b)
+		w := quotedprintable.NewWriter(b)
 		w.Write([]byte(strings.ReplaceAll(text, "\n", "\r\n")))
 		w.Close()
 	}
 	if !bytes.HasSuffix(b.Bytes(), []byte("\r\n")) {
 		b.WriteString("\r\n")
 	}
-	return b.Bytes(), nil
 }
 
 // NewMessageID returns a random Message-ID under the domain of from.

@@ -15,6 +15,9 @@ type Settings struct {
 	PublicURL string // GATEHOUSE_PUBLIC_URL
 	Logger    *slog.Logger
 	QueueSize int // 0: DefaultQueueSize
+	// Templates of the account mails (GATEHOUSE_MAIL_TEMPLATES); nil: the
+	// built-in ones.
+	Templates *Templates
 }
 
 // DefaultQueueSize is how many messages may wait to be sent.
@@ -56,5 +59,5 @@ func Open(s Settings) (*Mailer, error) {
 	if q <= 0 {
 		q = DefaultQueueSize
 	}
-	return New(snd, Config{From: from, Logger: s.Logger, QueueSize: q})
+	return New(snd, Config{From: from, Logger: s.Logger, QueueSize: q, Templates: s.Templates})
 }

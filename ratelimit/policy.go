@@ -37,6 +37,14 @@ const (
 	configVariableName  = "GATEHOUSE_RATE_LIMITS"
 )
 
+// The policies of account self-service (docs/reference.md section 16).
+const (
+	PasswordResetIP    = "password_reset.ip"
+	PasswordResetEmail = "password_reset.email" // past it: 202 and nothing sent
+	AccountTokenIP     = "account_token.ip"     // verify-email, reset confirm, confirm-email, invitation accept
+	AccountChangeUser  = "account_change.user"  // the caller's user id: email change, deletion, invitations
+)
+
 // Policies is the table of named policies in force.
 type Policies map[string]Policy
 
@@ -66,6 +74,10 @@ func DefaultPolicies() Policies {
 		{FailedAuthIP, 100, 15 * time.Minute},
 		{FailedAuthAccount, 10, 15 * time.Minute},
 		{FailedAuthDevice, 10, 15 * time.Minute},
+		{PasswordResetIP, 20, time.Hour},
+		{PasswordResetEmail, 5, time.Hour},
+		{AccountTokenIP, 30, time.Minute},
+		{AccountChangeUser, 60, time.Hour},
 	} {
 		ps[p.Name] = p
 	}

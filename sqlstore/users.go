@@ -2,12 +2,13 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse"
 )
 
-const userColumns = `id, email, password_hash, status, admin, created_at, updated_at`
+const userColumns = `id, email, password_hash, status, admin, created_at, updated_at, email_verified_at`
 
 // CreateUser inserts u; gatehouse.ErrConflict when the email is taken. The
 // email must already be normalized (gatehouse.NormalizeEmail), so that the
@@ -20,8 +21,8 @@ func (t *Tx) CreateUser(ctx context.Context, u *gatehouse.User) error {
 		return gatehouse.Errorf(gatehouse.EInvalidRequest, "invalid account status")
 	}
 	_, err := t.tx.ExecContext(ctx,
-		`insert into users (`+userColumns+`) values ($1, $2, $3, $4, $5, $6, $7)`,
-		u.ID, u.Email, u.PasswordHash, string(u.Status), u.Admin, Micros(u.CreatedAt), Micros(u.UpdatedAt))
+		`insert into users (`+userColumns+`) values ($1, $2, $3, $4, $5, $6, $7, $8)`,
+		u.ID, u.Email, u.PasswordHash, string(u.Status), u.Admin, Micros(u.CreatedAt), Micros(u.UpdatedAt), NullMicros(u.EmailVerifiedAt))
 	return t.err(err, "create user")
 }
 
@@ -39,11 +40,13 @@ func (t *Tx) scanUser(row interface{ Scan(...any) error }) (*gatehouse.User, err
 	var u gatehouse.User
 	var status string
 	var created, updated int64
-	if err := row.Scan(&u.ID, &u.Email, &u.PasswordHash, &status, &u.Admin, &created, &updated); err != nil {
+	var verified sql.NullInt64
+	if err := row.Scan(&u.ID, &u.Email, &u.PasswordHash, &status, &u.Admin, &created, &updated, &verified); err != nil {
 		return nil, t.err(err, "read user")
 	}
 	u.Status = gatehouse.UserStatus(status)
 	u.CreatedAt, u.UpdatedAt = FromMicros(created), FromMicros(updated)
+	u.EmailVerifiedAt = FromNullMicros(verified)
 	return &u, nil
 }
 

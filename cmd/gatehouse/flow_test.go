@@ -19,8 +19,16 @@ func TestServeDevFlow(t *testing.T) {
 	bearer := func(tok string) []string { return append(js, "Authorization", "Bearer "+tok) }
 
 	const pw = "a long passphrase nobody else has"
-	if resp, v := call(t, "POST", r.base+"/v1/auth/signup", `{"email":"Ada@Example.com","password":"`+pw+`"}`, js...); resp.StatusCode != 201 {
+	// Verification is required by default, under --dev too: the link
+	// arrives in the mail directory (and at /dev/mail).
+	if resp, v := call(t, "POST", r.base+"/v1/auth/signup", `{"email":"Ada@Example.com","password":"`+pw+`"}`, js...); resp.StatusCode != 202 || v["status"] != "verification_sent" {
 		t.Fatalf("signup: %d %v", resp.StatusCode, v)
+	}
+	if resp, v := call(t, "POST", r.base+"/v1/auth/token", `{"email":"ada@example.com","password":"`+pw+`"}`, js...); resp.StatusCode != 403 || v["error"] != "email_unverified" {
+		t.Fatalf("token before verification: %d %v", resp.StatusCode, v)
+	}
+	if resp, v := call(t, "POST", r.base+"/v1/auth/verify-email", `{"token":"`+waitForPageLink(t, "gatehouse-data/mail", "verify-email")+`"}`, js...); resp.StatusCode != 200 || v["access_token"] == nil {
+		t.Fatalf("verify-email: %d %v", resp.StatusCode, v)
 	}
 	resp, tok := call(t, "POST", r.base+"/v1/auth/token", `{"email":"ada@example.com","password":"`+pw+`"}`, js...)
 	if resp.StatusCode != 200 || tok["token_type"] != "Bearer" || tok["refresh_token"] == nil || tok["session_id"] == nil {
@@ -91,12 +99,18 @@ func TestServeDevFlow(t *testing.T) {
 // waitForLink returns the token of the newest magic link written to dir.
 func waitForLink(t *testing.T, dir string) string {
 	t.Helper()
+	return waitForPageLink(t, dir, "magic-link")
+}
+
+// waitForPageLink returns the token of a link to page written to dir.
+func waitForPageLink(t *testing.T, dir, page string) string {
+	t.Helper()
 	for i := 0; i < 200; i++ {
 		files, _ := filepath.Glob(filepath.Join(dir, "*.eml"))
 		for _, f := range files {
 			b, _ := os.ReadFile(f)
 			s := strings.ReplaceAll(string(b), "=\r\n", "")
-			if _, after, ok := strings.Cut(s, "/magic-link?token="); ok {
+			if _, after, ok := strings.Cut(s, "/"+page+"?token="); ok {
 				end := strings.IndexAny(after, "\r\n \"<")
 				if end < 0 {
 					end = len(after)
@@ -106,7 +120,7 @@ func waitForLink(t *testing.T, dir string) string {
 		}
 		waitABit()
 	}
-	t.Fatal("no magic link mail arrived")
+	t.Fatalf("no %s mail arrived", page)
 	return ""
 }
 

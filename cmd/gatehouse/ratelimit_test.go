@@ -88,8 +88,8 @@ func TestServeRedisUnreachable(t *testing.T) {
 			t.Fatalf("signup %d: RateLimit-Policy %q", i+1, resp.Header.Get("RateLimit-Policy"))
 		}
 	}
-	if codes[0] != 201 || codes[1] != 201 || codes[2] != 429 || codes[3] != 429 {
-		t.Fatalf("signups with Redis down: %v, want 201 201 429 429", codes)
+	if codes[0] != 202 || codes[1] != 202 || codes[2] != 429 || codes[3] != 429 {
+		t.Fatalf("signups with Redis down: %v, want 202 202 429 429", codes)
 	}
 	if n := strings.Count(r.stderr.String(), "Redis unreachable"); n != 1 {
 		t.Fatalf("the outage was logged %d times, want once:\n%s", n, r.stderr)

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse"
@@ -140,7 +141,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	if err != nil {
 		return fmt.Errorf("%s: cannot listen: %w", cfg.AddrName, err)
 	}
-	ls := []listener{{ln: ln, h: srv}}
+	var h http.Handler = srv
+	if cfg.Dev && cfg.MailDir != "" {
+		h = devMail(cfg.MailDir, srv) // GET /dev/mail (devmail.go)
+	}
+	ls := []listener{{ln: ln, h: h}}
 	if cfg.MetricsAddr != "" {
 		mln, err := net.Listen("tcp", cfg.MetricsAddr)
 		if err != nil {
@@ -152,7 +157,12 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	} else if !cfg.Dev {
 		log.Warn("/metrics is served on the public listener: set " + envMetricsAddr + " in production (README.md)")
 	}
-	log.Info("listening", slog.String("addr", ln.Addr().String()), slog.String("public_url", cfg.PublicURL.String()))
+	log.Info("listening", slog.String("addr", ln.Addr().String()), slog.String("public_url", cfg.PublicURL.String()),
+		slog.String("portal", strings.TrimRight(cfg.PublicURL.String(), "/")+"/"))
+	if cfg.Dev && cfg.MailDir != "" {
+		log.Info("development mail: open "+strings.TrimRight(cfg.PublicURL.String(), "/")+"/dev/mail to read what gatehouse sent",
+			slog.String("mail_dir", cfg.MailDir))
+	}
 	return serveAll(ctx, ls, log, shutdownGrace)
 }
 

@@ -127,7 +127,7 @@ func usersCmd(ctx context.Context, args []string, getenv func(string) string, st
 	var u *gatehouse.User
 	switch sub {
 	case "create":
-		u, err = a.svc.sessions.Signup(ctx, *email, pw)
+		u, err = a.svc.sessions.CreateAccount(ctx, *email, pw)
 	case "set-status":
 		u, err = a.svc.sessions.SetStatusByEmail(ctx, *email, gatehouse.UserStatus(status), reason)
 	default:

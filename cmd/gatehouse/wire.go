@@ -40,7 +40,8 @@ func buildServices(ctx context.Context, cfg *Config, store gatehouse.Store, log 
 	if cfg.SMTPURL != nil {
 		smtpURL = cfg.SMTPURL.String()
 	}
-	mailer, err := mail.Open(mail.Settings{SMTPURL: smtpURL, Dir: cfg.MailDir, PublicURL: cfg.PublicURL.String(), Logger: log})
+	mailer, err := mail.Open(mail.Settings{SMTPURL: smtpURL, Dir: cfg.MailDir, PublicURL: cfg.PublicURL.String(), Logger: log,
+		From: cfg.Account.MailFrom, Templates: cfg.Account.Templates})
 	if err != nil {
 		return nil, err
 	}
@@ -49,6 +50,7 @@ func buildServices(ctx context.Context, cfg *Config, store gatehouse.Store, log 
 		Hasher: hasher, Mailer: mailer, Tokens: keys,
 		PublicURL: cfg.PublicURL.String(), RefreshKey: refreshKey, CSRFKey: csrfKey,
 		SessionTTL: cfg.RefreshTTL, Grace: cfg.RefreshGrace,
+		EmailVerification: cfg.Account.EmailVerification, ReauthMaxAge: cfg.Account.ReauthMaxAge,
 	})
 	if err != nil {
 		mailer.Close(context.Background())
