@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"slices"
 	"strings"
@@ -430,6 +431,125 @@ func TestBrowserPortalEveryPage(t *testing.T) {
 	}
 	visit("consent")
 
+	if v := eval[[]string](t, b, `window.__csp || []`); len(v) != 0 {
+		t.Errorf("CSP violations: %v", v)
+	}
+}
+
+// mailLink returns the newest link to path (e.g. "/verify-email") in the
+// mail gatehouse --dev wrote to the address to.
+func mailLink(t *testing.T, gh *gatehouseServer, to, path string) string {
+	t.Helper()
+	re := regexp.MustCompile(`http://localhost:\d+` + regexp.QuoteMeta(path) + `\?token=[A-Za-z0-9_-]+`)
+	var link string
+	var newest time.Time
+	waitFor(t, func() bool {
+		files, _ := filepath.Glob(filepath.Join(gh.Dir, "gatehouse-data", "mail", "*.eml"))
+		for _, f := range files {
+			raw, _ := os.ReadFile(f)
+			text := strings.ReplaceAll(strings.ReplaceAll(string(raw), "=\r\n", ""), "=3D", "=")
+			head, _, _ := strings.Cut(text, "\r\n\r\n")
+			if !strings.Contains(strings.ToLower(head), strings.ToLower(to)) {
+				continue
+			}
+			if m := re.FindString(text); m != "" {
+				if fi, err := os.Stat(f); err == nil && !fi.ModTime().Before(newest) {
+					newest, link = fi.ModTime(), m
+				}
+			}
+		}
+		return link != ""
+	}, "a mail to "+to+" with a link to "+path)
+	return link
+}
+
+// TestBrowserPortalAccountFlows runs the account flows through the portal
+// against the real server with email verification required: create an
+// account, confirm the address from the mailed link (signed in), create a
+// workspace, invite a colleague, who accepts on the invitation page after
+// signing in there, change the password, and sign out leaving nothing.
+func TestBrowserPortalAccountFlows(t *testing.T) {
+	chromiumPath(t)
+	gh := startGatehouse(t, map[string]string{"GATEHOUSE_EMAIL_VERIFICATION": "required"})
+	const ada, adaPass = "ada@example.com", "a long and unusual passphrase 42"
+	const grace, gracePass = "grace@example.com", "another long unusual passphrase 9"
+	ready := chromedp.Poll[chromedp.Void](`document.documentElement.dataset.ready === 'true'`)
+	signedIn := `document.body.dataset.state === 'signed-in' && document.getElementById('view').dataset.loaded !== undefined`
+
+	b := newBrowser(t)
+	watchCSP(t, b)
+	b.do(t, chromedp.Navigate(gh.Origin+"/"), ready,
+		chromedp.Click(chromedp.CSS(`a[href="#/signup"]`)),
+		chromedp.WaitVisible(chromedp.CSS("#signup-email")),
+		chromedp.SendKeys(chromedp.CSS("#signup-email"), ada),
+		chromedp.SendKeys(chromedp.CSS("#signup-password"), adaPass),
+		chromedp.Click(chromedp.CSS(`#signup-form button[type=submit]`)),
+		chromedp.WaitVisible(chromedp.CSS("#signup-sent")))
+
+	// The mailed link: opening it posts nothing; the button confirms and signs in.
+	link := mailLink(t, gh, ada, "/verify-email")
+	b.do(t, chromedp.Navigate(link), ready, chromedp.Click(chromedp.CSS("#link-go")))
+	pollAcross(t, b, signedIn)
+	if who := eval[string](t, b, `document.getElementById('whoami').textContent`); who != ada {
+		t.Fatalf("after verifying, signed in as %q", who)
+	}
+
+	// A workspace, then an invitation.
+	b.do(t, chromedp.Click(chromedp.CSS(`#nav a[href="#/workspaces"]`)),
+		chromedp.WaitVisible(chromedp.CSS("#workspace-name")),
+		chromedp.SendKeys(chromedp.CSS("#workspace-name"), "Acme"),
+		chromedp.Click(chromedp.CSS(`#workspace-form button[type=submit]`)),
+		chromedp.Poll[chromedp.Void](`location.hash.endsWith('/members')`, chromedp.WithPollingTimeout(10*time.Second)),
+		chromedp.Click(chromedp.CSS(`#nav a[href$="/invitations"]`)),
+		chromedp.WaitVisible(chromedp.CSS("#invite-to")),
+		chromedp.SendKeys(chromedp.CSS("#invite-to"), grace),
+		chromedp.Click(chromedp.CSS(`#invite-form button[type=submit]`)),
+		chromedp.Poll[chromedp.Void](`(document.getElementById('invitations-body')?.textContent || '').includes('grace@example.com')`,
+			chromedp.WithPollingTimeout(10*time.Second)))
+
+	// Grace has a confirmed account (through the API and her mailed link).
+	if st := gh.call(t, "POST", "/v1/auth/signup", map[string]string{"email": grace, "password": gracePass}, nil); st != http.StatusAccepted {
+		t.Fatalf("grace's signup: %d", st)
+	}
+	vl := mailLink(t, gh, grace, "/verify-email")
+	if st := gh.call(t, "POST", "/v1/auth/verify-email", map[string]string{"token": vl[strings.Index(vl, "token=")+6:]}, nil); st != 200 {
+		t.Fatalf("grace's verification: %d", st)
+	}
+	// She opens the invitation in her own browser, signs in there, accepts.
+	inv := mailLink(t, gh, grace, "/invitation")
+	g2 := newBrowser(t)
+	g2.do(t, chromedp.Navigate(inv), ready,
+		chromedp.SendKeys(chromedp.CSS("#invite-email"), grace),
+		chromedp.SendKeys(chromedp.CSS("#invite-password"), gracePass),
+		chromedp.Click(chromedp.CSS(`#invite-signin button[type=submit]`)),
+		chromedp.Click(chromedp.CSS("#link-go")),
+		chromedp.WaitVisible(chromedp.CSS("#link-done")))
+	// Ada sees her as a member.
+	b.do(t, chromedp.Click(chromedp.CSS(`#nav a[href$="/members"]`)),
+		chromedp.Poll[chromedp.Void](`(document.getElementById('members-body')?.textContent || '').includes('grace@example.com')`,
+			chromedp.WithPollingTimeout(10*time.Second)))
+
+	// Change the password on the Account page; the new one signs in.
+	const newPass = "a completely different passphrase 77"
+	b.do(t, chromedp.Click(chromedp.CSS(`#nav a[href="#/account"]`)),
+		chromedp.WaitVisible(chromedp.CSS("#password-current")),
+		chromedp.SendKeys(chromedp.CSS("#password-current"), adaPass),
+		chromedp.SendKeys(chromedp.CSS("#password-new"), newPass),
+		chromedp.Click(chromedp.CSS(`#password-form button[type=submit]`)),
+		chromedp.Poll[chromedp.Void](`document.getElementById('status').textContent.includes('Password changed')`, chromedp.WithPollingTimeout(10*time.Second)))
+	if st := gh.call(t, "POST", "/v1/auth/token", map[string]string{"email": ada, "password": newPass}, nil); st != 200 {
+		t.Errorf("the new password does not sign in: %d", st)
+	}
+
+	// Sign out: no cookie, no storage, the pages gone.
+	b.do(t, chromedp.Click(chromedp.CSS("#signout")),
+		chromedp.Poll[chromedp.Void](`document.body.dataset.state === 'signed-out' && !window.gatehousePortal.signedIn()`))
+	if rc, cc := gatehouseCookies(t, b); rc != nil || cc != nil {
+		t.Errorf("cookies left after sign-out: %v", cookieNames(b.cookies(t)))
+	}
+	if n := eval[int](t, b, `localStorage.length + sessionStorage.length + document.getElementById('view').childElementCount`); n != 0 {
+		t.Errorf("%d things left in storage or on the page after sign-out", n)
+	}
 	if v := eval[[]string](t, b, `window.__csp || []`); len(v) != 0 {
 		t.Errorf("CSP violations: %v", v)
 	}

@@ -13,9 +13,11 @@
       el('p', { className: 'field-error', id: id + '-error', hidden: true }));
   }
 
-  // notYet words the answer of a server without the route.
+  // notYet words the answer of a server without the route, and the
+  // request for a recent sign-in.
   function notYet(e, route) {
     if (g.missing(e)) e.message = 'This gatehouse does not offer this yet (' + route + ').';
+    if (e.code === 'reauthentication_required') e.message = 'For your safety this needs a recent sign-in: sign out, sign in again, and try once more.';
     return e;
   }
 

@@ -42,7 +42,8 @@
         });
         const tr = el('tr', { 'data-user': u.id },
           cell('Account', u.email, u.admin ? el('span', { className: 'badge' }, 'admin') : null, el('span', { className: 'sub mono' }, u.id)),
-          cell('Status', el('span', { className: 'badge ' + (active ? 'ok' : 'warn') }, u.status)),
+          cell('Status', el('span', { className: 'badge ' + (active ? 'ok' : 'warn') }, u.status),
+            u.email_verified === false ? el('span', { className: 'badge warn' }, 'address not confirmed') : null),
           cell('Created', g.ago(u.created_at)),
           el('td', { className: 'actions-cell' }, b));
         return tr;
