@@ -305,6 +305,9 @@ func TestBrowserPortalEveryPage(t *testing.T) {
 	}
 	wsID := ws["id"].(string)
 	send("POST", "/v1/workspaces/"+wsID+"/members", map[string]string{"email": "grace@example.com", "role": "admin"}, nil)
+	if st := send("POST", "/v1/workspaces/"+wsID+"/invitations", map[string]string{"email": "hedy@example.com", "role": "member"}, nil); st != 201 {
+		t.Errorf("invitation: %d", st)
+	}
 	send("POST", "/v1/tokens", map[string]any{"name": "deploy script", "workspace_id": wsID, "scopes": []string{"workspaces:read"}}, nil)
 	var client map[string]any
 	const cb = "http://127.0.0.1:9/callback"
@@ -391,12 +394,18 @@ func TestBrowserPortalEveryPage(t *testing.T) {
 		t.Errorf("members show %q, want the addresses", txt)
 	}
 	open("#/workspaces/"+wsID+"/invitations", "workspace-invitations")
+	if txt := eval[string](t, b, `document.getElementById('invitations-body')?.textContent || ''`); !strings.Contains(txt, "hedy@example.com") {
+		t.Errorf("the invitations page lists %q", txt)
+	}
 	open("#/workspaces/"+wsID+"/apps", "workspace-apps")
 	open("#/workspaces/"+wsID+"/audit", "workspace-audit")
 	if txt := eval[string](t, b, `document.getElementById('audit-body').textContent`); !strings.Contains(txt, email+" added a member") {
 		t.Errorf("audit shows %q, want people's addresses and words", txt)
 	}
 	open("#/admin", "admin")
+	if txt := eval[string](t, b, `document.getElementById('admin-body')?.textContent || ''`); !strings.Contains(txt, "grace@example.com") {
+		t.Errorf("the admin page lists %q", txt)
+	}
 
 	// A confirmation in words, on a phone-sized screen too.
 	b.do(t, chromedp.Evaluate[chromedp.Void](`location.hash = '#/account'`),
