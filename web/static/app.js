@@ -610,8 +610,12 @@
   async function start() {
     wireSignedOut();
     $('signout').addEventListener('click', signOut);
-    window.addEventListener('hashchange', () => {
-      if (document.body.dataset.state === 'signed-in') route();
+    window.addEventListener('hashchange', async () => {
+      if (document.body.dataset.state === 'signed-in') {
+        await route();
+        // A new page: focus its content, so a screen reader starts there.
+        $('view').focus({ preventScroll: true });
+      }
       else if (document.body.dataset.state === 'signed-out') showSignedOut();
     });
     if ('serviceWorker' in navigator) {
