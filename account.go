@@ -77,6 +77,10 @@ type AccountTx interface {
 	// by id, after the cursor.
 	SearchUsers(ctx context.Context, p UserPage) ([]*User, error)
 
+	// AllWorkspaces lists every workspace, oldest first, at most limit
+	// (under PostgreSQL the scope must be AllAudit: an operator's).
+	AllWorkspaces(ctx context.Context, limit int) ([]*Workspace, error)
+
 	// CreateInvitation inserts inv in its workspace (the scope's).
 	CreateInvitation(ctx context.Context, inv *Invitation) error
 	// Invitations lists the pending (not accepted, revoked or expired)

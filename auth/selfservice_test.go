@@ -403,3 +403,83 @@ func TestInvitations(t *testing.T) {
 		}
 	})
 }
+
+// TestOperatorOnBothStores: the operator's listings see every workspace and
+// account (under PostgreSQL through the admin scope's policy).
+func TestOperatorOnBothStores(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		e := newEnv(t, db, verifying)
+		ws := &auth.Workspaces{Core: e.core}
+		if _, err := e.s.CreateAccount(ctx, "op@example.com", goodPassword); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.s.RequestSignup(ctx, "unverified@example.com", goodPassword); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := ws.CreateAsSystem(ctx, "W", "unverified@example.com"); gatehouse.ErrorCode(err) != gatehouse.ENotFound {
+			t.Fatalf("an unverified owner: %v", err)
+		}
+		w, err := ws.CreateAsSystem(ctx, "W", "op@example.com")
+		if err != nil {
+			t.Fatal(err)
+		}
+		all, err := ws.ListAll(ctx)
+		if err != nil || len(all) != 1 || all[0].ID != w.ID {
+			t.Fatalf("ListAll = %v, %v", all, err)
+		}
+		users, next, err := e.s.ListUsersAsSystem(ctx, gatehouse.UserPage{Query: "example.com", Limit: 1})
+		if err != nil || len(users) != 1 || next == "" {
+			t.Fatalf("page 1: %v %q %v", users, next, err)
+		}
+		users2, _, err := e.s.ListUsersAsSystem(ctx, gatehouse.UserPage{Query: "example.com", Cursor: next, Limit: 1})
+		if err != nil || len(users2) != 1 || users2[0].ID == users[0].ID {
+			t.Fatalf("page 2: %v %v", users2, err)
+		}
+		if us, _, err := e.s.ListUsersAsSystem(ctx, gatehouse.UserPage{Query: "%"}); err != nil || len(us) != 0 {
+			t.Fatalf("a LIKE wildcard matched: %v %v", us, err)
+		}
+		if us, _, err := e.s.ListUsersAsSystem(ctx, gatehouse.UserPage{Query: users[0].ID}); err != nil || len(us) != 1 {
+			t.Fatalf("by id: %v %v", us, err)
+		}
+	})
+}
+
+// TestAccountTokensKeepToTheirPurpose: a token works only for what it was
+// mailed for, and only on its own account; a decoy never works.
+func TestAccountTokensKeepToTheirPurpose(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		e := newEnv(t, db, verifying)
+		if _, err := e.s.CreateAccount(ctx, "a@example.com", goodPassword); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.s.CreateAccount(ctx, "b@example.com", goodPassword); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.s.RequestPasswordReset(ctx, "a@example.com"); err != nil {
+			t.Fatal(err)
+		}
+		reset := e.lastToken("a@example.com", "reset-password")
+		// A reset token is neither a verification nor an email-change token.
+		_, err := e.s.VerifyEmail(ctx, reset)
+		wantCode(t, err, gatehouse.EInvalidGrant)
+		wantCode(t, e.s.ConfirmEmailChange(ctx, reset), gatehouse.EInvalidGrant)
+		// A's reset token changes A's password, never B's.
+		if err := e.s.ConfirmPasswordReset(ctx, reset, "the new passphrase of account a"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.s.PasswordLogin(ctx, "b@example.com", goodPassword); err != nil {
+			t.Fatalf("B's password changed: %v", err)
+		}
+		// A made-up token of the right shape.
+		wantCode(t, e.s.ConfirmPasswordReset(ctx, strings.Repeat("A", 43), "the new passphrase of account a"), gatehouse.EInvalidGrant)
+		// A signup of a verified address writes a decoy no one can use: the
+		// owner's mail holds no token at all.
+		if err := e.s.RequestSignup(ctx, "b@example.com", goodPassword); err != nil {
+			t.Fatal(err)
+		}
+		ms := e.mailsTo("b@example.com")
+		if strings.Contains(ms[len(ms)-1], "token=") {
+			t.Fatal("the signup_existing mail holds a token")
+		}
+	})
+}

@@ -11,6 +11,8 @@ type meJSON struct {
 	Status    string    `json:"status"`
 	Admin     bool      `json:"admin"`
 	CreatedAt time.Time `json:"created_at"`
+	// EmailVerified: the address was proven (docs/reference.md section 16).
+	EmailVerified bool `json:"email_verified"`
 	// How the caller authenticated, so a client can tell a PAT from a session.
 	Auth struct {
 		Kind        string   `json:"kind"`
@@ -28,7 +30,7 @@ func (s *Server) me(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	out := meJSON{ID: u.ID, Email: u.Email, Status: string(u.Status), Admin: u.Admin, CreatedAt: u.CreatedAt.UTC()}
+	out := meJSON{ID: u.ID, Email: u.Email, Status: string(u.Status), Admin: u.Admin, CreatedAt: u.CreatedAt.UTC(), EmailVerified: !u.EmailVerifiedAt.IsZero()}
 	out.Auth.Kind = string(p.Kind)
 	out.Auth.SessionID = p.SessionID
 	out.Auth.TokenID = p.TokenID

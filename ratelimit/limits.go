@@ -96,9 +96,15 @@ func (e *ExceededError) Error() string {
 	return fmt.Sprintf("rate limit %s exceeded; retry after %s", e.Decision.Policy.Name, e.Decision.RetryAfter)
 }
 
-// Exceeded returns the rate_limited error for the denied decision d.
+// Exceeded returns the rate_limited error for the denied decision d. Its
+// safe message names the policy and the setting that changes it, so that a
+// developer who hits a limit knows which one and where to raise it
+// (docs/rate-limits.md); the policy's name and rate are public anyway
+// (RateLimit-Policy).
 func Exceeded(d Decision) error {
-	return gatehouse.Wrap(gatehouse.ERateLimited, &ExceededError{Decision: d}, "too many requests; retry later")
+	msg := fmt.Sprintf("too many requests: the %s limit (%d per %s) is reached; retry in %s, or change it with %s (docs/rate-limits.md)",
+		d.Policy.Name, d.Policy.Limit, gatehouse.FormatDuration(d.Policy.Window), gatehouse.FormatDuration(d.RetryAfter.Round(time.Second)), configVariableName)
+	return gatehouse.Wrap(gatehouse.ERateLimited, &ExceededError{Decision: d}, msg)
 }
 
 // RetryAfterOf returns how long the caller should wait if err is (or wraps) an

@@ -119,6 +119,13 @@ func (t *Tx) SearchUsers(ctx context.Context, p gatehouse.UserPage) ([]*gatehous
 	return list(ctx, t, "search users", t.scanUser, query, args...)
 }
 
+// AllWorkspaces lists every workspace, oldest first, at most limit (1 to
+// 1000).
+func (t *Tx) AllWorkspaces(ctx context.Context, limit int) ([]*gatehouse.Workspace, error) {
+	limit = min(max(limit, 1), 1000)
+	return list(ctx, t, "list all workspaces", t.scanWorkspace, `select id, name, created_at from workspaces order by created_at, id limit $1`, limit)
+}
+
 const invitationColumns = `id, workspace_id, email, role, token_hash, invited_by, created_at, expires_at, accepted_at, revoked_at`
 
 // CreateInvitation inserts inv.

@@ -37,6 +37,9 @@ func (e *exactValues) Set(v string) error { *e = append(*e, v); return nil }
 // in a workspace and prints it as JSON with its secret, which is shown this
 // once (only its SHA-256 is stored); a public client (--public) has none.
 func clientsCmd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && (args[0] == "list" || args[0] == "delete") {
+		return clientsListDeleteCmd(ctx, args, getenv, stdout, stderr) // operator.go
+	}
 	if len(args) == 0 || args[0] != "create" {
 		return &usageError{clientsUsage}
 	}

@@ -171,6 +171,9 @@ func loadConfig(getenv func(string) string, dev bool, flags configFlags) (*Confi
 	if c.RateLimits, err = parseRateLimits(get(envRateLimits)); err != nil {
 		return nil, err
 	}
+	if dev && get(envRateLimits) == "" {
+		devLimits(c.RateLimits) // devorigins.go
+	}
 
 	if s := get(envAuthSecret); s != "" || !dev {
 		sec, err := secret.Parse(s)
@@ -190,6 +193,7 @@ func loadConfig(getenv func(string) string, dev bool, flags configFlags) (*Confi
 		}
 		c.CORSOrigins = append(c.CORSOrigins, n)
 	}
+	addDevOrigins(c) // devorigins.go: --dev on a loopback URL only
 
 	c.CookieDomain = strings.ToLower(strings.TrimPrefix(get(envCookieDomain), "."))
 	if c.CookieDomain != "" {

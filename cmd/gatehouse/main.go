@@ -60,6 +60,12 @@ commands:
                      manage accounts (each prints JSON; each also takes --dev)
   clients create --workspace W --name N [--grant G]… [--scope S]… [--redirect-uri U]… [--public]
                      register an OAuth client; prints its id and secret, none with --public (also takes --dev)
+  users list [--query Q] [--cursor ID] [--limit N]
+                     list or search accounts (JSON; also takes --dev)
+  workspaces create --name N [--owner EMAIL] | workspaces list
+                     create or list workspaces (JSON; each also takes --dev)
+  clients list --workspace W | clients delete CLIENT_ID
+                     list or delete OAuth clients (JSON; each also takes --dev)
   sessions revoke-all
                      end every session (also takes --dev)
   each command's --help lists its flags
@@ -94,6 +100,8 @@ func runIO(ctx context.Context, args []string, getenv func(string) string, stdin
 		return sessionsCmd(ctx, rest, getenv, stdout, stderr)
 	case "clients":
 		return clientsCmd(ctx, rest, getenv, stdout, stderr)
+	case "workspaces":
+		return workspacesCmd(ctx, rest, getenv, stdout, stderr)
 	case "keys":
 		return keysCmd(ctx, rest, getenv, stdout, stderr)
 	case "limits":

@@ -75,6 +75,9 @@ func usersCmd(ctx context.Context, args []string, getenv func(string) string, st
 	if len(args) == 0 {
 		return &usageError{usersUsage}
 	}
+	if args[0] == "list" {
+		return usersListCmd(ctx, args[1:], getenv, stdout, stderr) // operator.go
+	}
 	sub := args[0]
 	fs := flagSet("users "+sub, usersUsage, stderr)
 	dev := fs.Bool("dev", false, "use the --dev data directory and settings")

@@ -77,3 +77,10 @@ create policy invitations_update on invitations for update
 create policy invitations_delete on invitations for delete using (
 	workspace_id = nullif(current_setting('app.workspace_id', true), '')::uuid
 );
+
+-- `gatehouse workspaces list` (an operator, no caller) lists every
+-- workspace: an instance admin's transaction (app.audit_all = 'on', as 0001
+-- uses for audit events) may read every workspace's row, nothing else.
+create policy workspaces_admin_select on workspaces for select using (
+	current_setting('app.audit_all', true) = 'on'
+);
