@@ -424,6 +424,23 @@ func TestBrowserPortalEveryPage(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS("#new-token")))
 	visit("security-new-token")
 
+	// A confidential app: its secret shown once, gone after Done.
+	open("#/workspaces/"+wsID+"/apps", "workspace-apps")
+	b.do(t, chromedp.SendKeys(chromedp.CSS("#client-name"), "Acme backend"),
+		chromedp.SendKeys(chromedp.CSS("#client-redirect"), "https://backend.example.com/callback"),
+		chromedp.Click(chromedp.CSS(`#client-form button[type=submit]`)),
+		chromedp.WaitVisible(chromedp.CSS("#new-secret")),
+		chromedp.Poll[chromedp.Void](`document.querySelectorAll('#clients-body tr').length === 2`, chromedp.WithPollingTimeout(10*time.Second)))
+	secret := eval[string](t, b, `document.getElementById('new-secret-value').textContent`)
+	if len(secret) < 20 || eval[bool](t, b, fmt.Sprintf(`document.getElementById('clients-body').textContent.includes(%q)`, secret)) {
+		t.Errorf("the client secret shown: %q (and not in the list)", secret)
+	}
+	visit("workspace-apps-new-secret")
+	b.do(t, chromedp.Click(chromedp.CSS("#new-secret-done")), chromedp.Poll[chromedp.Void](`document.getElementById('new-secret') === null`))
+	if n := eval[int](t, b, fmt.Sprintf(`document.documentElement.outerHTML.split(%q).length - 1`, secret)); n != 0 {
+		t.Error("the client secret is still in the page after Done")
+	}
+
 	// The consent page.
 	q := url.Values{"response_type": {"code"}, "client_id": {client["client_id"].(string)}, "redirect_uri": {cb},
 		"scope": {"profile:read audit:read"}, "state": {"s"}, "code_challenge": {"E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"},
