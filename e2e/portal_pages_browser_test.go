@@ -325,6 +325,12 @@ func TestBrowserPortalEveryPage(t *testing.T) {
 	visit := func(name string) {
 		t.Helper()
 		checkAxe(t, b, src, name)
+		// Nothing wider than a 360 px screen.
+		b.do(t, chromedp.EmulateViewport(360, 740))
+		if over := eval[int](t, b, `new Promise(r => requestAnimationFrame(() => r(document.documentElement.scrollWidth - window.innerWidth)))`); over > 0 {
+			t.Errorf("%s at 360 px: the page is %d px wider than the screen", name, over)
+		}
+		b.do(t, chromedp.EmulateViewport(1280, 800))
 		if shots != "" {
 			shot(t, b, shots, name)
 		}
@@ -381,6 +387,18 @@ func TestBrowserPortalEveryPage(t *testing.T) {
 		visit(name)
 	}
 	open("#/account", "account")
+	// Keyboard: the first Tab reaches the skip link, the next ones the
+	// header and the navigation, each with a visible focus ring.
+	b.do(t, chromedp.Reload(), ready, chromedp.Poll[chromedp.Void](`document.getElementById('view').dataset.page === 'account'`,
+		chromedp.WithPollingTimeout(20*time.Second)))
+	for i, want := range []string{"Skip to content", "gatehouse", "Sign out", "Account"} {
+		b.do(t, chromedp.KeyEvent("\t"))
+		got := eval[map[string]string](t, b, `(() => { const a = document.activeElement, s = getComputedStyle(a);
+		  return {text: a.textContent.trim(), outline: s.outlineStyle + ' ' + s.outlineWidth}; })()`)
+		if got["text"] != want || strings.HasPrefix(got["outline"], "none") {
+			t.Errorf("Tab %d: focus on %q with outline %q, want %q with a visible outline", i+1, got["text"], got["outline"], want)
+		}
+	}
 	open("#/security", "security")
 	if n := eval[int](t, b, `document.querySelectorAll('#sessions-body tr').length`); n < 1 {
 		t.Error("no sessions listed")
