@@ -483,3 +483,29 @@ func TestAccountTokensKeepToTheirPurpose(t *testing.T) {
 		}
 	})
 }
+
+// TestAddMemberNeverAttachesAnUnverifiedAccount: with verification required,
+// an unverified account is as unknown to add-member, and an invitation to
+// its address cannot be accepted by it until it is verified.
+func TestAddMemberNeverAttachesAnUnverifiedAccount(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		e := newEnv(t, db, verifying)
+		ws := &auth.Workspaces{Core: e.core}
+		if _, err := e.s.CreateAccount(ctx, "lead@example.com", goodPassword); err != nil {
+			t.Fatal(err)
+		}
+		lead := sessionPrincipal(e.login("lead@example.com"))
+		w, err := ws.Create(ctx, lead, "W")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := e.s.RequestSignup(ctx, "squatter@example.com", goodPassword); err != nil {
+			t.Fatal(err)
+		}
+		_, err = ws.AddMember(ctx, lead, w.ID, "squatter@example.com", gatehouse.RoleMember)
+		_, unknown := ws.AddMember(ctx, lead, w.ID, "nobody@example.com", gatehouse.RoleMember)
+		if gatehouse.ErrorCode(err) != gatehouse.ENotFound || gatehouse.ErrorMessage(err) != gatehouse.ErrorMessage(unknown) {
+			t.Fatalf("add an unverified account: %v (unknown address: %v)", err, unknown)
+		}
+	})
+}

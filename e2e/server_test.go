@@ -109,6 +109,9 @@ func startGatehouse(t *testing.T, env map[string]string) *gatehouseServer {
 		"HOME=" + cmd.Dir,
 		"GATEHOUSE_ADDR=127.0.0.1:" + port,
 		"GATEHOUSE_PUBLIC_URL=" + origin,
+		// These tests sign up and sign in straight away; verification has
+		// its own tests (auth, httpapi, cmd/gatehouse).
+		"GATEHOUSE_EMAIL_VERIFICATION=off",
 	}
 	// The tests written before email verification sign up and sign in at
 	// once; a test that wants verification sets it to required.
