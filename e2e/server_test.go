@@ -113,11 +113,8 @@ func startGatehouse(t *testing.T, env map[string]string) *gatehouseServer {
 		// its own tests (auth, httpapi, cmd/gatehouse).
 		"GATEHOUSE_EMAIL_VERIFICATION=off",
 	}
-	// The tests written before email verification sign up and sign in at
-	// once; a test that wants verification sets it to required.
-	if _, ok := env["GATEHOUSE_EMAIL_VERIFICATION"]; !ok {
-		cmd.Env = append(cmd.Env, "GATEHOUSE_EMAIL_VERIFICATION=off")
-	}
+	// env comes last: for a key given twice, exec uses the last value (a
+	// test may ask for GATEHOUSE_EMAIL_VERIFICATION=required).
 	for k, v := range env {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
