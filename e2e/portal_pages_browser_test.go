@@ -594,6 +594,31 @@ func TestBrowserPortalAccountFlows(t *testing.T) {
 	if n := eval[int](t, b, `localStorage.length + sessionStorage.length + document.getElementById('view').childElementCount`); n != 0 {
 		t.Errorf("%d things left in storage or on the page after sign-out", n)
 	}
+
+	// Forgot password: the card, the mailed link, a new password.
+	const resetPass = "the third long passphrase of ada 12"
+	b.do(t, chromedp.Click(chromedp.CSS(`a[href="#/forgot"]`)),
+		chromedp.WaitVisible(chromedp.CSS("#forgot-email")),
+		chromedp.SendKeys(chromedp.CSS("#forgot-email"), ada),
+		chromedp.Click(chromedp.CSS(`#forgot-form button[type=submit]`)),
+		chromedp.WaitVisible(chromedp.CSS("#forgot-sent")))
+	reset := mailLink(t, gh, ada, "/reset-password")
+	b.do(t, chromedp.Navigate(reset), ready,
+		chromedp.SendKeys(chromedp.CSS("#reset-password"), resetPass),
+		chromedp.Click(chromedp.CSS("#link-go")),
+		chromedp.WaitVisible(chromedp.CSS("#link-done")))
+	if st := gh.call(t, "POST", "/v1/auth/token", map[string]string{"email": ada, "password": resetPass}, nil); st != 200 {
+		t.Errorf("the reset password does not sign in: %d", st)
+	}
+	// The same link again: used.
+	b.do(t, chromedp.Navigate(reset), ready,
+		chromedp.SendKeys(chromedp.CSS("#reset-password"), "yet another passphrase for ada 99"),
+		chromedp.Click(chromedp.CSS("#link-go")),
+		chromedp.Poll[chromedp.Void](`!document.getElementById('link-error').hidden`, chromedp.WithPollingTimeout(10*time.Second)))
+	if msg := eval[string](t, b, `document.getElementById('link-error').textContent`); !strings.Contains(msg, "expired or was already used") {
+		t.Errorf("a used reset link says %q", msg)
+	}
+
 	if v := eval[[]string](t, b, `window.__csp || []`); len(v) != 0 {
 		t.Errorf("CSP violations: %v", v)
 	}

@@ -29,7 +29,7 @@
       try {
         await opts.go(form);
       } catch (e) {
-        if (e instanceof g.APIError && e.status !== 400) {
+        if (e instanceof g.APIError && (e.status !== 400 || /token/i.test(e.message))) {
           err.textContent = explain(e, opts.what);
           err.hidden = false;
           ctx.setTitle(opts.failed);
