@@ -196,12 +196,15 @@ func TestBrowserPortal(t *testing.T) {
 		chromedp.SendKeys(chromedp.CSS("#signin-email"), email),
 		chromedp.SendKeys(chromedp.CSS("#signin-password"), password),
 		chromedp.Click(chromedp.CSS(`#signin-form button[type=submit]`)),
-		chromedp.Poll[chromedp.Void](`document.body.dataset.state === 'signed-in' && document.querySelectorAll('#sessions-body tr').length === 2`,
-			chromedp.WithPollingTimeout(20*time.Second)),
+		chromedp.Poll[chromedp.Void](`document.body.dataset.state === 'signed-in'`, chromedp.WithPollingTimeout(20*time.Second)),
+		chromedp.Click(chromedp.CSS(`#nav a[href="#/security"]`)),
+		chromedp.Poll[chromedp.Void](`document.querySelectorAll('#sessions-body tr').length === 2`, chromedp.WithPollingTimeout(20*time.Second)),
 	)
-	// Revoke the other session from the list; this one stays.
+	// Revoke the other session from the list (after saying yes in the
+	// dialog); this one stays.
 	b.do(t, chromedp.Click(chromedp.CSS(fmt.Sprintf(`#sessions-body tr[data-session=%q] button`, other["session_id"]))),
-		chromedp.Poll[chromedp.Void](`document.querySelectorAll('#sessions-body tr').length === 1 && document.getElementById('sessions-body').textContent.includes('this browser')`))
+		confirmDialog(),
+		chromedp.Poll[chromedp.Void](`document.querySelectorAll('#sessions-body tr').length === 1 && document.getElementById('sessions-body').textContent.includes('this device')`))
 	var after map[string]any
 	if st := gh.call(t, "POST", "/v1/auth/refresh", map[string]any{"refresh_token": other["refresh_token"]}, &after); st != 401 {
 		t.Errorf("the revoked session still refreshes: %d %v", st, after)
@@ -220,13 +223,17 @@ func TestBrowserPortal(t *testing.T) {
 	// A workspace, then a personal access token: shown once, listed without
 	// its secret, revoked.
 	b.do(t,
+		chromedp.Click(chromedp.CSS(`#nav a[href="#/workspaces"]`)),
+		chromedp.WaitVisible(chromedp.CSS("#workspace-name")),
 		chromedp.SendKeys(chromedp.CSS("#workspace-name"), "Acme"),
 		chromedp.Click(chromedp.CSS(`#workspace-form button[type=submit]`)),
-		chromedp.Poll[chromedp.Void](`document.querySelectorAll('#token-workspace option').length === 1`),
-		chromedp.Click(chromedp.CSS(`.tabs button[data-tab=tokens]`)),
+		chromedp.Poll[chromedp.Void](`location.hash.endsWith('/members') && document.querySelectorAll('#members-body tr').length === 1`,
+			chromedp.WithPollingTimeout(10*time.Second)),
+		chromedp.Click(chromedp.CSS(`#nav a[href="#/security"]`)),
+		chromedp.Poll[chromedp.Void](`document.querySelectorAll('#token-workspace option').length === 1`, chromedp.WithPollingTimeout(10*time.Second)),
 		chromedp.SendKeys(chromedp.CSS("#token-name"), "ci"),
 		chromedp.Click(chromedp.CSS(`#token-form button[type=submit]`)),
-		chromedp.Poll[chromedp.Void](`!document.getElementById('new-token').hidden && document.querySelectorAll('#tokens-body tr').length === 1`,
+		chromedp.Poll[chromedp.Void](`document.getElementById('new-token') !== null && document.querySelectorAll('#tokens-body tr').length === 1`,
 			chromedp.WithPollingTimeout(10*time.Second)),
 	)
 	pat := eval[string](t, b, `document.getElementById('new-token-value').textContent`)
@@ -237,15 +244,15 @@ func TestBrowserPortal(t *testing.T) {
 		t.Errorf("the token list shows the secret: %q", row)
 	}
 	b.do(t, chromedp.Click(chromedp.CSS("#new-token-done")),
-		chromedp.Poll[chromedp.Void](`document.getElementById('new-token-value').textContent === ''`))
+		chromedp.Poll[chromedp.Void](`document.getElementById('new-token') === null`))
 	if n := eval[int](t, b, fmt.Sprintf(`document.documentElement.outerHTML.split(%q).length - 1`, pat)); n != 0 {
 		t.Errorf("the token is still in the page after Done")
 	}
-	b.do(t, chromedp.Click(chromedp.CSS(`#tokens-body button.danger`)),
+	b.do(t, chromedp.Click(chromedp.CSS(`#tokens-body button.danger-outline`)), confirmDialog(),
 		chromedp.Poll[chromedp.Void](`document.querySelectorAll('#tokens-body tr').length === 0`))
 	// The workspace's audit trail shows what happened.
-	b.do(t, chromedp.Click(chromedp.CSS(`.tabs button[data-tab=audit]`)),
-		chromedp.Poll[chromedp.Void](`document.getElementById('audit-body').textContent.includes('pat.created')`,
+	b.do(t, chromedp.Click(chromedp.CSS(`#nav a[href$="/audit"]`)),
+		chromedp.Poll[chromedp.Void](`document.getElementById('audit-body')?.textContent.includes('pat.created')`,
 			chromedp.WithPollingTimeout(10*time.Second)))
 
 	b.do(t, chromedp.Poll[chromedp.Void](`navigator.serviceWorker.controller !== null`, chromedp.WithPollingTimeout(20*time.Second)))
@@ -266,6 +273,12 @@ func TestBrowserPortal(t *testing.T) {
 	if st := eval[string](t, b, `document.body.dataset.state`); st != "signed-out" {
 		t.Errorf("after sign-out and reload the portal is %q", st)
 	}
+}
+
+// confirmDialog says yes in the portal's confirmation dialog (Click waits
+// for the button to be there).
+func confirmDialog() chromedp.Action[chromedp.Void] {
+	return chromedp.Click(chromedp.CSS(`dialog[open] button[type=submit]`))
 }
 
 func keys(m map[string]any) []string {
@@ -300,7 +313,7 @@ func TestBrowserPortalMagicLink(t *testing.T) {
 	b := newBrowser(t)
 	ready := chromedp.Poll[chromedp.Void](`document.documentElement.dataset.ready === 'true'`)
 	b.do(t, chromedp.Navigate(gh.Origin+"/"), ready,
-		chromedp.Click(chromedp.CSS("details summary")),
+		chromedp.Click(chromedp.CSS("#magic-open")),
 		chromedp.SendKeys(chromedp.CSS("#magic-email"), email),
 		chromedp.Click(chromedp.CSS(`#magic-form button[type=submit]`)),
 		chromedp.Poll[chromedp.Void](`document.getElementById('status').textContent.includes('on its way')`))
@@ -320,8 +333,10 @@ func TestBrowserPortalMagicLink(t *testing.T) {
 		return false
 	}, "the magic-link mail")
 
-	b.do(t, chromedp.Navigate(link), ready,
-		chromedp.Poll[chromedp.Void](`document.body.dataset.state === 'signed-in'`, chromedp.WithPollingTimeout(20*time.Second)))
+	// The link's page posts the token only when the button is pressed; the
+	// portal then reloads, signed in.
+	b.do(t, chromedp.Navigate(link), ready, chromedp.Click(chromedp.CSS("#link-go")))
+	pollAcross(t, b, `document.body.dataset.state === 'signed-in'`)
 	if href := eval[string](t, b, `location.href`); strings.Contains(href, "token") {
 		t.Errorf("the token is still in the URL: %s", href)
 	}
@@ -329,7 +344,8 @@ func TestBrowserPortalMagicLink(t *testing.T) {
 		t.Errorf("whoami %q", who)
 	}
 	// The link again: it was single-use.
-	b.do(t, chromedp.Navigate(link), ready)
+	b.do(t, chromedp.Navigate(link), ready, chromedp.Click(chromedp.CSS("#link-go")),
+		chromedp.Poll[chromedp.Void](`document.getElementById('magic-title').textContent.includes('already used')`))
 	if msg := eval[string](t, b, `document.getElementById('magic-title').textContent`); !strings.Contains(msg, "already used") {
 		t.Errorf("second use of the link: %q", msg)
 	}

@@ -90,6 +90,7 @@ type gatehouseServer struct {
 	Origin string // http://localhost:PORT, also GATEHOUSE_PUBLIC_URL
 	Dir    string // the working directory: ./gatehouse-data/ is in it
 	Output *syncBuffer
+	Env    []string // the server's environment, for running the CLI beside it
 }
 
 // startGatehouse runs `gatehouse serve --dev` on a free port of localhost
@@ -112,6 +113,8 @@ func startGatehouse(t *testing.T, env map[string]string) *gatehouseServer {
 		// its own tests (auth, httpapi, cmd/gatehouse).
 		"GATEHOUSE_EMAIL_VERIFICATION=off",
 	}
+	// env comes last: for a key given twice, exec uses the last value (a
+	// test may ask for GATEHOUSE_EMAIL_VERIFICATION=required).
 	for k, v := range env {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
@@ -144,7 +147,20 @@ func startGatehouse(t *testing.T, env map[string]string) *gatehouseServer {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	return &gatehouseServer{Origin: origin, Dir: cmd.Dir, Output: out}
+	return &gatehouseServer{Origin: origin, Dir: cmd.Dir, Output: out, Env: cmd.Env}
+}
+
+// cli runs `gatehouse ARGS… --dev` in the server's directory and
+// environment, failing the test when it fails.
+func (g *gatehouseServer) cli(t *testing.T, args ...string) string {
+	t.Helper()
+	cmd := exec.Command(gatehouseBinary(t), append(args, "--dev")...)
+	cmd.Dir, cmd.Env = g.Dir, g.Env
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("gatehouse %v: %v\n%s", args, err, out)
+	}
+	return string(out)
 }
 
 // call makes a request to the server as a native client would (no Origin,

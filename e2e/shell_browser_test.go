@@ -260,9 +260,11 @@ func TestPortalShellInBrowser(t *testing.T) {
 	}
 
 	// The magic-link page: the token leaves the address bar and history,
-	// and gets posted (the fake answers 401).
+	// and gets posted when the button is pressed (the fake answers 401).
 	b.do(t, chromedp.Navigate(origin+"/magic-link?token=secret-link-token"),
-		chromedp.Poll[chromedp.Void](`document.documentElement.dataset.ready === 'true'`))
+		chromedp.Poll[chromedp.Void](`document.documentElement.dataset.ready === 'true'`),
+		chromedp.Click(chromedp.CSS("#link-go")),
+		chromedp.Poll[chromedp.Void](`document.getElementById('magic-title').textContent.includes('expired')`))
 	if href := eval[string](t, b, `location.href`); strings.Contains(href, "token") {
 		t.Errorf("the magic-link token is still in the URL: %s", href)
 	}
@@ -277,7 +279,9 @@ func TestPortalShellInBrowser(t *testing.T) {
 		chromedp.SendKeys(chromedp.CSS("#signin-email"), "ada@example.com"),
 		chromedp.SendKeys(chromedp.CSS("#signin-password"), "correct horse battery staple"),
 		chromedp.Click(chromedp.CSS(`#signin-form button[type=submit]`)),
-		chromedp.Poll[chromedp.Void](`document.body.dataset.state === 'signed-in' && document.querySelectorAll('#sessions-body tr').length === 1`),
+		chromedp.Poll[chromedp.Void](`document.body.dataset.state === 'signed-in'`),
+		chromedp.Click(chromedp.CSS(`#nav a[href="#/security"]`)),
+		chromedp.Poll[chromedp.Void](`document.querySelectorAll('#sessions-body tr').length === 1`),
 	)
 	if who := eval[string](t, b, `document.getElementById('whoami').textContent`); who != "ada@example.com" {
 		t.Errorf("whoami %q", who)

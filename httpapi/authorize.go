@@ -111,7 +111,8 @@ func (s *Server) oauthAuthorize(w http.ResponseWriter, r *http.Request) {
 		s.authorizeRedirect(w, r, req, url.Values{}, err)
 		return
 	}
-	s.consentPage(w, r, c, req, scope, s.oauth.ConsentToken(sid, c, req, scope))
+	email, workspace := s.consentWho(r, c, userID, sid)
+	s.consentPageFor(w, r, c, req, scope, s.oauth.ConsentToken(sid, c, req, scope), email, workspace)
 }
 
 // oauthDecide is POST /v1/oauth/authorize: the consent form's decision.
@@ -218,26 +219,80 @@ func (s *Server) authorizeFailed(w http.ResponseWriter, r *http.Request, err err
 	s.authorizePage(w, r, status, msg)
 }
 
+// pageTmpl is the consent and error page, in the portal's design (its
+// stylesheet, /app.css; no script, no inline style). The consent page says
+// who is signed in, for which workspace, each scope in words and where the
+// browser goes next; Allow (primary) and Deny (secondary) look different.
 var pageTmpl = template.Must(template.New("page").Parse(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{{.Title}} · gatehouse</title><link rel="stylesheet" href="/app.css"></head>
-<body><main>
+<body><main class="center"><div class="card narrow">
+<p class="brand-lg"><img src="/icon.svg" alt="" width="32" height="32"> gatehouse</p>
 <h1>{{.Title}}</h1>
 {{if .Client}}<form method="post" action="/v1/oauth/authorize" id="consent">
-<p><strong>{{.Client}}</strong> asks to act for you{{if .Scopes}} with these permissions:{{else}}.{{end}}</p>
-{{if .Scopes}}<ul>{{range .Scopes}}<li><code>{{.}}</code></li>{{end}}</ul>{{end}}
-<p>You will be sent back to <code>{{.Redirect}}</code>.</p>
-{{range $k, $v := .Hidden}}<input type="hidden" name="{{$k}}" value="{{$v}}">
-{{end}}<button type="submit" name="decision" value="approve">Allow</button>
-<button type="submit" name="decision" value="deny">Deny</button>
-</form>{{else}}<p role="alert">{{.Message}}</p>{{end}}
-</main></body></html>
+<p><strong>{{.Client}}</strong> asks to act for you{{if .Workspace}} in the workspace <strong>{{.Workspace}}</strong>{{end}}{{if .Scopes}}. It will be able to:{{else}}.{{end}}</p>
+{{if .Scopes}}<ul class="scopes">{{range .Scopes}}<li>{{.Words}} <code>{{.Name}}</code></li>{{end}}</ul>{{end}}
+<p class="small">Then you will be sent to <code>{{.Redirect}}</code>.</p>
+{{if .Email}}<p class="small muted">Signed in as <strong>{{.Email}}</strong>. Not you? <a href="/#/security">Sign out in the portal</a>, then start again from the application.</p>
+{{end}}{{range $k, $v := .Hidden}}<input type="hidden" name="{{$k}}" value="{{$v}}">
+{{end}}<div class="actions"><button type="submit" name="decision" value="approve">Allow</button>
+<button type="submit" name="decision" value="deny">Deny</button></div>
+</form>{{else}}<p role="alert" class="notice error">{{.Message}}</p>
+<p class="small muted">Go back to the application and try again. If it keeps happening, tell its developers what this page says.</p>
+<p><a class="button primary" href="/">Go to gatehouse</a></p>{{end}}
+</div></main></body></html>
 `))
+
+// scopeWords says what each scope lets an application do, for the consent
+// page (docs/scopes.md).
+var scopeWords = map[string]string{
+	"profile:read":     "See your email address and account id",
+	"workspaces:read":  "See the workspace and its members",
+	"workspaces:write": "Manage the workspace's members",
+	"audit:read":       "Read the workspace's audit trail",
+	"openid":           "Confirm who you are",
+	"email":            "See your email address",
+	"profile":          "See your profile",
+	"offline_access":   "Stay connected when you are not using it",
+}
+
+type scopeLine struct{ Name, Words string }
 
 type pageData struct {
 	Title, Message, Client, Redirect string
-	Scopes                           []string
+	Email, Workspace                 string
+	Scopes                           []scopeLine
 	Hidden                           map[string]string
+}
+
+func scopeLines(scope string) []scopeLine {
+	var out []scopeLine
+	for _, s := range strings.Fields(scope) {
+		w := scopeWords[s]
+		if w == "" {
+			w = "Use the permission"
+		}
+		out = append(out, scopeLine{Name: s, Words: w})
+	}
+	return out
+}
+
+// consentWho returns the signed-in person's address and the client's
+// workspace name for the consent page, or empty strings when either cannot
+// be read (the page then says less, never something wrong).
+func (s *Server) consentWho(r *http.Request, c *gatehouse.Client, userID, sid string) (email, workspace string) {
+	p := &gatehouse.Principal{Kind: gatehouse.KindSession, UserID: userID, SessionID: sid}
+	if s.profile != nil {
+		if u, err := s.profile.Me(r.Context(), p); err == nil {
+			email = u.Email
+		}
+	}
+	if s.workspaces != nil {
+		if w, err := s.workspaces.Get(r.Context(), p, c.WorkspaceID); err == nil {
+			workspace = w.Name
+		}
+	}
+	return email, workspace
 }
 
 // authorizePage writes an error page with the portal's security headers.
@@ -254,6 +309,11 @@ func (s *Server) authorizePage(w http.ResponseWriter, r *http.Request, status in
 // since browsers check the redirect that follows the form's submission
 // against it, and the Referrer-Policy is same-origin.
 func (s *Server) consentPage(w http.ResponseWriter, r *http.Request, c *gatehouse.Client, req auth.AuthorizationRequest, scope, token string) {
+	s.consentPageFor(w, r, c, req, scope, token, "", "")
+}
+
+// consentPageFor is consentPage naming the signed-in person and the workspace.
+func (s *Server) consentPageFor(w http.ResponseWriter, r *http.Request, c *gatehouse.Client, req auth.AuthorizationRequest, scope, token, email, workspace string) {
 	// Only the origin of a valid redirect URI (a DNS name or IP literal
 	// and a port: auth.RedirectOrigin) reaches the policy, so a redirect
 	// URI cannot add a directive of its own.
@@ -272,6 +332,6 @@ func (s *Server) consentPage(w http.ResponseWriter, r *http.Request, c *gatehous
 	hidden := authorizeValues(req)
 	hidden["consent_token"] = token
 	w.WriteHeader(http.StatusOK)
-	pageTmpl.Execute(w, pageData{Title: "Authorize " + c.Name, Client: c.Name, Redirect: req.RedirectURI,
-		Scopes: strings.Fields(scope), Hidden: hidden})
+	pageTmpl.Execute(w, pageData{Title: "Allow " + c.Name + "?", Client: c.Name, Redirect: req.RedirectURI,
+		Email: email, Workspace: workspace, Scopes: scopeLines(scope), Hidden: hidden})
 }

@@ -223,6 +223,12 @@ func TestAuthorizationCodeFlow(t *testing.T) {
 			w.Header().Get("Referrer-Policy") != "same-origin" || w.Header().Get("X-Frame-Options") != "DENY" {
 			t.Fatalf("consent page: %d CSP %q\n%s", w.Code, csp, page)
 		}
+		// It says who is signed in, which workspace, and each scope in words.
+		for _, want := range []string{"Signed in as <strong>ada@example.com</strong>", "See your email address and account id <code>profile:read</code>", "in the workspace <strong>"} {
+			if !strings.Contains(page, want) {
+				t.Errorf("the consent page lacks %q:\n%s", want, page)
+			}
+		}
 		fields := consentForm(t, page)
 
 		// A forged or missing consent token: 403, no redirect, nothing issued.

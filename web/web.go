@@ -34,9 +34,20 @@ const CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 's
 // service worker's SHELL list is every one of these but /sw.js itself
 // (web_test.go checks that they agree).
 var routes = map[string]string{
-	"/":                     "index.html",
-	"/magic-link":           "index.html", // reads ?token= and posts it (app.js)
+	"/": "index.html",
+	// The pages emailed links open (page-links.js): each posts its token
+	// only when the person presses its button.
+	"/magic-link":           "index.html",
+	"/verify-email":         "index.html",
+	"/reset-password":       "index.html",
+	"/confirm-email":        "index.html",
+	"/invitation":           "index.html",
 	"/app.js":               "app.js",
+	"/page-links.js":        "page-links.js",
+	"/page-account.js":      "page-account.js",
+	"/page-security.js":     "page-security.js",
+	"/page-workspaces.js":   "page-workspaces.js",
+	"/page-admin.js":        "page-admin.js",
 	"/app.css":              "app.css",
 	"/sw.js":                "sw.js",
 	"/manifest.webmanifest": "manifest.webmanifest",
@@ -70,6 +81,15 @@ func Paths() []string {
 	sort.Strings(ps)
 	return ps
 }
+
+// notFoundPage is the body of every 404 the portal answers.
+var notFoundPage = func() []byte {
+	b, err := fs.ReadFile(static, "static/404.html")
+	if err != nil {
+		panic("web: embedded file missing: 404.html")
+	}
+	return b
+}()
 
 // shellVersionPlaceholder in sw.js becomes a hash of the shell's files, so any
 // change to them makes a new service worker and a new cache.
@@ -132,7 +152,14 @@ func Handler() http.Handler {
 		SetSecurityHeaders(w.Header())
 		a, ok := assets[r.URL.Path]
 		if !ok {
-			http.Error(w, "404 page not found", http.StatusNotFound)
+			// The portal's own 404 page, in its design (404.html is served
+			// only as this answer, never at a path of its own).
+			w.Header().Set("Content-Type", "text/html; charset=utf-8")
+			w.Header().Set("Cache-Control", "no-cache")
+			w.WriteHeader(http.StatusNotFound)
+			if r.Method != http.MethodHead {
+				w.Write(notFoundPage)
+			}
 			return
 		}
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {

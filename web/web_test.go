@@ -71,7 +71,16 @@ func TestEveryPathServedWithHeaders(t *testing.T) {
 	wantType := map[string]string{
 		"/":                     "text/html; charset=utf-8",
 		"/magic-link":           "text/html; charset=utf-8",
+		"/verify-email":         "text/html; charset=utf-8",
+		"/reset-password":       "text/html; charset=utf-8",
+		"/confirm-email":        "text/html; charset=utf-8",
+		"/invitation":           "text/html; charset=utf-8",
 		"/app.js":               "text/javascript; charset=utf-8",
+		"/page-links.js":        "text/javascript; charset=utf-8",
+		"/page-account.js":      "text/javascript; charset=utf-8",
+		"/page-security.js":     "text/javascript; charset=utf-8",
+		"/page-workspaces.js":   "text/javascript; charset=utf-8",
+		"/page-admin.js":        "text/javascript; charset=utf-8",
 		"/sw.js":                "text/javascript; charset=utf-8",
 		"/app.css":              "text/css; charset=utf-8",
 		"/manifest.webmanifest": "application/manifest+json",
@@ -217,8 +226,20 @@ func TestServiceWorkerCachesOnlyTheShell(t *testing.T) {
 	}
 }
 
+// scripts returns every script the portal serves, concatenated.
+func scripts(t *testing.T) string {
+	t.Helper()
+	var b strings.Builder
+	for _, p := range Paths() {
+		if strings.HasSuffix(p, ".js") && p != "/sw.js" {
+			b.WriteString(body(t, get(t, Handler(), "GET", p, nil)))
+		}
+	}
+	return b.String()
+}
+
 func TestPortalScriptStoresNothing(t *testing.T) {
-	src := body(t, get(t, Handler(), "GET", "/app.js", nil))
+	src := scripts(t)
 	for _, bad := range []string{
 		"localStorage.setItem", "sessionStorage.setItem", "localStorage[", "sessionStorage[",
 		"indexedDB", ".innerHTML", "outerHTML", "insertAdjacentHTML", "document.write",
@@ -231,7 +252,7 @@ func TestPortalScriptStoresNothing(t *testing.T) {
 	for _, want := range []string{
 		"credentials: 'include'",
 		"'X-CSRF-Token'",
-		"history.replaceState(null, '', '/magic-link')",
+		"history.replaceState(null, '', location.pathname)",
 		"sessionStorage.clear()",
 		"localStorage.clear()",
 		"caches.delete(k)",
@@ -239,6 +260,40 @@ func TestPortalScriptStoresNothing(t *testing.T) {
 	} {
 		if !strings.Contains(src, want) {
 			t.Errorf("app.js lacks %q", want)
+		}
+	}
+}
+
+// TestNotFoundPage: an unknown name gets the portal's own 404 page, in its
+// design and with its headers.
+func TestNotFoundPage(t *testing.T) {
+	res := get(t, Handler(), "GET", "/no-such-page", nil)
+	b := body(t, res)
+	if res.StatusCode != 404 || res.Header.Get("Content-Type") != "text/html; charset=utf-8" ||
+		!strings.Contains(b, `<link rel="stylesheet" href="/app.css">`) || !strings.Contains(b, "Page not found") {
+		t.Errorf("404: %d %q %q", res.StatusCode, res.Header.Get("Content-Type"), b)
+	}
+	checkSecurityHeaders(t, "/no-such-page", res.Header)
+	if strings.Contains(b, "<script") || strings.Contains(b, "style=") {
+		t.Error("the 404 page has a script or an inline style")
+	}
+}
+
+// TestEveryPageFileIsLoaded: every page-*.js the portal serves is loaded by
+// index.html, after app.js, with defer (so all have registered before the
+// core starts).
+func TestEveryPageFileIsLoaded(t *testing.T) {
+	page := body(t, get(t, Handler(), "GET", "/", nil))
+	core := strings.Index(page, `<script src="/app.js" defer></script>`)
+	if core < 0 {
+		t.Fatal("index.html does not load /app.js with defer")
+	}
+	for _, p := range Paths() {
+		if strings.HasPrefix(p, "/page-") {
+			i := strings.Index(page, `<script src="`+p+`" defer></script>`)
+			if i < core {
+				t.Errorf("index.html does not load %s with defer after app.js", p)
+			}
 		}
 	}
 }

@@ -1,8 +1,14 @@
-// gatehouse portal. Same origin as the API, so it uses cookie mode: the
-// refresh token lives only in the HttpOnly cookie the browser keeps; this
+// gatehouse portal: the core. Same origin as the API, so it uses cookie mode:
+// the refresh token lives only in the HttpOnly cookie the browser keeps; this
 // script keeps the access token in memory only (never in storage) and sends
 // X-CSRF-Token with every state change. No framework, no build step; every
 // piece of server data reaches the page through textContent, never as HTML.
+//
+// This file holds what every page shares: the API client, signing in and
+// out, a small hash router, the navigation and UI helpers. Each page is its
+// own file (page-*.js) that calls window.gatehouse.registerPage (or
+// registerSecuritySection, registerWorkspaceTab, registerLinkPage); see
+// docs/portal.md, "Adding a page".
 'use strict';
 
 (() => {
@@ -14,7 +20,6 @@
     refreshTimer: 0,
     me: null,
     workspaces: [],
-    auditCursor: null,
   };
 
   const CSRF_COOKIES = ['__Host-gatehouse_csrf', '__Secure-gatehouse_csrf'];
@@ -22,21 +27,30 @@
 
   const $ = (id) => document.getElementById(id);
 
-  // el builds an element; children are nodes or strings (as text).
+  // el builds an element; children are nodes or strings (as text). Attributes
+  // named data-*, aria-* or role are set as attributes, the rest as properties.
   function el(tag, attrs, ...children) {
     const n = document.createElement(tag);
     for (const [k, v] of Object.entries(attrs || {})) {
-      if (k.startsWith('data-')) n.setAttribute(k, v);
+      if (v === undefined || v === null || v === false) continue;
+      if (k.startsWith('data-') || k.startsWith('aria-') || k === 'role' || k === 'for') n.setAttribute(k, v);
       else n[k] = v;
     }
-    for (const c of children) n.append(c instanceof Node ? c : document.createTextNode(String(c ?? '')));
+    for (const c of children.flat()) {
+      if (c === undefined || c === null || c === false) continue;
+      n.append(c instanceof Node ? c : document.createTextNode(String(c)));
+    }
     return n;
   }
 
+  let sayTimer = 0;
+  // say shows a short message in the live region (read by screen readers).
   function say(msg, isError) {
     const s = $('status');
     s.textContent = msg || '';
-    s.className = isError ? 'error' : '';
+    s.className = 'live' + (isError ? ' error' : '');
+    clearTimeout(sayTimer);
+    if (msg && !isError) sayTimer = setTimeout(() => { s.textContent = ''; }, 6000);
   }
 
   // ---- CSRF token: the token response, else the CSRF cookie ----------------
@@ -83,7 +97,7 @@
     if (res.status === 401 && state.access && !opts.noAuth && !opts.retried) {
       if (await refresh()) return api(method, path, body, Object.assign({}, opts, { retried: true }));
     }
-    if (res.status === 204 || res.status === 202) return null;
+    if (res.status === 204) return null;
     let data = null;
     const ct = res.headers.get('Content-Type') || '';
     if (ct.startsWith('application/json')) data = await res.json().catch(() => null);
@@ -97,6 +111,10 @@
     }
     return data;
   }
+
+  // missing reports whether an error means this gatehouse has no such route
+  // (an older server): 404 not_found or 405 on the route itself.
+  const missing = (e) => e instanceof APIError && (e.status === 405 || (e.status === 404 && e.code === 'not_found' && e.message === 'not found'));
 
   // ---- signing in and out ------------------------------------------------
   function accept(tok) {
@@ -125,8 +143,8 @@
   }
 
   // forget clears everything the portal holds: memory, web storage (the
-  // portal writes none, but clears it anyway) and any cache other than the
-  // service worker's static shell, which holds no user data.
+  // portal writes none, but clears it anyway), the rendered pages, and any
+  // cache other than the service worker's static shell (no user data).
   async function forget() {
     clearTimeout(state.refreshTimer);
     state.access = null;
@@ -134,7 +152,6 @@
     state.sessionID = null;
     state.me = null;
     state.workspaces = [];
-    state.auditCursor = null;
     try { sessionStorage.clear(); } catch (_) { /* storage may be disabled */ }
     try { localStorage.clear(); } catch (_) { /* storage may be disabled */ }
     if (window.caches) {
@@ -144,13 +161,10 @@
         }
       } catch (_) { /* no cache storage */ }
     }
-    for (const id of ['sessions-body', 'tokens-body', 'audit-body', 'token-workspace', 'audit-workspace', 'token-scopes']) {
-      const n = $(id);
-      if (id === 'token-scopes') n.replaceChildren(el('legend', {}, 'Scopes'));
-      else n.replaceChildren();
-    }
-    hideNewToken();
-    showSignedOut();
+    $('view').replaceChildren();
+    $('nav').replaceChildren();
+    $('whoami').textContent = '';
+    if (!linkActive) showSignedOut();
   }
 
   async function signOut() {
@@ -160,15 +174,25 @@
       // The session may be gone already; the local state goes either way.
     }
     await forget();
+    if (location.hash) history.replaceState(null, '', location.pathname + location.search);
+    showSignedOut();
     say('Signed out.');
   }
 
+  // show makes one of the top-level views visible.
+  function show(id) {
+    for (const v of ['signed-out', 'forgot', 'signup', 'link-page', 'signed-in', 'not-found']) $(v).hidden = v !== id;
+    $('bar').hidden = id !== 'signed-in';
+  }
+
   function showSignedOut() {
-    $('signed-out').hidden = false;
-    $('signed-in').hidden = true;
-    $('magic-link').hidden = true;
-    $('signout').hidden = true;
-    $('whoami').hidden = true;
+    const r = location.hash.replace(/^#/, '');
+    if (r === '/forgot') show('forgot');
+    else if (r === '/signup') show('signup');
+    else show('signed-out');
+    const next = authorizeNext();
+    $('signin-why').hidden = !next;
+    $('signin-why').textContent = next ? 'Sign in to continue to the application that sent you here.' : '';
     document.body.dataset.state = 'signed-out';
   }
 
@@ -183,120 +207,28 @@
     return u.origin === location.origin && u.pathname === '/v1/oauth/authorize' ? u.href : null;
   }
 
+  // showSignedIn loads who the person is and their workspaces, then shows
+  // the page the hash names. An emailed-link page stays where it is.
   async function showSignedIn() {
     const next = authorizeNext();
     if (next) {
       location.assign(next);
       return;
     }
-    $('signed-out').hidden = true;
-    $('magic-link').hidden = true;
-    $('signed-in').hidden = false;
-    $('signout').hidden = false;
-    document.body.dataset.state = 'signed-in';
-    for (const f of ['signin-form', 'signup-form', 'magic-form', 'workspace-form']) $(f).reset();
+    for (const f of ['signin-form', 'signup-form', 'magic-form', 'forgot-form']) $(f).reset();
     try {
       state.me = await api('GET', '/v1/me');
       $('whoami').textContent = state.me.email || '';
-      $('whoami').hidden = false;
-    } catch (e) { /* shown by the tab loads */ }
+    } catch (e) { /* shown by the pages */ }
     await loadWorkspaces();
-    await openTab('sessions');
-  }
-
-  async function signIn(ev) {
-    ev.preventDefault();
-    const f = ev.target;
-    say('Signing in…');
-    try {
-      const tok = await api('POST', '/v1/auth/token', { email: f.email.value, password: f.password.value }, { noAuth: true });
-      f.password.value = '';
-      accept(tok);
-      say('');
-      await showSignedIn();
-    } catch (e) {
-      f.password.value = '';
-      say(e.code === 'invalid_grant' ? 'Wrong email or password.' : e.message, true);
-    }
-  }
-
-  async function signUp(ev) {
-    ev.preventDefault();
-    const f = ev.target;
-    const email = f.email.value, password = f.password.value;
-    say('Creating your account…');
-    try {
-      await api('POST', '/v1/auth/signup', { email, password }, { noAuth: true });
-      const tok = await api('POST', '/v1/auth/token', { email, password }, { noAuth: true });
-      f.password.value = '';
-      accept(tok);
-      say('');
-      await showSignedIn();
-    } catch (e) {
-      f.password.value = '';
-      say(e.message, true);
-    }
-  }
-
-  async function askMagicLink(ev) {
-    ev.preventDefault();
-    const f = ev.target;
-    try {
-      await api('POST', '/v1/auth/magic-link', { email: f.email.value }, { noAuth: true });
-      say('If that address has an account, a sign-in link is on its way. It works once, for a few minutes.');
-      f.reset();
-    } catch (e) {
-      say(e.message, true);
-    }
-  }
-
-  // The /magic-link page: take the token from the URL, remove it from the URL
-  // and history at once, then post it.
-  async function verifyMagicLink() {
-    const token = new URLSearchParams(location.search).get('token');
-    history.replaceState(null, '', '/magic-link');
-    $('signed-out').hidden = true;
-    $('magic-link').hidden = false;
-    document.body.dataset.state = 'magic-link';
-    if (!token) {
-      $('magic-title').textContent = 'This sign-in link is incomplete.';
+    if (linkActive) {
+      linkActive.refresh();
       return;
     }
-    try {
-      const tok = await api('POST', '/v1/auth/magic-link/verify', { token }, { noAuth: true });
-      accept(tok);
-      history.replaceState(null, '', '/');
-      await showSignedIn();
-    } catch (e) {
-      $('magic-title').textContent = e.status === 401
-        ? 'This sign-in link has expired or was already used.'
-        : 'Signing in failed: ' + e.message;
-    }
-  }
-
-  // ---- formatting ----------------------------------------------------------
-  function when(s) {
-    if (!s) return '—';
-    const d = new Date(s);
-    return isNaN(d) ? String(s) : d.toLocaleString();
-  }
-
-  function report(e) {
-    if (e instanceof APIError && e.status === 401) { forget(); say('Your session ended. Sign in again.', true); return; }
-    say(e.message, true);
-  }
-
-  // ---- tabs ------------------------------------------------------------------
-  async function openTab(name) {
-    for (const b of document.querySelectorAll('.tabs button')) {
-      b.setAttribute('aria-selected', String(b.dataset.tab === name));
-    }
-    for (const t of ['sessions', 'tokens', 'audit']) $('tab-' + t).hidden = t !== name;
-    try {
-      if (name === 'sessions') await loadSessions();
-      if (name === 'tokens') await loadTokens();
-      if (name === 'audit') await loadAudit(true);
-    } catch (e) { report(e); }
+    if (location.pathname !== '/') history.replaceState(null, '', '/' + location.hash);
+    show('signed-in');
+    document.body.dataset.state = 'signed-in';
+    await route();
   }
 
   async function loadWorkspaces() {
@@ -306,156 +238,402 @@
     } catch (e) {
       state.workspaces = [];
     }
-    for (const id of ['token-workspace', 'audit-workspace']) {
-      $(id).replaceChildren(...state.workspaces.map((w) => el('option', { value: w.id }, w.name || w.id)));
+  }
+
+  // ---- form helpers ----------------------------------------------------------
+  // fieldError shows msg next to a form field (or clears it) and marks the
+  // field invalid for assistive technology.
+  function fieldError(input, msg) {
+    const p = $(input.id + '-error');
+    input.setAttribute('aria-invalid', msg ? 'true' : 'false');
+    if (p) {
+      p.textContent = msg || '';
+      p.hidden = !msg;
     }
-    let scopes = ['profile:read', 'workspaces:read', 'workspaces:write', 'audit:read'];
+  }
+
+  function clearErrors(form) {
+    for (const i of form.querySelectorAll('input, select, textarea')) if (i.id) fieldError(i, '');
+  }
+
+  // validate checks the form's fields with the browser's own rules and
+  // shows each problem in words next to its field; focus goes to the first.
+  function validate(form) {
+    clearErrors(form);
+    let first = null;
+    for (const i of form.querySelectorAll('input, select, textarea')) {
+      if (!i.id || i.type === 'hidden' || i.type === 'checkbox') continue;
+      let msg = '';
+      const label = (form.querySelector('label[for="' + i.id + '"]') || {}).textContent || 'This field';
+      if (i.validity.valueMissing) msg = label.trim() + ' is required.';
+      else if (i.validity.typeMismatch && i.type === 'email') msg = 'Enter an address like name@example.com.';
+      else if (i.validity.tooShort) msg = 'Use at least ' + i.minLength + ' characters (now ' + i.value.length + ').';
+      else if (i.validity.tooLong) msg = 'Use at most ' + i.maxLength + ' characters.';
+      else if (!i.validity.valid) msg = i.validationMessage;
+      if (msg) {
+        fieldError(i, msg);
+        first = first || i;
+      }
+    }
+    if (first) first.focus();
+    return !first;
+  }
+
+  // busy runs fn with the button marked busy (disabled, aria-busy).
+  async function busy(button, fn) {
+    if (!button) return fn();
+    button.disabled = true;
+    button.setAttribute('aria-busy', 'true');
     try {
-      const d = await api('GET', '/.well-known/oauth-authorization-server', undefined, { noAuth: true });
-      if (d && Array.isArray(d.scopes_supported) && d.scopes_supported.length) scopes = d.scopes_supported;
-    } catch (e) { /* keep the defaults */ }
-    $('token-scopes').replaceChildren(el('legend', {}, 'Scopes'), ...scopes.map((s) =>
-      el('label', { className: 'check' }, el('input', { type: 'checkbox', name: 'scope', value: s }), ' ' + s)));
+      return await fn();
+    } finally {
+      button.disabled = false;
+      button.removeAttribute('aria-busy');
+    }
   }
 
-  async function createWorkspace(ev) {
-    ev.preventDefault();
-    const f = ev.target;
-    try {
-      const ws = await api('POST', '/v1/workspaces', { name: f.name.value });
-      f.reset();
-      say('Workspace created.');
-      await loadWorkspaces();
-      for (const id of ['token-workspace', 'audit-workspace']) $(id).value = ws.id;
-    } catch (e) { report(e); }
-  }
+  // submitter returns a form's submit button.
+  const submitter = (form) => form.querySelector('button[type=submit]');
 
-  // ---- sessions --------------------------------------------------------------
-  async function loadSessions() {
-    const r = await api('GET', '/v1/auth/sessions');
-    const rows = ((r && r.sessions) || []).map((s) => {
-      const revoke = el('button', { type: 'button', className: 'danger' }, s.current ? 'Sign out here' : 'Revoke');
-      revoke.addEventListener('click', () => revokeSession(s));
-      return el('tr', { 'data-session': s.id },
-        el('td', {}, when(s.created_at)),
-        el('td', {}, when(s.last_used_at)),
-        el('td', {}, s.ip || '—'),
-        el('td', { className: 'ua' }, s.user_agent || '—', s.current ? el('span', { className: 'badge' }, 'this browser') : ''),
-        el('td', {}, revoke));
-    });
-    $('sessions-body').replaceChildren(...rows);
-  }
-
-  async function revokeSession(s) {
-    if (s.current) return signOut();
-    try {
-      await api('DELETE', '/v1/auth/sessions/' + encodeURIComponent(s.id));
-      say('Session revoked.');
-      await loadSessions();
-    } catch (e) { report(e); }
-  }
-
-  // ---- personal access tokens ----------------------------------------------
-  async function loadTokens() {
-    const r = await api('GET', '/v1/tokens');
-    const rows = ((r && r.tokens) || []).map((t) => {
-      const revoke = el('button', { type: 'button', className: 'danger' }, 'Revoke');
-      revoke.addEventListener('click', async () => {
+  // onSubmit wires a form: validation, a busy button, and errors shown next
+  // to the field named by errorField(e) (or in the live region).
+  function onSubmit(form, fn, errorField) {
+    form.addEventListener('submit', async (ev) => {
+      ev.preventDefault();
+      if (!validate(form)) return;
+      await busy(submitter(form), async () => {
         try {
-          await api('DELETE', '/v1/tokens/' + encodeURIComponent(t.id));
-          say('Token revoked.');
-          await loadTokens();
-        } catch (e) { report(e); }
+          await fn(form);
+        } catch (e) {
+          const f = errorField && errorField(e, form);
+          if (f) {
+            fieldError(f, e.message);
+            f.focus();
+          } else report(e);
+        }
       });
-      return el('tr', { 'data-token': t.id },
-        el('td', {}, t.name || ''),
-        el('td', {}, el('code', {}, t.prefix || '')),
-        el('td', {}, (t.scopes || []).join(' ')),
-        el('td', {}, when(t.expires_at)),
-        el('td', {}, when(t.last_used_at)),
-        el('td', {}, revoke));
     });
-    $('tokens-body').replaceChildren(...rows);
   }
 
-  async function createToken(ev) {
-    ev.preventDefault();
-    const f = ev.target;
-    const body = { name: f.name.value, workspace_id: f.workspace_id.value };
-    const scopes = [...f.querySelectorAll('input[name=scope]:checked')].map((c) => c.value);
-    if (scopes.length) body.scopes = scopes;
-    if (f.expiry.value) body.expires_at = new Date(Date.now() + Number(f.expiry.value) * 86400e3).toISOString();
-    try {
-      const t = await api('POST', '/v1/tokens', body);
-      // Shown once: kept in the DOM until "Done", never in storage.
-      $('new-token-value').textContent = t.token;
-      $('new-token').hidden = false;
-      f.reset();
-      await loadTokens();
-    } catch (e) { report(e); }
+  // confirm asks a question in words in a modal dialog (Escape cancels);
+  // with typed, the person must type that text to go on.
+  function confirm(opts) {
+    return new Promise((resolve) => {
+      const input = opts.typed ? el('input', { id: 'confirm-typed', type: 'text', autocomplete: 'off', spellcheck: false }) : null;
+      const yes = el('button', { type: 'submit', className: opts.danger === false ? 'primary' : 'danger' }, opts.action || 'Confirm');
+      const no = el('button', { type: 'button', className: 'secondary' }, 'Cancel');
+      const form = el('form', { method: 'dialog' },
+        el('h2', { id: 'confirm-title' }, opts.title),
+        el('p', {}, opts.body || ''),
+        input ? el('div', { className: 'field' },
+          el('label', { for: 'confirm-typed' }, 'Type ' + opts.typed + ' to confirm'), input,
+          el('p', { className: 'field-error', id: 'confirm-typed-error', hidden: true })) : null,
+        el('div', { className: 'actions' }, yes, no));
+      const d = el('dialog', { 'aria-labelledby': 'confirm-title' }, form);
+      let result = false;
+      form.addEventListener('submit', (ev) => {
+        if (input && input.value.trim() !== opts.typed) {
+          ev.preventDefault();
+          fieldError(input, 'Type ' + opts.typed + ' exactly, or press Cancel.');
+          input.focus();
+          return;
+        }
+        result = true;
+      });
+      no.addEventListener('click', () => d.close());
+      d.addEventListener('close', () => { d.remove(); resolve(result); });
+      document.body.append(d);
+      d.showModal();
+      (input || no).focus();
+    });
   }
 
-  function hideNewToken() {
-    $('new-token-value').textContent = '';
-    $('new-token').hidden = true;
+  // ---- formatting ----------------------------------------------------------
+  // ago renders a time as "3 minutes ago" with the exact time on hover.
+  function ago(s, empty) {
+    if (!s || s.startsWith('0001-')) return el('span', { className: 'muted' }, empty || 'never');
+    const d = new Date(s);
+    if (isNaN(d)) return document.createTextNode(String(s));
+    const secs = Math.round((d.getTime() - Date.now()) / 1000);
+    const abs = Math.abs(secs);
+    const units = [['year', 31536000], ['month', 2592000], ['week', 604800], ['day', 86400], ['hour', 3600], ['minute', 60]];
+    let text = abs < 45 ? (secs <= 0 ? 'just now' : 'in a moment') : null;
+    if (!text) {
+      const rtf = new Intl.RelativeTimeFormat(undefined, { numeric: 'auto' });
+      for (const [u, n] of units) {
+        if (abs >= n || u === 'minute') { text = rtf.format(Math.round(secs / n), u); break; }
+      }
+    }
+    return el('time', { dateTime: d.toISOString(), title: d.toLocaleString() }, text);
   }
 
-  // ---- audit events ----------------------------------------------------------
-  async function loadAudit(fresh) {
-    const ws = $('audit-workspace').value;
-    if (!ws) {
-      $('audit-body').replaceChildren(el('tr', {}, el('td', { colSpan: 6 }, 'You are not a member of any workspace.')));
-      $('audit-more').hidden = true;
+  // browserName turns a User-Agent string into "Chrome on Linux".
+  function browserName(ua) {
+    if (!ua) return 'Unknown browser';
+    const b = [[/Edg\//, 'Edge'], [/OPR\//, 'Opera'], [/Firefox\//, 'Firefox'], [/HeadlessChrome|Chromium/, 'Chromium'],
+      [/Chrome\//, 'Chrome'], [/Version\/.*Safari\//, 'Safari'], [/^curl\//, 'curl'], [/Go-http-client/, 'a Go program'],
+      [/python-requests|aiohttp|urllib/i, 'a Python program']].find(([re]) => re.test(ua));
+    const o = [[/Android/, 'Android'], [/iPhone|iPad|iPod/, 'iOS'], [/Windows/, 'Windows'], [/Mac OS X|Macintosh/, 'macOS'],
+      [/CrOS/, 'ChromeOS'], [/Linux|X11/, 'Linux']].find(([re]) => re.test(ua));
+    const name = b ? b[1] : ua.split(/[\s/]/)[0] || 'Unknown browser';
+    return o ? name + ' on ' + o[1] : name;
+  }
+
+  // network shows the address as the server stored it (cut to a network)
+  // and says it is approximate.
+  function network(ip) {
+    if (!ip) return el('span', { className: 'muted' }, 'unknown');
+    return el('span', {}, ip, el('span', { className: 'sub' }, 'approximate'));
+  }
+
+  function report(e) {
+    if (e instanceof APIError && e.status === 401 && !linkActive) {
+      forget();
+      say('Your session ended. Sign in again.', true);
       return;
     }
-    if (fresh) state.auditCursor = null;
-    const q = new URLSearchParams();
-    const type = $('audit-type').value.trim();
-    if (type) q.set('type', type);
-    if (state.auditCursor) q.set('cursor', state.auditCursor);
-    const r = await api('GET', '/v1/workspaces/' + encodeURIComponent(ws) + '/audit-events' + (q.toString() ? '?' + q : ''));
-    const rows = ((r && r.events) || []).map((e) => el('tr', {},
-      el('td', {}, when(e.time)),
-      el('td', {}, el('code', {}, e.type || '')),
-      el('td', {}, e.outcome || ''),
-      el('td', {}, e.actor || '—'),
-      el('td', {}, e.target || '—'),
-      el('td', {}, e.ip || '—')));
-    if (fresh) $('audit-body').replaceChildren(...rows);
-    else $('audit-body').append(...rows);
-    state.auditCursor = (r && r.next_cursor) || null;
-    $('audit-more').hidden = !state.auditCursor;
+    say(e.message || String(e), true);
   }
 
-  // ---- start -----------------------------------------------------------------
-  function wire() {
-    $('signin-form').addEventListener('submit', signIn);
-    $('signup-form').addEventListener('submit', signUp);
-    $('magic-form').addEventListener('submit', askMagicLink);
-    $('signout').addEventListener('click', signOut);
-    $('token-form').addEventListener('submit', createToken);
-    $('workspace-form').addEventListener('submit', createWorkspace);
-    $('new-token-done').addEventListener('click', hideNewToken);
-    $('new-token-copy').addEventListener('click', () => {
-      navigator.clipboard && navigator.clipboard.writeText($('new-token-value').textContent).then(() => say('Copied.'));
+  // empty is an empty state that says what to do next.
+  const empty = (text) => el('p', { className: 'empty' }, text);
+
+  // table builds a table that becomes a list of cards on a narrow screen.
+  function table(headers, rows, attrs) {
+    return el('table', Object.assign({ className: 'cards' }, attrs || {}),
+      el('thead', {}, el('tr', {}, headers.map((h) => el('th', { scope: 'col' }, h)))),
+      el('tbody', { id: attrs && attrs.bodyId }, rows));
+  }
+
+  // cell is a table cell labelled for the narrow-screen card layout.
+  const cell = (label, ...children) => el('td', { 'data-label': label }, ...children);
+
+  // section is a page section: a title, a one-line explanation, content.
+  function section(title, lead, ...children) {
+    const id = 'sec-' + title.toLowerCase().replace(/[^a-z0-9]+/g, '-');
+    return el('section', { className: 'section', 'aria-labelledby': id },
+      el('h2', { id }, title), lead ? el('p', { className: 'lead' }, lead) : null, ...children);
+  }
+
+  function pageHead(title, lead) {
+    return el('div', { className: 'page-head' }, el('h1', { id: 'page-title' }, title), lead ? el('p', {}, lead) : null);
+  }
+
+  // secretBox shows a secret once, with Copy and a warning.
+  function secretBox(id, label, secret, onDone) {
+    const value = el('output', { className: 'secret', id: id + '-value' }, secret);
+    const copy = el('button', { type: 'button', className: 'secondary', id: id + '-copy' }, 'Copy');
+    const done = el('button', { type: 'button', id: id + '-done' }, 'Done');
+    const box = el('div', { className: 'once', id, role: 'region', 'aria-label': label },
+      el('p', {}, el('strong', {}, label)), value,
+      el('p', { className: 'warn' }, 'Copy it now: it will not be shown again.'),
+      el('div', { className: 'actions' }, copy, done));
+    copy.addEventListener('click', () => {
+      if (navigator.clipboard) navigator.clipboard.writeText(value.textContent).then(() => say('Copied.'), () => say('Copying failed: select the text and copy it.', true));
     });
-    $('audit-form').addEventListener('submit', (ev) => { ev.preventDefault(); loadAudit(true).catch(report); });
-    $('audit-more').addEventListener('click', () => loadAudit(false).catch(report));
-    for (const b of document.querySelectorAll('.tabs button')) {
-      b.addEventListener('click', () => openTab(b.dataset.tab));
-    }
+    done.addEventListener('click', () => {
+      value.textContent = '';
+      box.remove();
+      if (onDone) onDone();
+    });
+    return box;
   }
 
+  // ---- registries: pages, Security sections, workspace tabs, link pages ------
+  const pages = [];            // {id, label, order, group, path, admin, render(view, params)}
+  const securitySections = []; // {id, order, render(container)}
+  const workspaceTabs = [];    // {id, label, order, render(view, ws)}
+  const linkPages = {};        // path -> {title, render(body, token, ctx)}
+
+  const byOrder = (a, b) => (a.order || 0) - (b.order || 0);
+  function registerPage(p) { pages.push(p); pages.sort(byOrder); }
+  function registerSecuritySection(s) { securitySections.push(s); securitySections.sort(byOrder); }
+  function registerWorkspaceTab(t) { workspaceTabs.push(t); workspaceTabs.sort(byOrder); }
+  function registerLinkPage(path, p) { linkPages[path] = p; }
+
+  // ---- router ------------------------------------------------------------------
+  // Routes are hashes: #/account, #/security, #/workspaces,
+  // #/workspaces/{id}/{tab}, #/admin, or #/{id} of any registered page.
+  function parseRoute() {
+    const parts = location.hash.replace(/^#\/?/, '').split('/').filter(Boolean).map(decodeURIComponent);
+    return { page: parts[0] || 'account', rest: parts.slice(1) };
+  }
+
+  function navLink(href, label, current) {
+    return el('li', {}, el('a', { href, 'aria-current': current ? 'page' : null }, label));
+  }
+
+  function renderNav(r) {
+    const items = [];
+    for (const p of pages) {
+      if (p.admin && !(state.me && state.me.admin)) continue;
+      if (p.id === 'workspaces') {
+        items.push(navLink('#/workspaces', p.label, r.page === 'workspaces' && !r.rest.length));
+        for (const w of state.workspaces) {
+          const here = r.page === 'workspaces' && r.rest[0] === w.id;
+          items.push(el('li', { className: 'ws-sub' + (here ? '' : ' folded') },
+            el('div', { className: 'ws-name' }, w.name || w.id),
+            el('ul', { className: 'sub' }, workspaceTabs.map((t) =>
+              navLink('#/workspaces/' + encodeURIComponent(w.id) + '/' + t.id, t.label,
+                here && (r.rest[1] || workspaceTabs[0].id) === t.id)))));
+        }
+        continue;
+      }
+      items.push(navLink('#/' + p.id, p.label, r.page === p.id));
+    }
+    $('nav').replaceChildren(el('ul', {}, items));
+  }
+
+  let routing = 0;
+  async function route() {
+    if (document.body.dataset.state !== 'signed-in') return;
+    const r = parseRoute();
+    const my = ++routing;
+    renderNav(r);
+    const p = pages.find((x) => x.id === r.page && (!x.admin || (state.me && state.me.admin)));
+    const view = $('view');
+    if (!p) {
+      view.replaceChildren(pageHead('Page not found', 'There is nothing at this address.'),
+        el('p', {}, el('a', { href: '#/account' }, 'Go to your account')));
+      return;
+    }
+    view.replaceChildren();
+    document.title = p.label + ' · gatehouse';
+    try {
+      await p.render(view, r.rest);
+    } catch (e) {
+      if (my === routing) report(e);
+    }
+    view.dataset.page = p.id;
+    view.dataset.loaded = String(my);
+  }
+
+  // ---- signed out: forms --------------------------------------------------------
+  function wireSignedOut() {
+    onSubmit($('signin-form'), async (f) => {
+      try {
+        const tok = await api('POST', '/v1/auth/token', { email: f.email.value, password: f.password.value }, { noAuth: true });
+        accept(tok);
+      } finally {
+        f.password.value = '';
+      }
+      say('');
+      await showSignedIn();
+    }, (e, f) => {
+      if (e.code === 'invalid_grant') { e.message = 'Wrong email or password. Check both, or use "Forgot password?".'; return f.password; }
+      if (e.code === 'email_unverified') { e.message = 'Confirm your address first: open the link we mailed you.'; return f.email; }
+      return null;
+    });
+
+    onSubmit($('signup-form'), async (f) => {
+      const email = f.email.value, password = f.password.value;
+      let created;
+      try {
+        created = await fetchStatus('POST', '/v1/auth/signup', { email, password });
+      } finally {
+        f.password.value = '';
+      }
+      if (created === 202) {
+        $('signup-form').replaceWith(el('div', { className: 'notice', role: 'status', id: 'signup-sent' },
+          'Check your mail: we sent a link to ' + email + '. Open it to confirm your address, then sign in.'));
+        return;
+      }
+      const tok = await api('POST', '/v1/auth/token', { email, password }, { noAuth: true });
+      accept(tok);
+      await showSignedIn();
+    }, (e, f) => (e.code === 'invalid_request' && /password/i.test(e.message) ? f.password : e.code === 'invalid_request' ? f.email : null));
+
+    $('magic-open').addEventListener('click', () => {
+      const f = $('magic-form');
+      f.hidden = !f.hidden;
+      $('magic-open').setAttribute('aria-expanded', String(!f.hidden));
+      if (!f.hidden) {
+        $('magic-email').value = $('signin-email').value;
+        $('magic-email').focus();
+      }
+    });
+    onSubmit($('magic-form'), async (f) => {
+      await api('POST', '/v1/auth/magic-link', { email: f.email.value }, { noAuth: true });
+      say('If that address has an account, a sign-in link is on its way. It works once, for a few minutes.');
+      f.reset();
+    });
+
+    onSubmit($('forgot-form'), async (f) => {
+      await api('POST', '/v1/auth/password-reset', { email: f.email.value }, { noAuth: true });
+      f.replaceWith(el('div', { className: 'notice', role: 'status', id: 'forgot-sent' },
+        'If ' + f.email.value + ' has an account, a link to choose a new password is on its way. Check your mail.'));
+    }, (e, f) => (missing(e) ? (e.message = 'This gatehouse cannot reset passwords yet (no POST /v1/auth/password-reset). Ask your administrator.', f.email) : null));
+  }
+
+  // fetchStatus posts without the API wrapper's body handling and returns
+  // the status (signup answers 201 or 202), throwing APIError on failure.
+  async function fetchStatus(method, path, body) {
+    const res = await fetch(path, { method, headers: { 'Content-Type': 'application/json', 'Accept': 'application/json' },
+      body: JSON.stringify(body), credentials: 'include', cache: 'no-store', redirect: 'error' });
+    if (!res.ok) {
+      const d = await res.json().catch(() => null);
+      throw new APIError(res.status, d && d.error, d && d.error_description);
+    }
+    return res.status;
+  }
+
+  // ---- emailed-link pages ------------------------------------------------------
+  // The token is read from the URL and removed from the address bar and the
+  // history at once; it is posted only when the person presses the page's
+  // button (mail scanners open links and may run their scripts).
+  let linkActive = null;
+  function startLinkPage() {
+    const def = linkPages[location.pathname];
+    const token = new URLSearchParams(location.search).get('token');
+    history.replaceState(null, '', location.pathname);
+    show('link-page');
+    document.body.dataset.state = 'link';
+    $('magic-title').textContent = def.title;
+    document.title = def.title + ' · gatehouse';
+    const body = $('link-body');
+    const ctx = {
+      token,
+      body,
+      setTitle: (t) => { $('magic-title').textContent = t; },
+      refresh: () => def.render(ctx),
+    };
+    linkActive = ctx;
+    if (!token) {
+      ctx.setTitle('This link is incomplete');
+      body.replaceChildren(el('p', {}, 'The link has no token. Copy the whole link from the mail into the address bar, or ask for a new one.'));
+      return;
+    }
+    def.render(ctx);
+  }
+
+  // ---- start -------------------------------------------------------------------
   async function start() {
-    wire();
+    wireSignedOut();
+    $('signout').addEventListener('click', signOut);
+    window.addEventListener('hashchange', async () => {
+      if (document.body.dataset.state === 'signed-in') {
+        await route();
+        // A new page: focus its content, so a screen reader starts there.
+        $('view').focus({ preventScroll: true });
+      }
+      else if (document.body.dataset.state === 'signed-out') showSignedOut();
+    });
     if ('serviceWorker' in navigator) {
       navigator.serviceWorker.register('/sw.js', { scope: '/' }).catch(() => { /* the portal works without it */ });
     }
-    if (location.pathname === '/magic-link') {
-      await verifyMagicLink();
-    } else if (readCSRFCookie() && await refresh()) {
-      // A cookie session from an earlier visit: the refresh cookie is
-      // HttpOnly, the CSRF cookie beside it says one may exist.
+    const signedIn = readCSRFCookie() && await refresh();
+    if (linkPages[location.pathname]) {
+      // A cookie session from an earlier visit is used by the invitation page.
+      if (signedIn) {
+        try { state.me = await api('GET', '/v1/me'); } catch (_) { /* the page says what to do */ }
+      }
+      startLinkPage();
+    } else if (location.pathname !== '/') {
+      show('not-found');
+      document.body.dataset.state = 'not-found';
+    } else if (signedIn) {
+      // The refresh cookie is HttpOnly; the CSRF cookie beside it says one
+      // may exist.
       await showSignedIn();
     } else {
       showSignedOut();
@@ -463,9 +641,25 @@
     document.documentElement.dataset.ready = 'true';
   }
 
+  // The interface page files use (docs/portal.md, "Adding a page").
+  window.gatehouse = {
+    api, APIError, missing, accept, refresh, showSignedIn, signOut,
+    el, say, report, ago, browserName, network, empty, table, cell, section, pageHead, secretBox,
+    fieldError, clearErrors, validate, busy, onSubmit, confirm,
+    registerPage, registerSecuritySection, registerWorkspaceTab, registerLinkPage,
+    securitySections: () => securitySections.slice(),
+    workspaceTabs: () => workspaceTabs.slice(),
+    me: () => state.me,
+    sessionID: () => state.sessionID,
+    workspaces: () => state.workspaces.slice(),
+    reloadWorkspaces: async () => { await loadWorkspaces(); renderNav(parseRoute()); },
+    route,
+  };
+
   // Exposed for the browser test only: nothing secret.
   window.gatehousePortal = { signedIn: () => state.access !== null };
 
-  if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', start);
-  else start();
+  // Deferred scripts (this one and the page files) all run before
+  // DOMContentLoaded, so every page has registered when start runs.
+  document.addEventListener('DOMContentLoaded', start);
 })();
