@@ -47,6 +47,9 @@ func (e *AuthorizeError) Error() string { return e.Code + ": " + e.Description }
 // section 4.1.1, RFC 7636 section 4.3).
 type AuthorizationRequest struct {
 	ClientID, RedirectURI, ResponseType, Scope, State, CodeChallenge, CodeChallengeMethod string
+	// Nonce is the OpenID Connect request's nonce (Core section 3.1.2.1),
+	// carried through the code into the id_token.
+	Nonce string
 }
 
 // AuthorizationClient returns the client of an authorization request when
@@ -87,11 +90,13 @@ func CheckAuthorization(c *gatehouse.Client, req AuthorizationRequest) (string, 
 		return "", &AuthorizeError{"invalid_request", "code_challenge must be the base64url SHA-256 of the code verifier (43 characters)"}
 	case len(req.State) > 1024:
 		return "", &AuthorizeError{"invalid_request", "state is too long"}
+	case len(req.Nonce) > 512:
+		return "", &AuthorizeError{"invalid_request", "nonce is too long"}
 	}
 	if req.Scope == "" {
 		return strings.Join(c.Scopes, " "), nil
 	}
-	want, err := clientScope(c, req.Scope)
+	want, err := personScope(c, req.Scope) // the OpenID Connect scopes need no registration
 	if err != nil {
 		return "", &AuthorizeError{"invalid_scope", gatehouse.ErrorMessage(err)}
 	}
@@ -181,7 +186,7 @@ func (o *OAuth) ConsentToken(sessionID string, c *gatehouse.Client, req Authoriz
 	if o.Sessions == nil || sessionID == "" {
 		return ""
 	}
-	return o.Sessions.CSRF.mac("gatehouse consent v1", sessionID, c.ClientID, req.RedirectURI, scope, req.State, req.CodeChallenge)
+	return o.Sessions.CSRF.mac("gatehouse consent v1", sessionID, c.ClientID, req.RedirectURI, scope, req.State, req.CodeChallenge, req.Nonce)
 }
 
 // CheckConsentToken reports whether tok is ConsentToken's, in constant time.
@@ -222,7 +227,7 @@ func (o *OAuth) IssueCode(ctx context.Context, c *gatehouse.Client, userID, sess
 		}
 		return t.CreateAuthCode(ctx, &gatehouse.AuthCode{Hash: hashToken(code), WorkspaceID: c.WorkspaceID, ClientID: c.ClientID,
 			UserID: userID, SessionID: sessionID, RedirectURI: req.RedirectURI, Scope: scope, CodeChallenge: req.CodeChallenge,
-			CreatedAt: now, ExpiresAt: now.Add(CodeTTL)})
+			Nonce: req.Nonce, CreatedAt: now, ExpiresAt: now.Add(CodeTTL)})
 	})
 	if err != nil {
 		return "", err
@@ -265,6 +270,7 @@ func (o *OAuth) PublicClient(ctx context.Context, policy, clientID string) (_ *g
 type IssuedGrant struct {
 	IssuedToken
 	RefreshToken string
+	IDToken      string // OpenID Connect, when the scope holds openid (oidc.go)
 }
 
 // String describes g without its tokens.
@@ -299,6 +305,8 @@ func (o *OAuth) ExchangeCode(ctx context.Context, c *gatehouse.Client, code, red
 	}
 	hash := hashToken(code)
 	var ac *gatehouse.AuthCode
+	var sess *gatehouse.Session
+	var u *gatehouse.User
 	err = o.InTx(ctx, gatehouse.Scope{WorkspaceID: c.WorkspaceID}, func(t *Tx) error {
 		var err error
 		ac, err = t.ConsumeAuthCode(ctx, c.WorkspaceID, hash, grantID, now)
@@ -312,11 +320,12 @@ func (o *OAuth) ExchangeCode(ctx context.Context, c *gatehouse.Client, code, red
 			subtle.ConstantTimeCompare([]byte(S256(verifier)), []byte(ac.CodeChallenge)) != 1 {
 			return CommitThen(errBadCode)
 		}
-		sess, err := t.SessionByID(ctx, ac.SessionID)
+		sess, err = t.SessionByID(ctx, ac.SessionID)
 		if err != nil && !errors.Is(err, gatehouse.ErrNotFound) {
 			return err
 		}
-		u, uerr := t.UserByID(ctx, ac.UserID)
+		var uerr error
+		u, uerr = t.UserByID(ctx, ac.UserID)
 		if uerr != nil && !errors.Is(uerr, gatehouse.ErrNotFound) {
 			return uerr
 		}
@@ -335,7 +344,7 @@ func (o *OAuth) ExchangeCode(ctx context.Context, c *gatehouse.Client, code, red
 	if err != nil {
 		return nil, err
 	}
-	return o.grantResponse(ctx, c, ac.UserID, ac.Scope, refresh)
+	return o.grantResponse(ctx, c, u, sess, ac.Scope, ac.Nonce, refresh)
 }
 
 // codeReused tells apart why a code matched nothing: one used before gets
@@ -369,16 +378,21 @@ func (o *OAuth) codeReused(ctx context.Context, t *Tx, c *gatehouse.Client, hash
 
 // grantResponse signs the access token of a committed grant: an RFC 9068
 // JWT with sub the person, client_id the client, the grant's scope and the
-// client's workspace_id, without sid (it is not the person's own session).
-func (o *OAuth) grantResponse(ctx context.Context, c *gatehouse.Client, userID, scope, refresh string) (*IssuedGrant, error) {
-	tok, exp, err := o.Keys.IssueAccessToken(ctx, token.Claims{Subject: userID, ClientID: c.ClientID, WorkspaceID: c.WorkspaceID, Scope: scope})
+// client's workspace_id, without sid (it is not the person's own session),
+// and, when the scope holds openid, the id_token for sess (oidc.go).
+func (o *OAuth) grantResponse(ctx context.Context, c *gatehouse.Client, u *gatehouse.User, sess *gatehouse.Session, scope, nonce, refresh string) (*IssuedGrant, error) {
+	tok, exp, err := o.Keys.IssueAccessToken(ctx, token.Claims{Subject: u.ID, ClientID: c.ClientID, WorkspaceID: c.WorkspaceID, Scope: scope})
+	if err != nil {
+		return nil, err
+	}
+	idt, err := o.idToken(c, u, sess, scope, nonce, tok)
 	if err != nil {
 		return nil, err
 	}
 	if !c.HasGrant(gatehouse.GrantRefreshToken) {
 		refresh = "" // the grant still records what the code issued, for a reuse to revoke
 	}
-	return &IssuedGrant{IssuedToken: IssuedToken{AccessToken: tok, ExpiresIn: exp, Scope: scope}, RefreshToken: refresh}, nil
+	return &IssuedGrant{IssuedToken: IssuedToken{AccessToken: tok, ExpiresIn: exp, Scope: scope}, RefreshToken: refresh, IDToken: idt}, nil
 }
 
 // RefreshGrant runs the refresh-token grant (RFC 6749 section 6) for client
@@ -403,7 +417,7 @@ func (o *OAuth) RefreshGrant(ctx context.Context, c *gatehouse.Client, refresh, 
 	var want []string
 	if scope != "" {
 		var err error
-		if want, err = parseScope(scope); err != nil {
+		if want, err = parsePersonScope(scope); err != nil {
 			return nil, err
 		}
 	}
@@ -411,12 +425,25 @@ func (o *OAuth) RefreshGrant(ctx context.Context, c *gatehouse.Client, refresh, 
 	next := successor(fams.cfg.Key, rt)
 	now := o.now()
 	var g *gatehouse.OAuthGrant
+	var sess *gatehouse.Session
+	var u *gatehouse.User
 	err := o.InTx(ctx, gatehouse.Scope{WorkspaceID: c.WorkspaceID}, func(t *Tx) error {
 		fam, err := fams.refresh(ctx, t, grantRows{c}, rt, next, now)
 		if err != nil {
 			return err
 		}
 		g = fam.grant
+		if u, err = t.UserByID(ctx, g.UserID); err != nil {
+			return err
+		}
+		// The session the grant was approved from gives the id_token its
+		// sid, auth_time and amr (OpenID Connect Core section 12.2).
+		if sess, err = t.SessionByID(ctx, g.SessionID); errors.Is(err, gatehouse.ErrNotFound) {
+			sess, err = nil, nil
+		}
+		if err != nil {
+			return err
+		}
 		have := strings.Fields(g.Scope)
 		for _, sc := range want {
 			if !contains(have, sc) {
@@ -433,7 +460,7 @@ func (o *OAuth) RefreshGrant(ctx context.Context, c *gatehouse.Client, refresh, 
 	if want != nil {
 		granted = strings.Join(want, " ")
 	}
-	return o.grantResponse(ctx, c, g.UserID, granted, next)
+	return o.grantResponse(ctx, c, u, sess, granted, "", next)
 }
 
 // revokeGrant ends the OAuth grant a refresh token belongs to (RFC 7009

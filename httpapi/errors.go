@@ -32,6 +32,7 @@ var statusOf = map[gatehouse.Code]int{
 	gatehouse.ERateLimited:          http.StatusTooManyRequests,
 	gatehouse.EUnavailable:          http.StatusServiceUnavailable,
 	gatehouse.EInternal:             http.StatusInternalServerError,
+	gatehouse.EInsufficientScope:    http.StatusForbidden,
 }
 
 // StatusOf returns the HTTP status for an error code; unknown codes are 500.
