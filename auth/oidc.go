@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -212,4 +213,49 @@ func (o *OAuth) UserInfo(ctx context.Context, p *gatehouse.Principal) (map[strin
 // maxAge means none was given.
 func authAgeOK(authTime time.Time, maxAge int64, now time.Time) bool {
 	return maxAge < 0 || !now.After(authTime.Add(time.Duration(maxAge)*time.Second))
+}
+
+// Now is the OAuth service's clock.
+func (o *OAuth) Now() time.Time { return o.now() }
+
+// ReauthNeeded reports whether the authorization request q needs the
+// person of portal session sessionID to sign in again (OpenID Connect Core
+// section 3.1.2.1): prompt=login, a max_age the session's auth_time is
+// older than, or auth_after (what a request that sent the person to sign
+// in again carries back) later than the session's auth_time.
+func (o *OAuth) ReauthNeeded(ctx context.Context, sessionID string, q interface{ Get(string) string }) (bool, error) {
+	login := slices.Contains(strings.Fields(q.Get("prompt")), "login")
+	maxAge, after := int64(-1), int64(0)
+	if v := q.Get("max_age"); v != "" {
+		maxAge, _ = strconv.ParseInt(v, 10, 64)
+	}
+	if v := q.Get("auth_after"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return false, gatehouse.Errorf(gatehouse.EInvalidRequest, "auth_after is malformed")
+		}
+		after, login, maxAge = n, false, -1 // it replaces prompt=login and max_age
+	}
+	if !login && maxAge < 0 && after == 0 {
+		return false, nil
+	}
+	if login {
+		return true, nil
+	}
+	var sess *gatehouse.Session
+	if err := o.Store.Read(ctx, gatehouse.Scope{}, func(tx gatehouse.Tx) error {
+		var err error
+		sess, err = tx.SessionByID(ctx, sessionID)
+		return err
+	}); err != nil {
+		return false, err
+	}
+	at := sess.AuthTime
+	if at.IsZero() {
+		at = sess.CreatedAt
+	}
+	if after > 0 && at.Unix() < after {
+		return true, nil
+	}
+	return !authAgeOK(at, maxAge, o.now()), nil
 }

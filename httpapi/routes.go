@@ -83,6 +83,11 @@ func (s *Server) routes() []route {
 		{"GET /v1/auth/sessions", s.requireAuth(s.handle(s.withSessions(s.listSessions)))},
 		{"DELETE /v1/auth/sessions/{id}", s.requireAuth(s.handle(s.withSessions(s.revokeSession)))},
 
+		// OpenID Connect (docs/oidc.md): userinfo, Bearer only (the Bearer
+		// check refuses an id_token: its typ is JWT, not at+jwt).
+		{"GET /v1/oauth/userinfo", s.limit(s.requireAuth(s.handle(s.userinfo)), ratelimit.UserInfoIP)},
+		{"POST /v1/oauth/userinfo", s.limit(s.requireAuth(s.handle(s.userinfo)), ratelimit.UserInfoIP)},
+
 		// Instance administration.
 		{"GET /v1/admin/audit-events", s.requireAuth(s.handle(s.adminAuditEvents))},
 		{"PATCH /v1/admin/users/{id}", s.requireAuth(s.handle(s.withSessions(s.setUserStatus)))},
