@@ -21,6 +21,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse/mail"
 	"github.com/gatehouse-auth/gatehouse/password"
 	"github.com/gatehouse-auth/gatehouse/sqlstore"
+	"github.com/gatehouse-auth/gatehouse/token"
 )
 
 // stubIssuer signs nothing; tests that count hashing and transactions use it
@@ -43,7 +44,7 @@ func withSessions(t *testing.T, s gatehouse.Store, mailDir string) option {
 		if err != nil {
 			t.Fatal(err)
 		}
-		keys, err := auth.NewKeys(core, auth.KeysConfig{Issuer: c.PublicURL.String(), KEK: kek})
+		keys, err := auth.NewKeys(core, auth.KeysConfig{Issuer: c.PublicURL.String(), KEK: kek, IDTokenAlgs: []token.Alg{token.RS256}})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,0 +1,225 @@
+package httpapi
+
+import (
+	"crypto/sha512"
+	"encoding/base64"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gatehouse-auth/gatehouse/auth"
+	"github.com/gatehouse-auth/gatehouse/internal/testdb"
+	"github.com/gatehouse-auth/gatehouse/sqlstore"
+)
+
+// jwtPart decodes the header (0) or payload (1) of a compact JWS.
+func jwtPart(t *testing.T, tok string, i int) map[string]any {
+	t.Helper()
+	parts := strings.Split(tok, ".")
+	if len(parts) != 3 {
+		t.Fatalf("not a JWS: %q", tok)
+	}
+	b, err := base64.RawURLEncoding.DecodeString(parts[i])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v map[string]any
+	if err := json.Unmarshal(b, &v); err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// TestOpenIDConnectCodeFlow: a client that registered no OIDC scope asks
+// for openid and email with a nonce; the code exchange answers an id_token
+// (typ JWT, aud the client, the access token's sub, nonce, at_hash, sid,
+// auth_time, amr, email), the refresh another; userinfo answers sub and
+// email for that access token and insufficient_scope for one without
+// openid; the id_token is no Bearer token; prompt=none without a session
+// is login_required and with one consent_required; request is
+// request_not_supported; select_account is refused.
+func TestOpenIDConnectCodeFlow(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		var keys *auth.Keys
+		e := newEnv(t, withSessions(t, db, t.TempDir()),
+			withCookieMode(t, CookieConfig{SameSite: http.SameSiteStrictMode, RefreshTTL: 720 * time.Hour}),
+			func(_ *Config, d *Deps) {
+				core := auth.NewCore(db, d.Logger)
+				d.Clients = &auth.Clients{Core: core}
+				d.OAuth = &auth.OAuth{Core: core, Keys: d.Keys, Sessions: d.Sessions}
+				keys = d.Keys
+			})
+		api := func(method, path, bearer, body string) (int, map[string]any, http.Header) {
+			t.Helper()
+			r := httptest.NewRequest(method, path, strings.NewReader(body))
+			r.Header.Set("Content-Type", "application/json")
+			if bearer != "" {
+				r.Header.Set("Authorization", "Bearer "+bearer)
+			}
+			w := do(e.s, r)
+			var v map[string]any
+			json.Unmarshal(w.Body.Bytes(), &v)
+			return w.Code, v, w.Header()
+		}
+		api("POST", "/v1/auth/signup", "", `{"email":"ada@example.com","password":"`+httpPassword+`"}`)
+		_, tok, _ := api("POST", "/v1/auth/token", "", `{"email":"ada@example.com","password":"`+httpPassword+`"}`)
+		bearer, _ := tok["access_token"].(string)
+		_, ws, _ := api("POST", "/v1/workspaces", bearer, `{"name":"acme"}`)
+		const cb = "https://app.example.com/cb"
+		st, pub, _ := api("POST", "/v1/workspaces/"+ws["id"].(string)+"/clients", bearer,
+			`{"name":"app","public":true,"redirect_uris":["`+cb+`"],"scopes":["profile:read"]}`)
+		if st != 201 {
+			t.Fatalf("client: %d %v", st, pub)
+		}
+		clientID := pub["client_id"].(string)
+		verifier := strings.Repeat("v3r1f13r-", 6)
+		authz := func(extra url.Values) string {
+			q := url.Values{"client_id": {clientID}, "redirect_uri": {cb}, "response_type": {"code"}, "state": {"s1"},
+				"code_challenge": {pkce(verifier)}, "code_challenge_method": {"S256"}, "scope": {"openid email profile:read"},
+				"nonce": {"n-0S6_WzA2Mj"}, "unknown_param": {"ignored"}}
+			for k, v := range extra {
+				q[k] = v
+			}
+			return "/v1/oauth/authorize?" + q.Encode()
+		}
+		br := &browser{t: t, h: e.s, jar: map[string]string{}}
+		redirectErr := func(name, target, want string) {
+			t.Helper()
+			w := br.send("GET", target, "", "")
+			loc, _ := url.Parse(w.Header().Get("Location"))
+			if w.Code != 303 || loc.Query().Get("error") != want || loc.Query().Get("state") != "s1" || loc.Query().Get("iss") != "https://auth.example.com" {
+				t.Fatalf("%s: %d %q, want error %s", name, w.Code, w.Header().Get("Location"), want)
+			}
+		}
+		redirectErr("prompt=none signed out", authz(url.Values{"prompt": {"none"}}), "login_required")
+		redirectErr("request object", authz(url.Values{"request": {"e30.e30."}}), "request_not_supported")
+		redirectErr("select_account", authz(url.Values{"prompt": {"select_account"}}), "account_selection_required")
+
+		// Signed out with a login_hint: the portal gets the hint.
+		w := br.send("GET", authz(url.Values{"login_hint": {"ada@example.com"}}), "", "")
+		if lu, _ := url.Parse(w.Header().Get("Location")); w.Code != 303 || lu.Query().Get("login_hint") != "ada@example.com" ||
+			!strings.HasPrefix(lu.Query().Get("next"), "/v1/oauth/authorize?") {
+			t.Fatalf("login_hint: %d %q", w.Code, w.Header().Get("Location"))
+		}
+		if w := br.send("POST", "/v1/auth/token", "application/json", `{"email":"ada@example.com","password":"`+httpPassword+`"}`); w.Code != 200 {
+			t.Fatalf("portal sign-in: %d", w.Code)
+		}
+		redirectErr("prompt=none without remembered consent", authz(url.Values{"prompt": {"none"}}), "consent_required")
+		// prompt=login with a session: sign in again, and the request that
+		// comes back does not loop.
+		w = br.send("GET", authz(url.Values{"prompt": {"login"}}), "", "")
+		lu, _ := url.Parse(w.Header().Get("Location"))
+		if w.Code != 303 || lu.Query().Get("prompt") != "login" || !strings.Contains(lu.Query().Get("next"), "auth_after=") {
+			t.Fatalf("prompt=login: %d %q", w.Code, w.Header().Get("Location"))
+		}
+
+		w = br.send("GET", authz(nil), "", "")
+		if w.Code != 200 {
+			t.Fatalf("consent page: %d %s", w.Code, w.Body)
+		}
+		fields := consentForm(t, w.Body.String())
+		fields.Set("decision", "approve")
+		w = br.send("POST", "/v1/oauth/authorize", "application/x-www-form-urlencoded", fields.Encode())
+		al, _ := url.Parse(w.Header().Get("Location"))
+		code := al.Query().Get("code")
+		if code == "" {
+			t.Fatalf("approve: %d %q", w.Code, w.Header().Get("Location"))
+		}
+		fw := form(e.s, "/v1/oauth/token", "grant_type=authorization_code&client_id="+clientID+"&redirect_uri="+url.QueryEscape(cb)+
+			"&code="+code+"&code_verifier="+verifier)
+		got := jsonOf(t, fw)
+		idt, _ := got["id_token"].(string)
+		at, _ := got["access_token"].(string)
+		if fw.Code != 200 || idt == "" || got["scope"] != "email openid profile:read" {
+			t.Fatalf("exchange: %d %v", fw.Code, got)
+		}
+		hdr, cl := jwtPart(t, idt, 0), jwtPart(t, idt, 1)
+		atc := jwtPart(t, at, 1)
+		h := sha512.Sum512([]byte(at))
+		if hdr["typ"] != "JWT" || hdr["alg"] != "EdDSA" || cl["iss"] != "https://auth.example.com" || cl["aud"] != clientID ||
+			cl["sub"] != atc["sub"] || cl["nonce"] != "n-0S6_WzA2Mj" || cl["email"] != "ada@example.com" || cl["sid"] == nil ||
+			cl["auth_time"] == nil || cl["exp"] == nil || cl["iat"] == nil || cl["at_hash"] != base64.RawURLEncoding.EncodeToString(h[:32]) {
+			t.Fatalf("id_token header %v claims %v", hdr, cl)
+		}
+		if amr, _ := cl["amr"].([]any); len(amr) == 0 {
+			t.Fatalf("amr %v", cl["amr"])
+		}
+
+		// userinfo, GET and POST.
+		for _, m := range []string{"GET", "POST"} {
+			st, ui, _ := api(m, "/v1/oauth/userinfo", at, "")
+			if st != 200 || ui["sub"] != cl["sub"] || ui["email"] != "ada@example.com" {
+				t.Fatalf("userinfo %s: %d %v", m, st, ui)
+			}
+		}
+		// The id_token is not a Bearer token.
+		if st, _, _ := api("GET", "/v1/oauth/userinfo", idt, ""); st != 401 {
+			t.Fatalf("id_token as Bearer: %d", st)
+		}
+		// The access token is not an id_token_hint.
+		if _, err := keys.VerifyIDTokenHint(at); err == nil {
+			t.Fatal("an access token passed as id_token_hint")
+		}
+		if c, err := keys.VerifyIDTokenHint(idt); err != nil || c.Subject != cl["sub"] {
+			t.Fatalf("id_token_hint: %v %v", c, err)
+		}
+
+		// Refresh: another id_token, without the nonce.
+		fw = form(e.s, "/v1/oauth/token", "grant_type=refresh_token&client_id="+clientID+"&refresh_token="+got["refresh_token"].(string))
+		r1 := jsonOf(t, fw)
+		if fw.Code != 200 || r1["id_token"] == nil {
+			t.Fatalf("refresh: %d %v", fw.Code, r1)
+		}
+		if c := jwtPart(t, r1["id_token"].(string), 1); c["sub"] != cl["sub"] || c["nonce"] != nil || c["sid"] != cl["sid"] {
+			t.Fatalf("refreshed id_token %v", c)
+		}
+		// Narrowed to no openid: no id_token, and userinfo refuses its token.
+		fw = form(e.s, "/v1/oauth/token", "grant_type=refresh_token&client_id="+clientID+"&refresh_token="+r1["refresh_token"].(string)+"&scope=profile:read")
+		r2 := jsonOf(t, fw)
+		if fw.Code != 200 || r2["id_token"] != nil {
+			t.Fatalf("narrowed refresh: %d %v", fw.Code, r2)
+		}
+		st, v, h2 := api("GET", "/v1/oauth/userinfo", r2["access_token"].(string), "")
+		if st != 403 || v["error"] != "insufficient_scope" || !strings.Contains(h2.Get("WWW-Authenticate"), `error="insufficient_scope"`) {
+			t.Fatalf("userinfo without openid: %d %v %v", st, v, h2)
+		}
+	})
+}
+
+// TestOpenIDDiscovery checks the discovery document against OpenID Connect
+// Discovery 1.0 section 3's required and recommended members.
+func TestOpenIDDiscovery(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		e := newEnv(t, withSessions(t, db, t.TempDir()), func(_ *Config, d *Deps) {
+			d.OAuth = &auth.OAuth{Core: auth.NewCore(db, d.Logger), Keys: d.Keys, Sessions: d.Sessions}
+		})
+		w := do(e.s, httptest.NewRequest("GET", "/.well-known/openid-configuration", nil))
+		d := jsonOf(t, w)
+		for _, k := range []string{"issuer", "authorization_endpoint", "token_endpoint", "userinfo_endpoint", "jwks_uri",
+			"scopes_supported", "response_types_supported", "subject_types_supported", "id_token_signing_alg_values_supported",
+			"claims_supported", "code_challenge_methods_supported", "grant_types_supported", "response_modes_supported",
+			"token_endpoint_auth_methods_supported", "authorization_response_iss_parameter_supported"} {
+			if d[k] == nil {
+				t.Errorf("discovery lacks %s", k)
+			}
+		}
+		has := func(k, v string) bool {
+			l, _ := d[k].([]any)
+			return slices.Contains(l, any(v))
+		}
+		if !has("id_token_signing_alg_values_supported", "RS256") || !has("scopes_supported", "openid") ||
+			!has("subject_types_supported", "public") || !has("response_types_supported", "code") || len(d["response_types_supported"].([]any)) != 1 {
+			t.Errorf("discovery %v", d)
+		}
+		for _, c := range []string{"sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "amr", "sid", "at_hash", "email"} {
+			if !has("claims_supported", c) {
+				t.Errorf("claims_supported lacks %s", c)
+			}
+		}
+	})
+}
