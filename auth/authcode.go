@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"errors"
+	"slices"
 	"strings"
 	"time"
 
@@ -433,6 +434,17 @@ func (o *OAuth) RefreshGrant(ctx context.Context, c *gatehouse.Client, refresh, 
 			return err
 		}
 		g = fam.grant
+		have := strings.Fields(g.Scope)
+		for _, sc := range want {
+			if !contains(have, sc) {
+				// Rolled back: the presented token stays current.
+				return gatehouse.Errorf(gatehouse.EInvalidScope, "the requested scope exceeds the grant's")
+			}
+		}
+		u = &gatehouse.User{ID: g.UserID}
+		if !slices.Contains(have, ScopeOpenID) || want != nil && !slices.Contains(want, ScopeOpenID) {
+			return nil // no id_token: the common refresh stays one UPDATE
+		}
 		if u, err = t.UserByID(ctx, g.UserID); err != nil {
 			return err
 		}
@@ -443,13 +455,6 @@ func (o *OAuth) RefreshGrant(ctx context.Context, c *gatehouse.Client, refresh, 
 		}
 		if err != nil {
 			return err
-		}
-		have := strings.Fields(g.Scope)
-		for _, sc := range want {
-			if !contains(have, sc) {
-				// Rolled back: the presented token stays current.
-				return gatehouse.Errorf(gatehouse.EInvalidScope, "the requested scope exceeds the grant's")
-			}
 		}
 		return nil
 	})

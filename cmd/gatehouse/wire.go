@@ -57,6 +57,6 @@ func buildServices(ctx context.Context, cfg *Config, store gatehouse.Store, log 
 	return &services{
 		core: core, keys: keys, sessions: sessions, pats: &auth.PATs{Core: core},
 		mailer: mailer, workspaces: &auth.Workspaces{Core: core},
-		clients: &auth.Clients{Core: core}, oauth: &auth.OAuth{Core: core, Keys: keys, Sessions: sessions},
+		clients: &auth.Clients{Core: core, IDTokenAlgs: keys.IDTokenAlgs()}, oauth: &auth.OAuth{Core: core, Keys: keys, Sessions: sessions},
 	}, nil
 }
