@@ -34,7 +34,7 @@ const (
 	FailedAuthIP        = "failed_auth.ip"      // ceiling, not a rate: only failures count
 	FailedAuthAccount   = "failed_auth.account" // ceiling, not a rate: only failures count
 	FailedAuthDevice    = "failed_auth.device"  // ceiling per device cookie (docs/rate-limits.md)
-	UserInfoIP          = "userinfo.ip" // GET and POST /v1/oauth/userinfo (OpenID Connect)
+	UserInfoIP          = "userinfo.ip"         // GET and POST /v1/oauth/userinfo (OpenID Connect)
 	configVariableName  = "GATEHOUSE_RATE_LIMITS"
 )
 
