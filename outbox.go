@@ -49,4 +49,7 @@ type OIDCTx interface {
 	// endedAt, optionally only sessions of userID or the session
 	// sessionID. Called in the transaction that revoked them.
 	EndedSessionTargets(ctx context.Context, endedAt time.Time, userID, sessionID string) ([]BackchannelTarget, error)
+	// RevokeClientGrants revokes the unrevoked grants of userID to clientID
+	// in workspaceID (RP-initiated logout) and returns how many.
+	RevokeClientGrants(ctx context.Context, workspaceID, clientID, userID string, now time.Time) (int64, error)
 }

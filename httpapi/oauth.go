@@ -279,6 +279,9 @@ type discoveryJSON struct {
 	AuthorizationResponseIss         bool     `json:"authorization_response_iss_parameter_supported"`
 	// OpenID Connect Discovery 1.0 section 3.
 	UserinfoEndpoint           string   `json:"userinfo_endpoint"`
+	EndSessionEndpoint         string   `json:"end_session_endpoint"`
+	BackchannelLogoutSupported bool     `json:"backchannel_logout_supported"`
+	BackchannelLogoutSession   bool     `json:"backchannel_logout_session_supported"`
 	SubjectTypesSupported      []string `json:"subject_types_supported"`
 	IDTokenSigningAlgs         []string `json:"id_token_signing_alg_values_supported"`
 	ClaimsSupported            []string `json:"claims_supported"`
@@ -322,6 +325,9 @@ func (s *Server) discovery(w http.ResponseWriter, r *http.Request) error {
 		CodeChallengeMethodsSupported:    []string{"S256"},
 		AuthorizationResponseIss:         true,
 		UserinfoEndpoint:                 iss + "/v1/oauth/userinfo",
+		EndSessionEndpoint:               iss + "/v1/oauth/logout",
+		BackchannelLogoutSupported:       true,
+		BackchannelLogoutSession:         true,
 		SubjectTypesSupported:            []string{"public"},
 		IDTokenSigningAlgs:               s.idTokenAlgs(),
 		ClaimsSupported:                  auth.OIDCClaims,

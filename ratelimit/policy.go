@@ -35,6 +35,7 @@ const (
 	FailedAuthAccount   = "failed_auth.account" // ceiling, not a rate: only failures count
 	FailedAuthDevice    = "failed_auth.device"  // ceiling per device cookie (docs/rate-limits.md)
 	UserInfoIP          = "userinfo.ip"         // GET and POST /v1/oauth/userinfo (OpenID Connect)
+	OIDCLogoutIP        = "oidc_logout.ip"      // GET and POST /v1/oauth/logout (RP-initiated logout)
 	configVariableName  = "GATEHOUSE_RATE_LIMITS"
 )
 
@@ -68,6 +69,7 @@ func DefaultPolicies() Policies {
 		{FailedAuthAccount, 10, 15 * time.Minute},
 		{FailedAuthDevice, 10, 15 * time.Minute},
 		{UserInfoIP, 600, time.Minute},
+		{OIDCLogoutIP, 60, time.Minute},
 	} {
 		ps[p.Name] = p
 	}

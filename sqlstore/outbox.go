@@ -108,3 +108,18 @@ func (t *Tx) EndedSessionTargets(ctx context.Context, endedAt time.Time, userID,
 	}
 	return out, t.err(rows.Err(), "find back-channel logout targets")
 }
+
+// RevokeClientGrants revokes userID's unrevoked grants to clientID in
+// workspaceID; the transaction's scope must name the workspace.
+func (t *Tx) RevokeClientGrants(ctx context.Context, workspaceID, clientID, userID string, now time.Time) (int64, error) {
+	if !gatehouse.ValidID(workspaceID) || !gatehouse.ValidID(userID) {
+		return 0, nil
+	}
+	res, err := t.tx.ExecContext(ctx, `update oauth_grants set revoked_at = $4
+		where workspace_id = $1 and client_id = $2 and user_id = $3 and revoked_at is null`, workspaceID, clientID, userID, Micros(now))
+	if err != nil {
+		return 0, t.err(err, "revoke client grants")
+	}
+	n, err := res.RowsAffected()
+	return n, t.err(err, "revoke client grants")
+}
