@@ -67,7 +67,11 @@ func (s *Server) oidcLogout(w http.ResponseWriter, r *http.Request) {
 		s.authorizeFailed(w, r, err)
 		return
 	}
-	userID, sid := s.browserSession(r)
+	userID, sid, err := s.browserSession(r)
+	if err != nil {
+		s.authorizeFailed(w, r, err)
+		return
+	}
 	if plan.Hint != nil {
 		if err := s.oauth.LogoutByHint(r.Context(), plan); err != nil {
 			s.authorizeFailed(w, r, err)
@@ -106,7 +110,11 @@ func (s *Server) oidcLogoutConfirm(w http.ResponseWriter, r *http.Request) {
 		s.authorizeFailed(w, r, err)
 		return
 	}
-	userID, sid := s.browserSession(r)
+	userID, sid, err := s.browserSession(r)
+	if err != nil {
+		s.authorizeFailed(w, r, err)
+		return
+	}
 	if userID == "" {
 		s.loggedOut(w, r, plan, req)
 		return
@@ -128,17 +136,18 @@ func (s *Server) oidcLogoutConfirm(w http.ResponseWriter, r *http.Request) {
 }
 
 // browserSession returns the person and session of the portal refresh
-// cookie, or empty strings.
-func (s *Server) browserSession(r *http.Request) (userID, sid string) {
+// cookie, or empty strings when no one is signed in. err is a refusal of
+// the cookie's check (its guard's rate limit) or a failure.
+func (s *Server) browserSession(r *http.Request) (userID, sid string, err error) {
 	tok, err := s.cookies.RefreshCookie(r)
 	if err != nil || tok == "" {
-		return "", ""
+		return "", "", err
 	}
 	userID, sid, err = s.oauth.SignedIn(r.Context(), tok)
-	if err != nil {
-		return "", ""
+	if gatehouse.ErrorCode(err) == gatehouse.EUnauthorized {
+		return "", "", nil
 	}
-	return userID, sid
+	return userID, sid, err
 }
 
 // loggedOut redirects to the plan's registered post-logout URI with state

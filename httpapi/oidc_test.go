@@ -4,6 +4,7 @@ import (
 	"crypto/sha512"
 	"encoding/base64"
 	"encoding/json"
+	"html"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -222,4 +223,174 @@ func TestOpenIDDiscovery(t *testing.T) {
 			}
 		}
 	})
+}
+
+// oidcRP is a signed-in browser and a registered public client with a
+// post-logout redirect URI, for the logout tests.
+type oidcRP struct {
+	e        *testEnv
+	keys     *auth.Keys
+	br       *browser
+	clientID string
+	verifier string
+}
+
+const (
+	rpCallback = "https://app.example.com/cb"
+	rpLoggedIn = "https://app.example.com/bye"
+)
+
+func newOIDCRP(t *testing.T, db *sqlstore.DB) *oidcRP {
+	t.Helper()
+	rp := &oidcRP{verifier: strings.Repeat("v3r1f13r-", 6)}
+	rp.e = newEnv(t, withSessions(t, db, t.TempDir()),
+		withCookieMode(t, CookieConfig{SameSite: http.SameSiteStrictMode, RefreshTTL: 720 * time.Hour}),
+		func(_ *Config, d *Deps) {
+			core := auth.NewCore(db, d.Logger)
+			d.Clients = &auth.Clients{Core: core}
+			d.OAuth = &auth.OAuth{Core: core, Keys: d.Keys, Sessions: d.Sessions}
+			rp.keys = d.Keys
+		})
+	api := func(method, path, bearer, body string) (int, map[string]any) {
+		t.Helper()
+		r := httptest.NewRequest(method, path, strings.NewReader(body))
+		r.Header.Set("Content-Type", "application/json")
+		if bearer != "" {
+			r.Header.Set("Authorization", "Bearer "+bearer)
+		}
+		w := do(rp.e.s, r)
+		var v map[string]any
+		json.Unmarshal(w.Body.Bytes(), &v)
+		return w.Code, v
+	}
+	api("POST", "/v1/auth/signup", "", `{"email":"ada@example.com","password":"`+httpPassword+`"}`)
+	_, tok := api("POST", "/v1/auth/token", "", `{"email":"ada@example.com","password":"`+httpPassword+`"}`)
+	bearer, _ := tok["access_token"].(string)
+	_, ws := api("POST", "/v1/workspaces", bearer, `{"name":"acme"}`)
+	st, pub := api("POST", "/v1/workspaces/"+ws["id"].(string)+"/clients", bearer,
+		`{"name":"app","public":true,"redirect_uris":["`+rpCallback+`"],"post_logout_redirect_uris":["`+rpLoggedIn+`"],"id_token_signed_response_alg":"RS256"}`)
+	if st != 201 || pub["id_token_signed_response_alg"] != "RS256" {
+		t.Fatalf("client: %d %v", st, pub)
+	}
+	rp.clientID = pub["client_id"].(string)
+	rp.br = &browser{t: t, h: rp.e.s, jar: map[string]string{}}
+	if w := rp.br.send("POST", "/v1/auth/token", "application/json", `{"email":"ada@example.com","password":"`+httpPassword+`"}`); w.Code != 200 {
+		t.Fatalf("portal sign-in: %d", w.Code)
+	}
+	return rp
+}
+
+// signIn runs the code flow with openid and returns the token response.
+func (rp *oidcRP) signIn(t *testing.T) map[string]any {
+	t.Helper()
+	q := url.Values{"client_id": {rp.clientID}, "redirect_uri": {rpCallback}, "response_type": {"code"}, "state": {"s"},
+		"code_challenge": {pkce(rp.verifier)}, "code_challenge_method": {"S256"}, "scope": {"openid"}, "nonce": {"n"}}
+	w := rp.br.send("GET", "/v1/oauth/authorize?"+q.Encode(), "", "")
+	fields := consentForm(t, w.Body.String())
+	fields.Set("decision", "approve")
+	w = rp.br.send("POST", "/v1/oauth/authorize", "application/x-www-form-urlencoded", fields.Encode())
+	al, _ := url.Parse(w.Header().Get("Location"))
+	fw := form(rp.e.s, "/v1/oauth/token", "grant_type=authorization_code&client_id="+rp.clientID+"&redirect_uri="+url.QueryEscape(rpCallback)+
+		"&code="+al.Query().Get("code")+"&code_verifier="+rp.verifier)
+	got := jsonOf(t, fw)
+	if fw.Code != 200 || got["id_token"] == nil {
+		t.Fatalf("exchange: %d %v", fw.Code, got)
+	}
+	return got
+}
+
+// TestRPInitiatedLogout: with a valid id_token_hint (RS256, as the client
+// registered), GET /v1/oauth/logout ends the session and the client's
+// grant (its refresh token is invalid_grant) and redirects to the exact
+// registered URI with state; an unregistered URI or an access token as
+// the hint is an error page that ends nothing; without a hint a signed-in
+// person gets a form, a forged form token ends nothing, and the confirmed
+// form ends the session.
+func TestRPInitiatedLogout(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		rp := newOIDCRP(t, db)
+		got := rp.signIn(t)
+		idt := got["id_token"].(string)
+		if h := jwtPart(t, idt, 0); h["alg"] != "RS256" {
+			t.Fatalf("id_token alg %v, want the registered RS256", h["alg"])
+		}
+		refresh := func(rt string) int {
+			return form(rp.e.s, "/v1/oauth/token", "grant_type=refresh_token&client_id="+rp.clientID+"&refresh_token="+rt).Code
+		}
+		logout := func(q url.Values) *httptest.ResponseRecorder {
+			return rp.br.send("GET", "/v1/oauth/logout?"+q.Encode(), "", "")
+		}
+		for name, q := range map[string]url.Values{
+			"unregistered URI":         {"id_token_hint": {idt}, "post_logout_redirect_uri": {"https://app.example.com/elsewhere"}},
+			"access token as the hint": {"id_token_hint": {got["access_token"].(string)}, "post_logout_redirect_uri": {rpLoggedIn}},
+			"another client_id":        {"id_token_hint": {idt}, "client_id": {"00000000-0000-4000-8000-000000000000"}},
+		} {
+			if w := logout(q); w.Code != 400 || w.Header().Get("Location") != "" {
+				t.Fatalf("%s: %d %q", name, w.Code, w.Header().Get("Location"))
+			}
+		}
+		rt := got["refresh_token"].(string)
+		fw := form(rp.e.s, "/v1/oauth/token", "grant_type=refresh_token&client_id="+rp.clientID+"&refresh_token="+rt)
+		if fw.Code != 200 {
+			t.Fatalf("refresh before logout: %d", fw.Code)
+		}
+		rt = jsonOf(t, fw)["refresh_token"].(string)
+
+		w := logout(url.Values{"id_token_hint": {idt}, "post_logout_redirect_uri": {rpLoggedIn}, "state": {"xyz"}})
+		if w.Code != 303 || w.Header().Get("Location") != rpLoggedIn+"?state=xyz" {
+			t.Fatalf("logout: %d %q", w.Code, w.Header().Get("Location"))
+		}
+		if st := refresh(rt); st != 400 {
+			t.Fatalf("the client's refresh token after logout: %d, want invalid_grant", st)
+		}
+		// The browser's session was the hint's: it is signed out.
+		q := url.Values{"client_id": {rp.clientID}, "redirect_uri": {rpCallback}, "response_type": {"code"},
+			"code_challenge": {pkce(rp.verifier)}, "code_challenge_method": {"S256"}, "scope": {"openid"}, "prompt": {"none"}}
+		if w := rp.br.send("GET", "/v1/oauth/authorize?"+q.Encode(), "", ""); !strings.Contains(w.Header().Get("Location"), "error=login_required") {
+			t.Fatalf("after logout: %d %q", w.Code, w.Header().Get("Location"))
+		}
+
+		// Without a hint: a confirmation form, never a GET that ends it.
+		rp2 := newOIDCRP(t, db)
+		w = rp2.br.send("GET", "/v1/oauth/logout?"+url.Values{"client_id": {rp2.clientID}, "post_logout_redirect_uri": {rpLoggedIn}, "state": {"s2"}}.Encode(), "", "")
+		page := w.Body.String()
+		if w.Code != 200 || !strings.Contains(page, `action="/v1/oauth/logout"`) {
+			t.Fatalf("confirmation page: %d %s", w.Code, page)
+		}
+		fields := url.Values{}
+		for _, m := range hiddenRE.FindAllStringSubmatch(page, -1) {
+			fields.Set(m[1], html.UnescapeString(m[2]))
+		}
+		forged := url.Values{}
+		for k, v := range fields {
+			forged[k] = v
+		}
+		forged.Set("logout_token", strings.Repeat("A", 43))
+		if w := rp2.br.send("POST", "/v1/oauth/logout", "application/x-www-form-urlencoded", forged.Encode()); w.Code != 403 {
+			t.Fatalf("forged logout form: %d", w.Code)
+		}
+		if _, sid, _ := rp2.e.s.browserSession(cookieRequest(rp2.br)); sid == "" {
+			t.Fatal("a forged form ended the session")
+		}
+		kept := &browser{t: t, h: rp2.e.s, jar: map[string]string{}} // the cookies as they were: the session itself must end
+		for k, v := range rp2.br.jar {
+			kept.jar[k] = v
+		}
+		w = rp2.br.send("POST", "/v1/oauth/logout", "application/x-www-form-urlencoded", fields.Encode())
+		if w.Code != 303 || w.Header().Get("Location") != rpLoggedIn+"?state=s2" {
+			t.Fatalf("confirmed logout: %d %q", w.Code, w.Header().Get("Location"))
+		}
+		if _, sid, _ := rp2.e.s.browserSession(cookieRequest(kept)); sid != "" {
+			t.Fatal("the confirmed form left the session")
+		}
+	})
+}
+
+// cookieRequest is a request carrying b's cookies.
+func cookieRequest(b *browser) *http.Request {
+	r := httptest.NewRequest("GET", "https://auth.example.com/", nil)
+	for k, v := range b.jar {
+		r.AddCookie(&http.Cookie{Name: k, Value: v})
+	}
+	return r
 }
