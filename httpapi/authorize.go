@@ -316,7 +316,7 @@ var pageTmpl = template.Must(template.New("page").Parse(`<!doctype html>
 <h1>{{.Title}}</h1>
 {{if .Client}}<form method="post" action="/v1/oauth/authorize" id="consent">
 <p><strong>{{.Client}}</strong> asks to act for you{{if .Scopes}} with these permissions:{{else}}.{{end}}</p>
-{{if .Scopes}}<ul>{{range .Scopes}}<li><code>{{.}}</code></li>{{end}}</ul>{{end}}
+{{if .Scopes}}<ul>{{range .Scopes}}<li>{{with index $.Words .}}{{.}}{{else}}<code>{{.}}</code>{{end}}</li>{{end}}</ul>{{end}}
 <p>You will be sent back to <code>{{.Redirect}}</code>.</p>
 {{range $k, $v := .Hidden}}<input type="hidden" name="{{$k}}" value="{{$v}}">
 {{end}}<button type="submit" name="decision" value="approve">Allow</button>
@@ -329,6 +329,15 @@ type pageData struct {
 	Title, Message, Client, Redirect string
 	Scopes                           []string
 	Hidden                           map[string]string
+	Words                            map[string]string // scopes shown in words (the OpenID Connect ones)
+}
+
+// scopeWords says in words what the OpenID Connect scopes give the
+// application (docs/oidc.md); other scopes are shown as they are.
+var scopeWords = map[string]string{
+	"openid":  "Know who you are (your gatehouse user id) and when you signed in",
+	"profile": "See your profile: your email address",
+	"email":   "See your email address",
 }
 
 // authorizePage writes an error page with the portal's security headers.
@@ -363,5 +372,5 @@ func (s *Server) consentPage(w http.ResponseWriter, r *http.Request, c *gatehous
 	hidden["consent_token"] = token
 	w.WriteHeader(http.StatusOK)
 	pageTmpl.Execute(w, pageData{Title: "Authorize " + c.Name, Client: c.Name, Redirect: req.RedirectURI,
-		Scopes: strings.Fields(scope), Hidden: hidden})
+		Scopes: strings.Fields(scope), Hidden: hidden, Words: scopeWords})
 }

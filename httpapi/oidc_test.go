@@ -123,6 +123,10 @@ func TestOpenIDConnectCodeFlow(t *testing.T) {
 		if w.Code != 200 {
 			t.Fatalf("consent page: %d %s", w.Code, w.Body)
 		}
+		if page := w.Body.String(); !strings.Contains(page, "Know who you are") || !strings.Contains(page, "See your email address") ||
+			!strings.Contains(page, "<code>profile:read</code>") {
+			t.Fatalf("consent page does not say the OpenID Connect scopes in words:\n%s", page)
+		}
 		fields := consentForm(t, w.Body.String())
 		fields.Set("decision", "approve")
 		w = br.send("POST", "/v1/oauth/authorize", "application/x-www-form-urlencoded", fields.Encode())
