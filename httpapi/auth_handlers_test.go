@@ -34,7 +34,7 @@ func (stubIssuer) IssueSessionAccessToken(_ context.Context, s *gatehouse.Sessio
 
 // withSessions wires a real auth.Sessions over s, with real signing keys
 // and real bearer authentication (JWT access tokens and PATs), mail into dir.
-func withSessions(t *testing.T, s gatehouse.Store, mailDir string) option {
+func withSessions(t testing.TB, s gatehouse.Store, mailDir string) option {
 	return func(c *Config, d *Deps) {
 		core := auth.NewCore(s, d.Logger)
 		d.Workspaces = &auth.Workspaces{Core: core}

@@ -61,7 +61,7 @@ func form(h http.Handler, path, body string, headers ...string) *httptest.Respon
 	return do(h, r)
 }
 
-func jsonOf(t *testing.T, w *httptest.ResponseRecorder) map[string]any {
+func jsonOf(t testing.TB, w *httptest.ResponseRecorder) map[string]any {
 	t.Helper()
 	var v map[string]any
 	if err := json.Unmarshal(w.Body.Bytes(), &v); err != nil {

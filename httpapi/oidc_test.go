@@ -244,7 +244,7 @@ const (
 	rpLoggedIn = "https://app.example.com/bye"
 )
 
-func newOIDCRP(t *testing.T, db *sqlstore.DB) *oidcRP {
+func newOIDCRP(t testing.TB, db *sqlstore.DB) *oidcRP {
 	t.Helper()
 	rp := &oidcRP{verifier: strings.Repeat("v3r1f13r-", 6)}
 	rp.e = newEnv(t, withSessions(t, db, t.TempDir()),
@@ -272,7 +272,7 @@ func newOIDCRP(t *testing.T, db *sqlstore.DB) *oidcRP {
 	bearer, _ := tok["access_token"].(string)
 	_, ws := api("POST", "/v1/workspaces", bearer, `{"name":"acme"}`)
 	st, pub := api("POST", "/v1/workspaces/"+ws["id"].(string)+"/clients", bearer,
-		`{"name":"app","public":true,"redirect_uris":["`+rpCallback+`"],"post_logout_redirect_uris":["`+rpLoggedIn+`"],"id_token_signed_response_alg":"RS256"}`)
+		`{"name":"app","public":true,"scopes":["profile:read"],"redirect_uris":["`+rpCallback+`"],"post_logout_redirect_uris":["`+rpLoggedIn+`"],"id_token_signed_response_alg":"RS256"}`)
 	if st != 201 || pub["id_token_signed_response_alg"] != "RS256" {
 		t.Fatalf("client: %d %v", st, pub)
 	}
@@ -284,21 +284,38 @@ func newOIDCRP(t *testing.T, db *sqlstore.DB) *oidcRP {
 	return rp
 }
 
-// signIn runs the code flow with openid and returns the token response.
-func (rp *oidcRP) signIn(t *testing.T) map[string]any {
+// code runs the authorization request with scope (PKCE, a nonce) and the
+// approval, and returns the code.
+func (rp *oidcRP) code(t testing.TB, scope string) string {
 	t.Helper()
 	q := url.Values{"client_id": {rp.clientID}, "redirect_uri": {rpCallback}, "response_type": {"code"}, "state": {"s"},
-		"code_challenge": {pkce(rp.verifier)}, "code_challenge_method": {"S256"}, "scope": {"openid"}, "nonce": {"n"}}
+		"code_challenge": {pkce(rp.verifier)}, "code_challenge_method": {"S256"}, "scope": {scope}, "nonce": {"n"}}
 	w := rp.br.send("GET", "/v1/oauth/authorize?"+q.Encode(), "", "")
 	fields := consentForm(t, w.Body.String())
 	fields.Set("decision", "approve")
 	w = rp.br.send("POST", "/v1/oauth/authorize", "application/x-www-form-urlencoded", fields.Encode())
 	al, _ := url.Parse(w.Header().Get("Location"))
+	return al.Query().Get("code")
+}
+
+// tokens runs the code flow with scope and returns the token response.
+func (rp *oidcRP) tokens(t testing.TB, scope string) map[string]any {
+	t.Helper()
 	fw := form(rp.e.s, "/v1/oauth/token", "grant_type=authorization_code&client_id="+rp.clientID+"&redirect_uri="+url.QueryEscape(rpCallback)+
-		"&code="+al.Query().Get("code")+"&code_verifier="+rp.verifier)
+		"&code="+rp.code(t, scope)+"&code_verifier="+rp.verifier)
 	got := jsonOf(t, fw)
-	if fw.Code != 200 || got["id_token"] == nil {
+	if fw.Code != 200 {
 		t.Fatalf("exchange: %d %v", fw.Code, got)
+	}
+	return got
+}
+
+// signIn runs the code flow with openid and returns the token response.
+func (rp *oidcRP) signIn(t testing.TB) map[string]any {
+	t.Helper()
+	got := rp.tokens(t, "openid")
+	if got["id_token"] == nil {
+		t.Fatalf("no id_token: %v", got)
 	}
 	return got
 }
