@@ -164,6 +164,30 @@ func TestBackchannelLogoutSurvivesFailureAndRestart(t *testing.T) {
 			t.Fatalf("a delivered notice stayed in the outbox: %d", n)
 		}
 
+		// The other ways sessions end enqueue too: every session of a
+		// person (an account status change, a factor removal), every
+		// session (revoke-all).
+		for i, end := range []func(t *auth.Tx) error{
+			func(t *auth.Tx) error { _, err := t.RevokeUserSessions(ctx, u.ID, clock()); return err },
+			func(t *auth.Tx) error { _, err := t.RevokeAllSessions(ctx, clock()); return err },
+		} {
+			advance(time.Second)
+			ns := *sess
+			ns.ID = gatehouse.NewID(clock())
+			must(gatehouse.Scope{}, func(tx gatehouse.Tx) error { return tx.CreateSession(ctx, &ns) })
+			must(gatehouse.Scope{WorkspaceID: ws.ID}, func(tx gatehouse.Tx) error {
+				return tx.CreateOAuthGrant(ctx, &gatehouse.OAuthGrant{ID: gatehouse.NewID(clock()), WorkspaceID: ws.ID, ClientID: clientID,
+					UserID: u.ID, SessionID: ns.ID, Scope: "openid", CreatedAt: clock(), LastUsedAt: clock(), ExpiresAt: clock().Add(time.Hour),
+					RefreshHash: bytes.Repeat([]byte{byte(3 + i)}, 32)})
+			})
+			if err := s2.core.InTx(ctx, gatehouse.Scope{}, end); err != nil {
+				t.Fatal(err)
+			}
+			if n, err := w2.RunOnce(ctx); n != 1 || err != nil || len(calls) != 3+i {
+				t.Fatalf("end %d: %d %v, %d calls", i, n, err, len(calls))
+			}
+		}
+
 		tok := calls[1]
 		parts := strings.Split(tok, ".")
 		var hdr, cl map[string]any
@@ -201,7 +225,7 @@ func TestBackchannelLogoutSurvivesFailureAndRestart(t *testing.T) {
 				seq = append(seq, string(evs[i].Type)+":"+evs[i].Details["reason"])
 			}
 		}
-		if strings.Join(seq, " ") != "backchannel_logout.failed:address_not_allowed backchannel_logout.failed:status_503 backchannel_logout.delivered:" {
+		if strings.Join(seq, " ") != "backchannel_logout.failed:address_not_allowed backchannel_logout.failed:status_503 backchannel_logout.delivered: backchannel_logout.delivered: backchannel_logout.delivered:" {
 			t.Fatalf("audit %v", seq)
 		}
 	})
