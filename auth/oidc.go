@@ -221,8 +221,9 @@ func (o *OAuth) Now() time.Time { return o.now() }
 // ReauthNeeded reports whether the authorization request q needs the
 // person of portal session sessionID to sign in again (OpenID Connect Core
 // section 3.1.2.1): prompt=login, a max_age the session's auth_time is
-// older than, or auth_after (what a request that sent the person to sign
-// in again carries back) later than the session's auth_time.
+// older than, or auth_after (Unix milliseconds: what a request that sent
+// the person to sign in again carries back) not before the session's
+// auth_time.
 func (o *OAuth) ReauthNeeded(ctx context.Context, sessionID string, q interface{ Get(string) string }) (bool, error) {
 	login := slices.Contains(strings.Fields(q.Get("prompt")), "login")
 	maxAge, after := int64(-1), int64(0)
@@ -254,7 +255,7 @@ func (o *OAuth) ReauthNeeded(ctx context.Context, sessionID string, q interface{
 	if at.IsZero() {
 		at = sess.CreatedAt
 	}
-	if after > 0 && at.Unix() < after {
+	if after > 0 && !at.After(time.UnixMilli(after)) {
 		return true, nil
 	}
 	return !authAgeOK(at, maxAge, o.now()), nil

@@ -151,7 +151,8 @@ func (s *Server) oauthAuthorize(w http.ResponseWriter, r *http.Request) {
 // with login_hint as the hint for the email field. again (prompt=login, or
 // a session older than max_age: OpenID Connect Core section 3.1.2.1) asks
 // for a new sign-in even with a session: the request comes back with
-// auth_after, the time the new sign-in must follow, in place of prompt and
+// auth_after, the time (Unix milliseconds) the new sign-in must follow,
+// in place of prompt and
 // max_age, so it cannot loop.
 func (s *Server) signInFirst(w http.ResponseWriter, r *http.Request, req auth.AuthorizationRequest, q url.Values, again bool) {
 	next := url.Values{}
@@ -164,7 +165,7 @@ func (s *Server) signInFirst(w http.ResponseWriter, r *http.Request, req auth.Au
 		portal.Set("login_hint", h)
 	}
 	if again {
-		next.Set("auth_after", strconv.FormatInt(s.oauth.Now().Unix(), 10))
+		next.Set("auth_after", strconv.FormatInt(s.oauth.Now().UnixMilli(), 10))
 		portal.Set("prompt", "login")
 	}
 	portal.Set("next", "/v1/oauth/authorize?"+next.Encode())

@@ -119,7 +119,27 @@ func TestOpenIDConnectCodeFlow(t *testing.T) {
 			t.Fatalf("prompt=login: %d %q", w.Code, w.Header().Get("Location"))
 		}
 
-		w = br.send("GET", authz(nil), "", "")
+		// Signing in again satisfies the request that came back: the new
+		// session's auth_time is after auth_after.
+		next := lu.Query().Get("next")
+		if w := br.send("GET", next, "", ""); !strings.Contains(w.Header().Get("Location"), "error=login_required") {
+			t.Fatalf("auth_after before signing in again: %d %q (want login_required, not a loop)", w.Code, w.Header().Get("Location"))
+		}
+		time.Sleep(2 * time.Millisecond) // auth_after has a resolution of a millisecond
+		if w := br.send("POST", "/v1/auth/token", "application/json", `{"email":"ada@example.com","password":"`+httpPassword+`"}`); w.Code != 200 {
+			t.Fatalf("second sign-in: %d", w.Code)
+		}
+		w = br.send("GET", next, "", "")
+		if w.Code != 200 {
+			t.Fatalf("after signing in again: %d %q", w.Code, w.Header().Get("Location"))
+		}
+		// max_age: 0 asks for a new sign-in, an hour does not.
+		if w := br.send("GET", authz(url.Values{"max_age": {"0"}}), "", ""); w.Code != 303 || !strings.Contains(w.Header().Get("Location"), "prompt=login") {
+			t.Fatalf("max_age=0: %d %q", w.Code, w.Header().Get("Location"))
+		}
+		redirectErr("max_age malformed", authz(url.Values{"max_age": {"-1"}}), "invalid_request")
+
+		w = br.send("GET", authz(url.Values{"max_age": {"3600"}}), "", "")
 		if w.Code != 200 {
 			t.Fatalf("consent page: %d %s", w.Code, w.Body)
 		}
@@ -208,7 +228,8 @@ func TestOpenIDDiscovery(t *testing.T) {
 		for _, k := range []string{"issuer", "authorization_endpoint", "token_endpoint", "userinfo_endpoint", "jwks_uri",
 			"scopes_supported", "response_types_supported", "subject_types_supported", "id_token_signing_alg_values_supported",
 			"claims_supported", "code_challenge_methods_supported", "grant_types_supported", "response_modes_supported",
-			"token_endpoint_auth_methods_supported", "authorization_response_iss_parameter_supported"} {
+			"token_endpoint_auth_methods_supported", "authorization_response_iss_parameter_supported", "end_session_endpoint",
+			"backchannel_logout_supported", "request_uri_parameter_supported"} {
 			if d[k] == nil {
 				t.Errorf("discovery lacks %s", k)
 			}
@@ -218,7 +239,10 @@ func TestOpenIDDiscovery(t *testing.T) {
 			return slices.Contains(l, any(v))
 		}
 		if !has("id_token_signing_alg_values_supported", "RS256") || !has("scopes_supported", "openid") ||
-			!has("subject_types_supported", "public") || !has("response_types_supported", "code") || len(d["response_types_supported"].([]any)) != 1 {
+			!has("subject_types_supported", "public") || !has("response_types_supported", "code") || len(d["response_types_supported"].([]any)) != 1 ||
+			d["backchannel_logout_supported"] != true || d["authorization_response_iss_parameter_supported"] != true ||
+			d["end_session_endpoint"] != "https://auth.example.com/v1/oauth/logout" || d["userinfo_endpoint"] != "https://auth.example.com/v1/oauth/userinfo" ||
+			!has("code_challenge_methods_supported", "S256") || len(d["code_challenge_methods_supported"].([]any)) != 1 {
 			t.Errorf("discovery %v", d)
 		}
 		for _, c := range []string{"sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "amr", "sid", "at_hash", "email"} {
