@@ -230,3 +230,86 @@ func TestBackchannelLogoutSurvivesFailureAndRestart(t *testing.T) {
 		}
 	})
 }
+
+// TestBackchannelNoRedirectNoOtherURI: a receiver that redirects is a
+// failure (status_302) and the redirect's target is never called; a
+// notice whose client has since changed its URI is dropped unsent.
+func TestBackchannelNoRedirectNoOtherURI(t *testing.T) {
+	db := testdb.SQLite(t)
+	ctx := context.Background()
+	now := time.Now().UTC().Truncate(time.Second)
+	clock := func() time.Time { return now }
+	target := 0
+	elsewhere := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { target++ }))
+	defer elsewhere.Close()
+	calls := 0
+	rcv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls++
+		http.Redirect(w, r, elsewhere.URL+"/bc", http.StatusFound)
+	}))
+	defer rcv.Close()
+	s := start(t, db, clock)
+	u := &gatehouse.User{ID: gatehouse.NewID(now), Email: "bc2@example.com", Status: gatehouse.StatusActive, CreatedAt: now, UpdatedAt: now}
+	ws := &gatehouse.Workspace{ID: gatehouse.NewID(now), Name: "bc", CreatedAt: now}
+	const clientID = "5b1e8c3a-2f4d-4e6a-9b7c-1d2e3f4a5b6d"
+	var sids []string
+	if err := db.Tx(ctx, gatehouse.Scope{}, func(tx gatehouse.Tx) error {
+		if err := tx.CreateUser(ctx, u); err != nil {
+			return err
+		}
+		for i := 0; i < 2; i++ {
+			x := &gatehouse.Session{ID: gatehouse.NewID(now), UserID: u.ID, Method: gatehouse.MethodPassword, CreatedAt: now, LastUsedAt: now,
+				ExpiresAt: now.Add(time.Hour), RefreshHash: bytes.Repeat([]byte{1}, 32)}
+			if err := tx.CreateSession(ctx, x); err != nil {
+				return err
+			}
+			sids = append(sids, x.ID)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Tx(ctx, gatehouse.Scope{WorkspaceID: ws.ID}, func(tx gatehouse.Tx) error {
+		if err := tx.CreateWorkspace(ctx, ws); err != nil {
+			return err
+		}
+		if err := tx.CreateClient(ctx, &gatehouse.Client{ID: gatehouse.NewID(now), WorkspaceID: ws.ID, ClientID: clientID, Name: "rp", Public: true,
+			BackchannelLogoutURI: rcv.URL + "/bc", CreatedAt: now}); err != nil {
+			return err
+		}
+		for _, sid := range sids {
+			if err := tx.CreateOAuthGrant(ctx, &gatehouse.OAuthGrant{ID: gatehouse.NewID(now), WorkspaceID: ws.ID, ClientID: clientID, UserID: u.ID,
+				SessionID: sid, CreatedAt: now, LastUsedAt: now, ExpiresAt: now.Add(time.Hour), RefreshHash: bytes.Repeat([]byte{2}, 32)}); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.core.InTx(ctx, gatehouse.Scope{}, func(t *auth.Tx) error { return t.RevokeSession(ctx, sids[0], clock()) }); err != nil {
+		t.Fatal(err)
+	}
+	w := backchannel.New(backchannel.Config{Core: s.core, Keys: s.keys, AllowPrivate: true})
+	if n, err := w.RunOnce(ctx); n != 1 || err != nil || calls != 1 || target != 0 {
+		t.Fatalf("redirecting receiver: %d %v, %d calls, %d at the redirect's target", n, err, calls, target)
+	}
+	// The client changes its URI (delete and register again, as an
+	// operator would); the queued notice for the old URI is dropped.
+	if err := s.core.InTx(ctx, gatehouse.Scope{}, func(t *auth.Tx) error { return t.RevokeSession(ctx, sids[1], clock()) }); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Tx(ctx, gatehouse.Scope{WorkspaceID: ws.ID}, func(tx gatehouse.Tx) error { return tx.DeleteClient(ctx, ws.ID, clientID) }); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := w.RunOnce(ctx); n != 1 || calls != 1 {
+		t.Fatalf("a notice for a deleted client was sent: %d, %d calls", n, calls)
+	}
+	now = now.Add(24 * time.Hour) // the redirect's failure is due again, its client gone: dropped unsent
+	if n, _ := w.RunOnce(ctx); n != 1 || calls != 1 {
+		t.Fatalf("the retried notice: %d, %d calls", n, calls)
+	}
+	if n, _ := w.RunOnce(ctx); n != 0 {
+		t.Fatalf("dropped notices are still queued: %d", n)
+	}
+}
