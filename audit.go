@@ -44,6 +44,12 @@ const (
 	// refresh-token reuse, authorization-code reuse): session.revoked is
 	// kept for people's own sessions.
 	EventOAuthGrantRevoked EventType = "oauth_grant.revoked"
+
+	// OpenID Connect back-channel logout (docs/oidc.md): the outcome of
+	// each delivery of a logout token, and RP-initiated logout.
+	EventBackchannelDelivered EventType = "backchannel_logout.delivered"
+	EventBackchannelFailed    EventType = "backchannel_logout.failed"
+	EventRPLogout             EventType = "oidc.logout"
 )
 
 // Signing in with another provider (docs/federation.md).

@@ -24,6 +24,7 @@ type AuthCode struct {
 	ExpiresAt     time.Time
 	UsedAt        time.Time // zero until used
 	GrantID       string    // the grant its use started; empty before
+	Nonce         string    // the OpenID Connect request's nonce, for the id_token
 }
 
 // OAuthGrant is what an authorization code starts: a person's grant to a

@@ -28,6 +28,12 @@ type Client struct {
 	CreatedBy       string   // user id, or "system" for the CLI
 	CreatedAt       time.Time
 	SecretRotatedAt time.Time // zero: never rotated
+	// OpenID Connect registration (docs/oidc.md): the id_token algorithm
+	// (empty: the server's default), the URIs RP-initiated logout may
+	// return to (exact strings), and the back-channel logout URI.
+	IDTokenAlg             string
+	PostLogoutRedirectURIs []string
+	BackchannelLogoutURI   string
 }
 
 // HasGrant reports whether c is registered for grant type g.

@@ -39,6 +39,9 @@ const (
 	ERateLimited          Code = "rate_limited"
 	EUnavailable          Code = "unavailable"
 	EInternal             Code = "internal"
+	// EInsufficientScope: the bearer token lacks a scope the resource
+	// needs (RFC 6750 section 3.1), e.g. openid at userinfo.
+	EInsufficientScope Code = "insufficient_scope"
 )
 
 // Error is the one error type of gatehouse. Message is safe to show to the

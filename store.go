@@ -46,4 +46,5 @@ type Tx interface {
 	LiveTx
 	FederationTx
 	AccountTx
+	OIDCTx
 }

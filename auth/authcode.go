@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"errors"
+	"slices"
 	"strings"
 	"time"
 
@@ -47,6 +48,9 @@ func (e *AuthorizeError) Error() string { return e.Code + ": " + e.Description }
 // section 4.1.1, RFC 7636 section 4.3).
 type AuthorizationRequest struct {
 	ClientID, RedirectURI, ResponseType, Scope, State, CodeChallenge, CodeChallengeMethod string
+	// Nonce is the OpenID Connect request's nonce (Core section 3.1.2.1),
+	// carried through the code into the id_token.
+	Nonce string
 }
 
 // AuthorizationClient returns the client of an authorization request when
@@ -87,11 +91,13 @@ func CheckAuthorization(c *gatehouse.Client, req AuthorizationRequest) (string, 
 		return "", &AuthorizeError{"invalid_request", "code_challenge must be the base64url SHA-256 of the code verifier (43 characters)"}
 	case len(req.State) > 1024:
 		return "", &AuthorizeError{"invalid_request", "state is too long"}
+	case len(req.Nonce) > 512:
+		return "", &AuthorizeError{"invalid_request", "nonce is too long"}
 	}
 	if req.Scope == "" {
 		return strings.Join(c.Scopes, " "), nil
 	}
-	want, err := clientScope(c, req.Scope)
+	want, err := personScope(c, req.Scope) // the OpenID Connect scopes need no registration
 	if err != nil {
 		return "", &AuthorizeError{"invalid_scope", gatehouse.ErrorMessage(err)}
 	}
@@ -181,7 +187,7 @@ func (o *OAuth) ConsentToken(sessionID string, c *gatehouse.Client, req Authoriz
 	if o.Sessions == nil || sessionID == "" {
 		return ""
 	}
-	return o.Sessions.CSRF.mac("gatehouse consent v1", sessionID, c.ClientID, req.RedirectURI, scope, req.State, req.CodeChallenge)
+	return o.Sessions.CSRF.mac("gatehouse consent v1", sessionID, c.ClientID, req.RedirectURI, scope, req.State, req.CodeChallenge, req.Nonce)
 }
 
 // CheckConsentToken reports whether tok is ConsentToken's, in constant time.
@@ -222,7 +228,7 @@ func (o *OAuth) IssueCode(ctx context.Context, c *gatehouse.Client, userID, sess
 		}
 		return t.CreateAuthCode(ctx, &gatehouse.AuthCode{Hash: hashToken(code), WorkspaceID: c.WorkspaceID, ClientID: c.ClientID,
 			UserID: userID, SessionID: sessionID, RedirectURI: req.RedirectURI, Scope: scope, CodeChallenge: req.CodeChallenge,
-			CreatedAt: now, ExpiresAt: now.Add(CodeTTL)})
+			Nonce: req.Nonce, CreatedAt: now, ExpiresAt: now.Add(CodeTTL)})
 	})
 	if err != nil {
 		return "", err
@@ -265,6 +271,7 @@ func (o *OAuth) PublicClient(ctx context.Context, policy, clientID string) (_ *g
 type IssuedGrant struct {
 	IssuedToken
 	RefreshToken string
+	IDToken      string // OpenID Connect, when the scope holds openid (oidc.go)
 }
 
 // String describes g without its tokens.
@@ -300,6 +307,8 @@ func (o *OAuth) ExchangeCode(ctx context.Context, c *gatehouse.Client, code, red
 	}
 	hash := hashToken(code)
 	var ac *gatehouse.AuthCode
+	var sess *gatehouse.Session
+	var u *gatehouse.User
 	err = o.InTx(ctx, gatehouse.Scope{WorkspaceID: c.WorkspaceID}, func(t *Tx) error {
 		var err error
 		ac, err = t.ConsumeAuthCode(ctx, c.WorkspaceID, hash, grantID, now)
@@ -313,11 +322,12 @@ func (o *OAuth) ExchangeCode(ctx context.Context, c *gatehouse.Client, code, red
 			subtle.ConstantTimeCompare([]byte(S256(verifier)), []byte(ac.CodeChallenge)) != 1 {
 			return CommitThen(errBadCode)
 		}
-		sess, err := t.SessionByID(ctx, ac.SessionID)
+		sess, err = t.SessionByID(ctx, ac.SessionID)
 		if err != nil && !errors.Is(err, gatehouse.ErrNotFound) {
 			return err
 		}
-		u, uerr := t.UserByID(ctx, ac.UserID)
+		var uerr error
+		u, uerr = t.UserByID(ctx, ac.UserID)
 		if uerr != nil && !errors.Is(uerr, gatehouse.ErrNotFound) {
 			return uerr
 		}
@@ -343,7 +353,7 @@ func (o *OAuth) ExchangeCode(ctx context.Context, c *gatehouse.Client, code, red
 	if err != nil {
 		return nil, err
 	}
-	return o.grantResponse(ctx, c, ac.UserID, ac.Scope, refresh)
+	return o.grantResponse(ctx, c, u, sess, ac.Scope, ac.Nonce, refresh)
 }
 
 // codeReused tells apart why a code matched nothing: one used before gets
@@ -377,16 +387,21 @@ func (o *OAuth) codeReused(ctx context.Context, t *Tx, c *gatehouse.Client, hash
 
 // grantResponse signs the access token of a committed grant: an RFC 9068
 // JWT with sub the person, client_id the client, the grant's scope and the
-// client's workspace_id, without sid (it is not the person's own session).
-func (o *OAuth) grantResponse(ctx context.Context, c *gatehouse.Client, userID, scope, refresh string) (*IssuedGrant, error) {
-	tok, exp, err := o.Keys.IssueAccessToken(ctx, token.Claims{Subject: userID, ClientID: c.ClientID, WorkspaceID: c.WorkspaceID, Scope: scope})
+// client's workspace_id, without sid (it is not the person's own session),
+// and, when the scope holds openid, the id_token for sess (oidc.go).
+func (o *OAuth) grantResponse(ctx context.Context, c *gatehouse.Client, u *gatehouse.User, sess *gatehouse.Session, scope, nonce, refresh string) (*IssuedGrant, error) {
+	tok, exp, err := o.Keys.IssueAccessToken(ctx, token.Claims{Subject: u.ID, ClientID: c.ClientID, WorkspaceID: c.WorkspaceID, Scope: scope})
+	if err != nil {
+		return nil, err
+	}
+	idt, err := o.idToken(c, u, sess, scope, nonce, tok)
 	if err != nil {
 		return nil, err
 	}
 	if !c.HasGrant(gatehouse.GrantRefreshToken) {
 		refresh = "" // the grant still records what the code issued, for a reuse to revoke
 	}
-	return &IssuedGrant{IssuedToken: IssuedToken{AccessToken: tok, ExpiresIn: exp, Scope: scope}, RefreshToken: refresh}, nil
+	return &IssuedGrant{IssuedToken: IssuedToken{AccessToken: tok, ExpiresIn: exp, Scope: scope}, RefreshToken: refresh, IDToken: idt}, nil
 }
 
 // RefreshGrant runs the refresh-token grant (RFC 6749 section 6) for client
@@ -411,7 +426,7 @@ func (o *OAuth) RefreshGrant(ctx context.Context, c *gatehouse.Client, refresh, 
 	var want []string
 	if scope != "" {
 		var err error
-		if want, err = parseScope(scope); err != nil {
+		if want, err = parsePersonScope(scope); err != nil {
 			return nil, err
 		}
 	}
@@ -419,6 +434,8 @@ func (o *OAuth) RefreshGrant(ctx context.Context, c *gatehouse.Client, refresh, 
 	next := successor(fams.cfg.Key, rt)
 	now := o.now()
 	var g *gatehouse.OAuthGrant
+	var sess *gatehouse.Session
+	var u *gatehouse.User
 	err := o.InTx(ctx, gatehouse.Scope{WorkspaceID: c.WorkspaceID}, func(t *Tx) error {
 		fam, err := fams.refresh(ctx, t, grantRows{c}, rt, next, now)
 		if err != nil {
@@ -432,6 +449,21 @@ func (o *OAuth) RefreshGrant(ctx context.Context, c *gatehouse.Client, refresh, 
 				return gatehouse.Errorf(gatehouse.EInvalidScope, "the requested scope exceeds the grant's")
 			}
 		}
+		u = &gatehouse.User{ID: g.UserID}
+		if !slices.Contains(have, ScopeOpenID) || want != nil && !slices.Contains(want, ScopeOpenID) {
+			return nil // no id_token: the common refresh stays one UPDATE
+		}
+		if u, err = t.UserByID(ctx, g.UserID); err != nil {
+			return err
+		}
+		// The session the grant was approved from gives the id_token its
+		// sid, auth_time and amr (OpenID Connect Core section 12.2).
+		if sess, err = t.SessionByID(ctx, g.SessionID); errors.Is(err, gatehouse.ErrNotFound) {
+			sess, err = nil, nil
+		}
+		if err != nil {
+			return err
+		}
 		return nil
 	})
 	if err != nil {
@@ -441,7 +473,7 @@ func (o *OAuth) RefreshGrant(ctx context.Context, c *gatehouse.Client, refresh, 
 	if want != nil {
 		granted = strings.Join(want, " ")
 	}
-	return o.grantResponse(ctx, c, g.UserID, granted, next)
+	return o.grantResponse(ctx, c, u, sess, granted, "", next)
 }
 
 // revokeGrant ends the OAuth grant a refresh token belongs to (RFC 7009

@@ -125,6 +125,12 @@ type ClientSpec struct {
 	// without a secret.
 	RedirectURIs []string
 	Public       bool
+	// OpenID Connect registration (oidc_clients.go): the id_token
+	// algorithm, the URIs RP-initiated logout may return to, and the
+	// back-channel logout URI.
+	IDTokenAlg             string
+	PostLogoutRedirectURIs []string
+	BackchannelLogoutURI   string
 }
 
 // validSpec checks a spec and returns its normalized grants, scopes and
@@ -198,7 +204,12 @@ func inVocabulary(xs, vocab []string, code gatehouse.Code, what string) ([]strin
 // and admins of the workspace, with a signed-in session, create, list, read,
 // delete them and rotate their secrets; anyone else who is not a member gets
 // not_found.
-type Clients struct{ *Core }
+type Clients struct {
+	*Core
+	// IDTokenAlgs, when set, are the id_token algorithms a client may
+	// register (Keys.IDTokenAlgs); nil: any algorithm gatehouse signs with.
+	IDTokenAlgs []string
+}
 
 // CreatedClient is a new client (or one with a new secret) and the one
 // showing of its secret.
@@ -267,6 +278,9 @@ func (s *Clients) CreateAsSystem(ctx context.Context, id string, spec ClientSpec
 
 func (s *Clients) create(ctx context.Context, t *Tx, id, actor string, spec ClientSpec) (*CreatedClient, error) {
 	name, grants, scopes, uris, err := validSpec(spec)
+	if err == nil {
+		err = s.validOIDCSpec(&spec, grants)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -295,7 +309,8 @@ func (s *Clients) create(ctx context.Context, t *Tx, id, actor string, spec Clie
 	}
 	now := s.now()
 	c := &gatehouse.Client{ID: gatehouse.NewID(now), WorkspaceID: id, ClientID: clientID, Name: name, SecretHash: hash,
-		Grants: grants, Scopes: scopes, RedirectURIs: uris, Public: spec.Public, CreatedBy: actor, CreatedAt: now}
+		Grants: grants, Scopes: scopes, RedirectURIs: uris, Public: spec.Public, CreatedBy: actor, CreatedAt: now,
+		IDTokenAlg: spec.IDTokenAlg, PostLogoutRedirectURIs: spec.PostLogoutRedirectURIs, BackchannelLogoutURI: spec.BackchannelLogoutURI}
 	if err := t.CreateClient(ctx, c); err != nil {
 		return nil, err
 	}

@@ -21,7 +21,8 @@ import (
 //  3. the client is registered for the grant (else unauthorized_client),
 //     and a public client uses only a grant that allows public clients;
 //  4. a scope parameter, for a grant that takes one, is well-formed and
-//     within the client's scopes (else invalid_scope);
+//     within the client's scopes, plus the OpenID Connect scopes for a
+//     grant that acts for a person (else invalid_scope);
 //  5. the grant's handler.
 //
 // Steps 3 to 5 are (*OAuth).Token, the only caller of a handler; a new grant
@@ -41,13 +42,17 @@ type Grant struct {
 	// Scoped reports whether the token request takes a scope parameter
 	// (RFC 6749 sections 4.4.2 and 6); the shared scope check reads it.
 	Scoped bool
+	// Person reports whether the grant acts for a person, so that its scope
+	// may also hold the OpenID Connect scopes (oidc.go), which no client
+	// registers.
+	Person bool
 	// handle runs the grant for an authenticated client registered for it.
 	handle func(ctx context.Context, o *OAuth, c *gatehouse.Client, p TokenParams) (*IssuedGrant, error)
 }
 
 // grants is the registry, in the order discovery lists it.
 var grants = []Grant{
-	{Type: gatehouse.GrantAuthorizationCode, Public: true,
+	{Type: gatehouse.GrantAuthorizationCode, Public: true, Person: true,
 		handle: func(ctx context.Context, o *OAuth, c *gatehouse.Client, p TokenParams) (*IssuedGrant, error) {
 			return o.ExchangeCode(ctx, c, p.Get("code"), p.Get("redirect_uri"), p.Get("code_verifier"))
 		}},
@@ -59,7 +64,7 @@ var grants = []Grant{
 			}
 			return &IssuedGrant{IssuedToken: *it}, nil // no refresh token (section 4.4.3)
 		}},
-	{Type: gatehouse.GrantRefreshToken, Public: true, Scoped: true,
+	{Type: gatehouse.GrantRefreshToken, Public: true, Scoped: true, Person: true,
 		handle: func(ctx context.Context, o *OAuth, c *gatehouse.Client, p TokenParams) (*IssuedGrant, error) {
 			return o.RefreshGrant(ctx, c, p.Get("refresh_token"), p.Get("scope"))
 		}},
@@ -111,7 +116,11 @@ func (o *OAuth) Token(ctx context.Context, g *Grant, c *gatehouse.Client, p Toke
 		return nil, gatehouse.Errorf(gatehouse.EUnauthorizedClient, "the client is not registered for the %s grant", g.Type)
 	}
 	if scope := p.Get("scope"); g.Scoped && scope != "" {
-		if _, err := clientScope(c, scope); err != nil {
+		check := clientScope
+		if g.Person {
+			check = personScope
+		}
+		if _, err := check(c, scope); err != nil {
 			return nil, err
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -46,6 +47,12 @@ type KeysConfig struct {
 	Poll time.Duration
 	// KEK encrypts private keys at rest.
 	KEK kms.KEK
+	// IDTokenAlgs are further key families, one per algorithm, each
+	// rotated as Alg's is: OpenID Connect Discovery 1.0 section 3 requires
+	// RS256 among the id_token algorithms (docs/oidc.md), so a server that
+	// signs access tokens with EdDSA keeps an RS256 key beside it. The Alg
+	// family is always one of the id_token algorithms.
+	IDTokenAlgs []token.Alg
 }
 
 // Keys runs the signing-key lifecycle (next → active → retired → removed, or
@@ -113,6 +120,16 @@ func NewKeys(core *Core, cfg KeysConfig) (*Keys, error) {
 	if cfg.Poll <= 0 {
 		cfg.Poll = DefaultKeyPoll
 	}
+	algs := []token.Alg{cfg.Alg}
+	for _, a := range cfg.IDTokenAlgs {
+		if !a.Valid() {
+			return nil, fmt.Errorf("auth: unsupported signing algorithm %q", a)
+		}
+		if !slices.Contains(algs, a) {
+			algs = append(algs, a)
+		}
+	}
+	cfg.IDTokenAlgs = algs
 	k := &Keys{Core: core, cfg: cfg, signers: map[string]*token.Signer{}}
 	k.state.Store(&keyState{version: -1})
 	return k, nil
@@ -248,9 +265,18 @@ func (k *Keys) signer(ctx context.Context, r *gatehouse.SigningKey) (*token.Sign
 }
 
 // classify returns the active key and the next key (either may be nil)
-// among rows at now.
+// among rows at now, of the access-token family (cfg.Alg).
 func (k *Keys) classify(rows []*gatehouse.SigningKey, now time.Time) (active, next *gatehouse.SigningKey) {
+	return k.classifyAlg(rows, now, k.cfg.Alg)
+}
+
+// classifyAlg is classify for the key family of alg: each family rotates on
+// its own (IDTokenAlgs).
+func (k *Keys) classifyAlg(rows []*gatehouse.SigningKey, now time.Time, alg token.Alg) (active, next *gatehouse.SigningKey) {
 	for _, r := range rows {
+		if r.Alg != string(alg) {
+			continue
+		}
 		switch r.Status(now, k.keep()) {
 		case gatehouse.KeyActive:
 			if active == nil || r.ActivatesAt.After(active.ActivatesAt) {
@@ -269,7 +295,17 @@ func (k *Keys) classify(rows []*gatehouse.SigningKey, now time.Time) (active, ne
 // all, or no successor scheduled when the active key's period ends within
 // the publish-ahead window.
 func (k *Keys) rotationDue(rows []*gatehouse.SigningKey, now time.Time) bool {
-	active, next := k.classify(rows, now)
+	for _, alg := range k.cfg.IDTokenAlgs {
+		if k.familyDue(rows, now, alg) {
+			return true
+		}
+	}
+	return false
+}
+
+// familyDue is rotationDue for the family of alg.
+func (k *Keys) familyDue(rows []*gatehouse.SigningKey, now time.Time, alg token.Alg) bool {
+	active, next := k.classifyAlg(rows, now, alg)
 	if next != nil {
 		return false
 	}
@@ -340,63 +376,20 @@ func (k *Keys) rotate(ctx context.Context, mode rotateMode, actor string) (KeyIn
 		if err := k.removeExpired(ctx, t, rows, now); err != nil {
 			return err
 		}
-		active, next := k.classify(rows, now)
-		var key *gatehouse.SigningKey
-		switch {
-		case mode == rotateAuto && !k.rotationDue(rows, now):
-			return nil // another instance did it while we waited for the lock
-		case mode == rotateScheduled && next != nil:
-			out = k.info(next, now)
-			return nil
-		case mode == rotateNow && next != nil && k.canSign(ctx, next):
-			if err := t.UpdateSigningKeyTimes(ctx, next.KID, now, time.Time{}); err != nil {
+		for _, alg := range k.cfg.IDTokenAlgs {
+			info, did, err := k.rotateFamily(ctx, t, rows, now, mode, actor, alg)
+			if err != nil {
 				return err
 			}
-			next.ActivatesAt = now
-			key = next
-		default:
-			at := now.Add(k.cfg.PublishAhead)
-			switch {
-			case active == nil || mode == rotateNow:
-				at = now // first key (nothing to pre-publish for), or an emergency
-			case mode == rotateAuto:
-				if end := active.ActivatesAt.Add(k.cfg.RotationPeriod); end.After(at) {
-					at = end
-				}
+			if alg == k.cfg.Alg {
+				out = info
 			}
-			if key, err = k.newKey(ctx, now, at); err != nil {
-				return err
-			}
-			if err := t.CreateSigningKey(ctx, key); err != nil {
-				return err
-			}
-			if mode == rotateNow && next != nil {
-				// A scheduled key this instance cannot decrypt: withdraw
-				// it, or it would take over (unusable) at its time.
-				if err := t.RevokeSigningKey(ctx, next.KID, now); err != nil {
-					return err
-				}
-				if err := t.Audit(&gatehouse.AuditEvent{Type: gatehouse.EventKeyRevoked, Actor: actor, Target: "key:" + next.KID,
-					Details: map[string]string{"kid": next.KID, "status": string(gatehouse.KeyNext), "reason": "undecryptable"}}); err != nil {
-					return err
-				}
-			}
+			changed = changed || did
 		}
-		if active != nil {
-			if err := t.UpdateSigningKeyTimes(ctx, active.KID, active.ActivatesAt, key.ActivatesAt); err != nil {
-				return err
-			}
+		if changed {
+			return t.BumpSigningKeysVersion(ctx)
 		}
-		if err := t.BumpSigningKeysVersion(ctx); err != nil {
-			return err
-		}
-		changed = true
-		out = k.info(key, now)
-		details := map[string]string{"kid": key.KID, "alg": key.Alg, "activates_at": key.ActivatesAt.Format(time.RFC3339), "mode": mode.String()}
-		if active != nil {
-			details["previous_kid"] = active.KID
-		}
-		return t.Audit(&gatehouse.AuditEvent{Type: gatehouse.EventKeyRotated, Actor: actor, Target: "key:" + key.KID, Details: details})
+		return nil
 	})
 	if err != nil {
 		return KeyInfo{}, err
@@ -405,6 +398,63 @@ func (k *Keys) rotate(ctx context.Context, mode rotateMode, actor string) (KeyIn
 		return out, k.Load(ctx)
 	}
 	return out, nil
+}
+
+// rotateFamily is rotate for the key family of alg, inside rotate's
+// transaction; changed reports whether it wrote anything.
+func (k *Keys) rotateFamily(ctx context.Context, t *Tx, rows []*gatehouse.SigningKey, now time.Time, mode rotateMode, actor string, alg token.Alg) (out KeyInfo, changed bool, err error) {
+	active, next := k.classifyAlg(rows, now, alg)
+	var key *gatehouse.SigningKey
+	switch {
+	case mode == rotateAuto && !k.familyDue(rows, now, alg):
+		return out, false, nil // another instance did it while we waited for the lock
+	case mode == rotateScheduled && next != nil:
+		return k.info(next, now), false, nil
+	case mode == rotateNow && next != nil && k.canSign(ctx, next):
+		if err := t.UpdateSigningKeyTimes(ctx, next.KID, now, time.Time{}); err != nil {
+			return out, false, err
+		}
+		next.ActivatesAt = now
+		key = next
+	default:
+		at := now.Add(k.cfg.PublishAhead)
+		switch {
+		case active == nil || mode == rotateNow:
+			at = now // first key (nothing to pre-publish for), or an emergency
+		case mode == rotateAuto:
+			if end := active.ActivatesAt.Add(k.cfg.RotationPeriod); end.After(at) {
+				at = end
+			}
+		}
+		if key, err = k.newKey(ctx, now, at, alg); err != nil {
+			return out, false, err
+		}
+		if err := t.CreateSigningKey(ctx, key); err != nil {
+			return out, false, err
+		}
+		if mode == rotateNow && next != nil {
+			// A scheduled key this instance cannot decrypt: withdraw
+			// it, or it would take over (unusable) at its time.
+			if err := t.RevokeSigningKey(ctx, next.KID, now); err != nil {
+				return out, false, err
+			}
+			if err := t.Audit(&gatehouse.AuditEvent{Type: gatehouse.EventKeyRevoked, Actor: actor, Target: "key:" + next.KID,
+				Details: map[string]string{"kid": next.KID, "status": string(gatehouse.KeyNext), "reason": "undecryptable"}}); err != nil {
+				return out, false, err
+			}
+		}
+	}
+	if active != nil {
+		if err := t.UpdateSigningKeyTimes(ctx, active.KID, active.ActivatesAt, key.ActivatesAt); err != nil {
+			return out, false, err
+		}
+	}
+	out = k.info(key, now)
+	details := map[string]string{"kid": key.KID, "alg": key.Alg, "activates_at": key.ActivatesAt.Format(time.RFC3339), "mode": mode.String()}
+	if active != nil {
+		details["previous_kid"] = active.KID
+	}
+	return out, true, t.Audit(&gatehouse.AuditEvent{Type: gatehouse.EventKeyRotated, Actor: actor, Target: "key:" + key.KID, Details: details})
 }
 
 // canSign reports whether this instance can decrypt r's private key.
@@ -448,8 +498,8 @@ func (k *Keys) removeExpired(ctx context.Context, t *Tx, rows []*gatehouse.Signi
 }
 
 // newKey generates a key pair and seals its private key under the KEK.
-func (k *Keys) newKey(ctx context.Context, now, activates time.Time) (*gatehouse.SigningKey, error) {
-	priv, err := token.GenerateKey(k.cfg.Alg)
+func (k *Keys) newKey(ctx context.Context, now, activates time.Time, alg token.Alg) (*gatehouse.SigningKey, error) {
+	priv, err := token.GenerateKey(alg)
 	if err != nil {
 		return nil, err
 	}
@@ -457,7 +507,7 @@ func (k *Keys) newKey(ctx context.Context, now, activates time.Time) (*gatehouse
 	if err != nil {
 		return nil, err
 	}
-	pk, err := token.NewPublicKey(kid, k.cfg.Alg, priv.Public())
+	pk, err := token.NewPublicKey(kid, alg, priv.Public())
 	if err != nil {
 		return nil, err
 	}
@@ -478,7 +528,7 @@ func (k *Keys) newKey(ctx context.Context, now, activates time.Time) (*gatehouse
 	if err != nil {
 		return nil, err
 	}
-	return &gatehouse.SigningKey{KID: kid, Alg: string(k.cfg.Alg), PublicJWK: pub, PrivateKey: sealed,
+	return &gatehouse.SigningKey{KID: kid, Alg: string(alg), PublicJWK: pub, PrivateKey: sealed,
 		CreatedAt: now, ActivatesAt: activates}, nil
 }
 
@@ -514,7 +564,7 @@ func (k *Keys) Revoke(ctx context.Context, kid, actor string) error {
 		if status == gatehouse.KeyRevoked {
 			return gatehouse.Errorf(gatehouse.EConflict, "key %s is already revoked", kid)
 		}
-		active, next := k.classify(rows, now)
+		active, next := k.classifyAlg(rows, now, token.Alg(key.Alg)) // the revoked key's own family
 		if err := t.RevokeSigningKey(ctx, kid, now); err != nil {
 			return err
 		}
@@ -531,7 +581,7 @@ func (k *Keys) Revoke(ctx context.Context, kid, actor string) error {
 				}
 				repl = next
 			} else {
-				if repl, err = k.newKey(ctx, now, now); err != nil {
+				if repl, err = k.newKey(ctx, now, now, token.Alg(key.Alg)); err != nil {
 					return err
 				}
 				if err := t.CreateSigningKey(ctx, repl); err != nil {

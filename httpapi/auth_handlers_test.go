@@ -21,6 +21,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse/mail"
 	"github.com/gatehouse-auth/gatehouse/password"
 	"github.com/gatehouse-auth/gatehouse/sqlstore"
+	"github.com/gatehouse-auth/gatehouse/token"
 )
 
 // stubIssuer signs nothing; tests that count hashing and transactions use it
@@ -33,7 +34,7 @@ func (stubIssuer) IssueSessionAccessToken(_ context.Context, s *gatehouse.Sessio
 
 // withSessions wires a real auth.Sessions over s, with real signing keys
 // and real bearer authentication (JWT access tokens and PATs), mail into dir.
-func withSessions(t *testing.T, s gatehouse.Store, mailDir string) option {
+func withSessions(t testing.TB, s gatehouse.Store, mailDir string) option {
 	return func(c *Config, d *Deps) {
 		core := auth.NewCore(s, d.Logger)
 		d.Workspaces = &auth.Workspaces{Core: core}
@@ -43,7 +44,7 @@ func withSessions(t *testing.T, s gatehouse.Store, mailDir string) option {
 		if err != nil {
 			t.Fatal(err)
 		}
-		keys, err := auth.NewKeys(core, auth.KeysConfig{Issuer: c.PublicURL.String(), KEK: kek})
+		keys, err := auth.NewKeys(core, auth.KeysConfig{Issuer: c.PublicURL.String(), KEK: kek, IDTokenAlgs: []token.Alg{token.RS256}})
 		if err != nil {
 			t.Fatal(err)
 		}

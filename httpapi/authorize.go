@@ -5,6 +5,8 @@ import (
 	"html/template"
 	"net/http"
 	"net/url"
+	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/gatehouse-auth/gatehouse"
@@ -21,7 +23,8 @@ import (
 
 // authorizeParams are the parameters an authorization request carries; each
 // may appear once (section 3.1).
-var authorizeParams = []string{"client_id", "redirect_uri", "response_type", "scope", "state", "code_challenge", "code_challenge_method"}
+var authorizeParams = []string{"client_id", "redirect_uri", "response_type", "scope", "state", "code_challenge", "code_challenge_method",
+	"nonce", "prompt", "max_age", "login_hint", "id_token_hint", "response_mode", "auth_after"}
 
 // authorizeRequest reads the authorization request from q. dup is the
 // first parameter given more than once, if any.
@@ -33,14 +36,15 @@ func authorizeRequest(q url.Values) (req auth.AuthorizationRequest, dup string) 
 	}
 	return auth.AuthorizationRequest{ClientID: q.Get("client_id"), RedirectURI: q.Get("redirect_uri"),
 		ResponseType: q.Get("response_type"), Scope: q.Get("scope"), State: q.Get("state"),
-		CodeChallenge: q.Get("code_challenge"), CodeChallengeMethod: q.Get("code_challenge_method")}, dup
+		CodeChallenge: q.Get("code_challenge"), CodeChallengeMethod: q.Get("code_challenge_method"), Nonce: q.Get("nonce")}, dup
 }
 
 // authorizeValues returns req's parameters that are not empty.
 func authorizeValues(req auth.AuthorizationRequest) map[string]string {
 	v := map[string]string{}
 	for k, x := range map[string]string{"client_id": req.ClientID, "redirect_uri": req.RedirectURI, "response_type": req.ResponseType,
-		"scope": req.Scope, "state": req.State, "code_challenge": req.CodeChallenge, "code_challenge_method": req.CodeChallengeMethod} {
+		"scope": req.Scope, "state": req.State, "code_challenge": req.CodeChallenge, "code_challenge_method": req.CodeChallengeMethod,
+		"nonce": req.Nonce} {
 		if x != "" {
 			v[k] = x
 		}
@@ -73,6 +77,9 @@ func (s *Server) authorizeCheck(r *http.Request, q url.Values) (*gatehouse.Clien
 		return c, req, "", &auth.AuthorizeError{Code: "invalid_request", Description: dup + " is given more than once"}
 	}
 	scope, err := auth.CheckAuthorization(c, req)
+	if err == nil {
+		err = oidcParamsCheck(q)
+	}
 	return c, req, scope, err
 }
 
@@ -96,23 +103,108 @@ func (s *Server) oauthAuthorize(w http.ResponseWriter, r *http.Request) {
 		s.authorizeFailed(w, r, err)
 		return
 	}
+	q := r.URL.Query()
+	prompt := strings.Fields(q.Get("prompt"))
 	userID, sid, err := s.oauth.SignedIn(r.Context(), tok)
 	if gatehouse.ErrorCode(err) == gatehouse.EUnauthorized {
+		if slices.Contains(prompt, "none") {
+			s.authorizeRedirect(w, r, req, url.Values{}, &auth.AuthorizeError{Code: "login_required", Description: "no one is signed in"})
+			return
+		}
 		// Sign in at the portal, which comes back here (web/static/app.js
 		// follows only a next of this path).
-		http.Redirect(w, r, "/?next="+url.QueryEscape("/v1/oauth/authorize?"+authorizeQuery(req)), http.StatusSeeOther)
+		s.signInFirst(w, r, req, q, false)
 		return
 	}
 	if err != nil {
 		s.authorizeFailed(w, r, err)
 		return
 	}
+	if again, err := s.oauth.ReauthNeeded(r.Context(), sid, q); err != nil {
+		s.authorizeFailed(w, r, err)
+		return
+	} else if again {
+		if slices.Contains(prompt, "none") || q.Get("auth_after") != "" {
+			// prompt=none cannot show a sign-in; a request that came back
+			// from one and is still not satisfied does not loop.
+			s.authorizeRedirect(w, r, req, url.Values{}, &auth.AuthorizeError{Code: "login_required", Description: "the person must sign in again"})
+			return
+		}
+		s.signInFirst(w, r, req, q, true)
+		return
+	}
 	if err := s.oauth.MayApprove(r.Context(), c, userID); err != nil {
 		s.authorizeRedirect(w, r, req, url.Values{}, err)
 		return
 	}
+	if slices.Contains(prompt, "none") {
+		// Every approval is asked for (docs/oidc.md): none is remembered,
+		// so prompt=none never finds consent given.
+		s.authorizeRedirect(w, r, req, url.Values{}, &auth.AuthorizeError{Code: "consent_required", Description: "the person must approve the request"})
+		return
+	}
 	email, workspace := s.consentWho(r, c, userID, sid)
 	s.consentPageFor(w, r, c, req, scope, s.oauth.ConsentToken(sid, c, req, scope), email, workspace)
+}
+
+// signInFirst sends the browser to sign in at the portal, which comes back
+// to this request (web/static/app.js follows only a next of this path),
+// with login_hint as the hint for the email field. again (prompt=login, or
+// a session older than max_age: OpenID Connect Core section 3.1.2.1) asks
+// for a new sign-in even with a session: the request comes back with
+// auth_after, the time (Unix milliseconds) the new sign-in must follow,
+// in place of prompt and
+// max_age, so it cannot loop.
+func (s *Server) signInFirst(w http.ResponseWriter, r *http.Request, req auth.AuthorizationRequest, q url.Values, again bool) {
+	next := url.Values{}
+	for k, v := range authorizeValues(req) {
+		next.Set(k, v)
+	}
+	portal := url.Values{}
+	if h := q.Get("login_hint"); h != "" && len(h) <= gatehouse.MaxEmailLen {
+		next.Set("login_hint", h)
+		portal.Set("login_hint", h)
+	}
+	if again {
+		next.Set("auth_after", strconv.FormatInt(s.oauth.Now().UnixMilli(), 10))
+		portal.Set("prompt", "login")
+	}
+	portal.Set("next", "/v1/oauth/authorize?"+next.Encode())
+	http.Redirect(w, r, "/?"+portal.Encode(), http.StatusSeeOther)
+}
+
+// oidcParamsCheck checks the OpenID Connect parameters of an authorization
+// request (Core section 3.1.2.1) once its client and redirect URI are
+// known good; unknown parameters are ignored, as the specification says.
+func oidcParamsCheck(q url.Values) error {
+	if q.Has("request") {
+		return &auth.AuthorizeError{Code: "request_not_supported", Description: "request objects are not supported"}
+	}
+	if q.Has("request_uri") {
+		return &auth.AuthorizeError{Code: "request_uri_not_supported", Description: "request_uri is not supported"}
+	}
+	if m := q.Get("response_mode"); m != "" && m != "query" {
+		return &auth.AuthorizeError{Code: "invalid_request", Description: "the supported response_mode is query"}
+	}
+	prompt := strings.Fields(q.Get("prompt"))
+	for _, p := range prompt {
+		switch p {
+		case "none", "login", "consent":
+		case "select_account":
+			return &auth.AuthorizeError{Code: "account_selection_required", Description: "prompt=select_account is not supported"}
+		default:
+			return &auth.AuthorizeError{Code: "invalid_request", Description: "unknown prompt value"}
+		}
+	}
+	if slices.Contains(prompt, "none") && len(prompt) > 1 {
+		return &auth.AuthorizeError{Code: "invalid_request", Description: "prompt=none cannot be combined with other values"}
+	}
+	if m := q.Get("max_age"); m != "" {
+		if n, err := strconv.ParseInt(m, 10, 64); err != nil || n < 0 {
+			return &auth.AuthorizeError{Code: "invalid_request", Description: "max_age must be a number of seconds"}
+		}
+	}
+	return nil
 }
 
 // oauthDecide is POST /v1/oauth/authorize: the consent form's decision.
@@ -250,9 +342,9 @@ var scopeWords = map[string]string{
 	"workspaces:read":  "See the workspace and its members",
 	"workspaces:write": "Manage the workspace's members",
 	"audit:read":       "Read the workspace's audit trail",
-	"openid":           "Confirm who you are",
+	"openid":           "Know who you are (your gatehouse user id) and when you signed in",
 	"email":            "See your email address",
-	"profile":          "See your profile",
+	"profile":          "See your profile: your email address",
 	"offline_access":   "Stay connected when you are not using it",
 }
 

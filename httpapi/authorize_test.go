@@ -26,7 +26,7 @@ import (
 // browser is a hand-driven browser for the authorization-code flow: it
 // keeps cookies in a jar and never follows redirects by itself.
 type browser struct {
-	t   *testing.T
+	t   testing.TB
 	h   http.Handler
 	jar map[string]string
 }
@@ -68,7 +68,7 @@ func (b *browser) send(method, target, contentType, body string, hdr ...string) 
 var hiddenRE = regexp.MustCompile(`<input type="hidden" name="([a-z_]+)" value="([^"]*)">`)
 
 // consentForm returns the hidden fields of a consent page.
-func consentForm(t *testing.T, page string) url.Values {
+func consentForm(t testing.TB, page string) url.Values {
 	t.Helper()
 	v := url.Values{}
 	for _, m := range hiddenRE.FindAllStringSubmatch(page, -1) {

@@ -19,6 +19,10 @@ type clientJSON struct {
 	Public          bool       `json:"public"`
 	CreatedAt       time.Time  `json:"created_at"`
 	SecretRotatedAt *time.Time `json:"secret_rotated_at"`
+	// OpenID Connect registration (docs/oidc.md).
+	IDTokenAlg             string   `json:"id_token_signed_response_alg,omitempty"`
+	PostLogoutRedirectURIs []string `json:"post_logout_redirect_uris,omitempty"`
+	BackchannelLogoutURI   string   `json:"backchannel_logout_uri,omitempty"`
 }
 
 // createdClientJSON is a client with the one showing of its secret.
@@ -31,7 +35,8 @@ type createdClientJSON struct {
 // clients create`); secret is shown only when it is not empty.
 func ClientOut(c *gatehouse.Client, secret auth.ClientSecret) any {
 	out := clientJSON{ClientID: c.ClientID, WorkspaceID: c.WorkspaceID, Name: c.Name, GrantTypes: c.Grants, Scopes: c.Scopes,
-		RedirectURIs: c.RedirectURIs, Public: c.Public, CreatedAt: c.CreatedAt.UTC()}
+		RedirectURIs: c.RedirectURIs, Public: c.Public, CreatedAt: c.CreatedAt.UTC(),
+		IDTokenAlg: c.IDTokenAlg, PostLogoutRedirectURIs: c.PostLogoutRedirectURIs, BackchannelLogoutURI: c.BackchannelLogoutURI}
 	if out.RedirectURIs == nil {
 		out.RedirectURIs = []string{}
 	}
@@ -69,12 +74,17 @@ func (s *Server) createClient(w http.ResponseWriter, r *http.Request) error {
 		Scopes       []string `json:"scopes"`
 		RedirectURIs []string `json:"redirect_uris"`
 		Public       bool     `json:"public"`
+		// OpenID Connect registration (docs/oidc.md).
+		IDTokenAlg             string   `json:"id_token_signed_response_alg"`
+		PostLogoutRedirectURIs []string `json:"post_logout_redirect_uris"`
+		BackchannelLogoutURI   string   `json:"backchannel_logout_uri"`
 	}
 	if err := decodeJSON(r, &in); err != nil {
 		return err
 	}
 	cc, err := cs.Create(r.Context(), principal(r), r.PathValue("id"),
-		auth.ClientSpec{Name: in.Name, Grants: in.GrantTypes, Scopes: in.Scopes, RedirectURIs: in.RedirectURIs, Public: in.Public})
+		auth.ClientSpec{Name: in.Name, Grants: in.GrantTypes, Scopes: in.Scopes, RedirectURIs: in.RedirectURIs, Public: in.Public,
+			IDTokenAlg: in.IDTokenAlg, PostLogoutRedirectURIs: in.PostLogoutRedirectURIs, BackchannelLogoutURI: in.BackchannelLogoutURI})
 	if err != nil {
 		return err
 	}

@@ -18,7 +18,7 @@ import (
 // withCookieMode turns cookie mode on, wired as serve wires it: the cookie
 // settings, and the CSRF check keyed by the sessions service's own token
 // derivation, recording through its core. Put it after withSessions.
-func withCookieMode(t *testing.T, cc CookieConfig) option {
+func withCookieMode(t testing.TB, cc CookieConfig) option {
 	return func(c *Config, d *Deps) {
 		g, err := NewCSRF(CSRFConfig{Token: d.Sessions.CSRFToken, Record: d.Sessions.Record, Log: d.Logger})
 		if err != nil {

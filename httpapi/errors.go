@@ -34,6 +34,7 @@ var statusOf = map[gatehouse.Code]int{
 	gatehouse.EInternal:                 http.StatusInternalServerError,
 	gatehouse.EEmailUnverified:          http.StatusForbidden,
 	gatehouse.EReauthenticationRequired: http.StatusForbidden,
+	gatehouse.EInsufficientScope:        http.StatusForbidden,
 }
 
 // StatusOf returns the HTTP status for an error code; unknown codes are 500.

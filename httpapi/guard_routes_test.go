@@ -133,6 +133,11 @@ func TestEveryCredentialRouteIsGuarded(t *testing.T) {
 				r = req(method, path, `{"token":"`+strings.Repeat("A", 43)+`"}`, "Content-Type", "application/json")
 			case path == "/v1/auth/refresh" || path == "/v1/auth/logout":
 				r = req(method, path, `{"refresh_token":"`+refresh+`"}`, "Content-Type", "application/json")
+			case path == "/v1/oauth/logout": // the portal's refresh cookie
+				r = req(method, path, "", "Cookie", HostRefreshCookie+"="+refresh, "Content-Type", "application/x-www-form-urlencoded",
+					"Origin", "https://auth.example.com")
+			case path == "/v1/oauth/userinfo": // a Bearer route: the PAT below
+				r = req(method, path, ``, "Authorization", "Bearer "+pat)
 			case strings.HasPrefix(path, "/v1/oauth/"):
 				r = req(method, path, "grant_type=client_credentials&token=x", "Content-Type", "application/x-www-form-urlencoded",
 					"Authorization", basicAuth(clientID, "a-wrong-secret"))

@@ -124,6 +124,7 @@ type oauthTokenJSON struct {
 	ExpiresIn    int    `json:"expires_in"`
 	Scope        string `json:"scope,omitempty"`
 	RefreshToken string `json:"refresh_token,omitempty"`
+	IDToken      string `json:"id_token,omitempty"`
 }
 
 // oauthToken is POST /v1/oauth/token. It runs the shared steps of every
@@ -156,7 +157,7 @@ func (s *Server) oauthToken(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	return writeJSON(w, http.StatusOK, oauthTokenJSON{AccessToken: ig.AccessToken, TokenType: "Bearer", ExpiresIn: ig.ExpiresIn,
-		Scope: ig.Scope, RefreshToken: ig.RefreshToken})
+		Scope: ig.Scope, RefreshToken: ig.RefreshToken, IDToken: ig.IDToken})
 }
 
 // namesPublicClient reports whether a request authenticates as a public
@@ -276,6 +277,20 @@ type discoveryJSON struct {
 	ScopesSupported                  []string `json:"scopes_supported"`
 	CodeChallengeMethodsSupported    []string `json:"code_challenge_methods_supported"`
 	AuthorizationResponseIss         bool     `json:"authorization_response_iss_parameter_supported"`
+	// OpenID Connect Discovery 1.0 section 3.
+	UserinfoEndpoint           string   `json:"userinfo_endpoint"`
+	EndSessionEndpoint         string   `json:"end_session_endpoint"`
+	BackchannelLogoutSupported bool     `json:"backchannel_logout_supported"`
+	BackchannelLogoutSession   bool     `json:"backchannel_logout_session_supported"`
+	SubjectTypesSupported      []string `json:"subject_types_supported"`
+	IDTokenSigningAlgs         []string `json:"id_token_signing_alg_values_supported"`
+	ClaimsSupported            []string `json:"claims_supported"`
+	ResponseModesSupported     []string `json:"response_modes_supported"`
+	PromptValuesSupported      []string `json:"prompt_values_supported"`
+	ClaimsParameterSupported   bool     `json:"claims_parameter_supported"`
+	RequestParameterSupported  bool     `json:"request_parameter_supported"`
+	RequestURIParameterSupport bool     `json:"request_uri_parameter_supported"`
+	ServiceDocumentation       string   `json:"service_documentation,omitempty"`
 }
 
 // discovery is GET /.well-known/oauth-authorization-server and GET
@@ -306,8 +321,18 @@ func (s *Server) discovery(w http.ResponseWriter, r *http.Request) error {
 		TokenEndpointAuthMethods:         tokenMethods,
 		IntrospectionEndpointAuthMethods: methods,
 		RevocationEndpointAuthMethods:    append(append([]string(nil), methods...), "none"),
-		ScopesSupported:                  append([]string(nil), auth.ClientScopes...),
+		ScopesSupported:                  append(append([]string(nil), auth.OIDCScopes...), auth.ClientScopes...),
 		CodeChallengeMethodsSupported:    []string{"S256"},
 		AuthorizationResponseIss:         true,
+		UserinfoEndpoint:                 iss + "/v1/oauth/userinfo",
+		EndSessionEndpoint:               iss + "/v1/oauth/logout",
+		BackchannelLogoutSupported:       true,
+		BackchannelLogoutSession:         true,
+		SubjectTypesSupported:            []string{"public"},
+		IDTokenSigningAlgs:               s.idTokenAlgs(),
+		ClaimsSupported:                  auth.OIDCClaims,
+		ResponseModesSupported:           []string{"query"},
+		PromptValuesSupported:            []string{"none", "login", "consent"},
+		RequestURIParameterSupport:       false,
 	})
 }

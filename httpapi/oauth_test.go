@@ -61,7 +61,7 @@ func form(h http.Handler, path, body string, headers ...string) *httptest.Respon
 	return do(h, r)
 }
 
-func jsonOf(t *testing.T, w *httptest.ResponseRecorder) map[string]any {
+func jsonOf(t testing.TB, w *httptest.ResponseRecorder) map[string]any {
 	t.Helper()
 	var v map[string]any
 	if err := json.Unmarshal(w.Body.Bytes(), &v); err != nil {
@@ -326,7 +326,7 @@ func TestDiscovery(t *testing.T) {
 		j(a["token_endpoint_auth_methods_supported"]) != `["client_secret_basic","client_secret_post","none"]` ||
 		j(a["revocation_endpoint_auth_methods_supported"]) != `["client_secret_basic","client_secret_post","none"]` ||
 		j(a["introspection_endpoint_auth_methods_supported"]) != `["client_secret_basic","client_secret_post"]` ||
-		j(a["scopes_supported"]) != j(auth.ClientScopes) || j(a["response_types_supported"]) != `["code"]` ||
+		j(a["scopes_supported"]) != j(append(append([]string(nil), auth.OIDCScopes...), auth.ClientScopes...)) || j(a["response_types_supported"]) != `["code"]` ||
 		j(a["code_challenge_methods_supported"]) != `["S256"]` || a["authorization_endpoint"] != "https://auth.example.com/v1/oauth/authorize" ||
 		a["authorization_response_iss_parameter_supported"] != true {
 		t.Fatalf("metadata %v", a)

@@ -112,6 +112,13 @@ func (s *Server) routes() []route {
 		{"DELETE /v1/workspaces/{id}/invitations/{invitation_id}", s.requireAuth(s.handle(s.withSessions(s.revokeInvitation)))},
 		{"POST /v1/invitations/accept", s.limit(s.requireAuth(s.handle(s.withSessions(s.acceptInvitation))), ratelimit.AccountTokenIP)},
 		{"GET /v1/admin/users", s.requireAuth(s.handle(s.withSessions(s.adminUsers)))},
+		// OpenID Connect (docs/oidc.md): userinfo, Bearer only (the Bearer
+		// check refuses an id_token: its typ is JWT, not at+jwt).
+		{"GET /v1/oauth/userinfo", s.limit(s.requireAuth(s.handle(s.userinfo)), ratelimit.UserInfoIP)},
+		{"POST /v1/oauth/userinfo", s.limit(s.requireAuth(s.handle(s.userinfo)), ratelimit.UserInfoIP)},
+		// RP-initiated logout: a valid id_token_hint, or a confirmation form.
+		{"GET /v1/oauth/logout", s.limit(http.HandlerFunc(s.oidcLogout), ratelimit.OIDCLogoutIP)},
+		{"POST /v1/oauth/logout", s.limit(http.HandlerFunc(s.oidcLogoutConfirm), ratelimit.OIDCLogoutIP)},
 
 		// Instance administration.
 		{"GET /v1/admin/audit-events", s.requireAuth(s.handle(s.adminAuditEvents))},

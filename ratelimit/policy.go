@@ -34,6 +34,8 @@ const (
 	FailedAuthIP        = "failed_auth.ip"      // ceiling, not a rate: only failures count
 	FailedAuthAccount   = "failed_auth.account" // ceiling, not a rate: only failures count
 	FailedAuthDevice    = "failed_auth.device"  // ceiling per device cookie (docs/rate-limits.md)
+	UserInfoIP          = "userinfo.ip"         // GET and POST /v1/oauth/userinfo (OpenID Connect)
+	OIDCLogoutIP        = "oidc_logout.ip"      // GET and POST /v1/oauth/logout (RP-initiated logout)
 	configVariableName  = "GATEHOUSE_RATE_LIMITS"
 )
 
@@ -90,6 +92,8 @@ func DefaultPolicies() Policies {
 		{PasswordResetEmail, 5, time.Hour},
 		{AccountTokenIP, 30, time.Minute},
 		{AccountChangeUser, 60, time.Hour},
+		{UserInfoIP, 600, time.Minute},
+		{OIDCLogoutIP, 60, time.Minute},
 	} {
 		ps[p.Name] = p
 	}

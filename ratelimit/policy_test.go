@@ -18,6 +18,7 @@ func TestDefaultPoliciesAreValid(t *testing.T) {
 		ratelimit.FailedAuthDevice, ratelimit.WorkspaceCreateIP, ratelimit.WorkspaceCreateUser, ratelimit.MemberAddIP, ratelimit.MemberAddUser,
 		ratelimit.FederationStartIP, ratelimit.FederationCallbackIP, ratelimit.IdentityIP, ratelimit.DomainIP,
 		ratelimit.PasswordResetIP, ratelimit.PasswordResetEmail, ratelimit.AccountTokenIP, ratelimit.AccountChangeUser,
+		ratelimit.UserInfoIP, ratelimit.OIDCLogoutIP,
 	}
 	for _, name := range names {
 		p, ok := ps[name]

@@ -9,14 +9,14 @@ import (
 	"github.com/gatehouse-auth/gatehouse"
 )
 
-const codeColumns = `code_hash, workspace_id, client_id, user_id, session_id, redirect_uri, scope, code_challenge, created_at, expires_at, used_at, grant_id`
+const codeColumns = `code_hash, workspace_id, client_id, user_id, session_id, redirect_uri, scope, code_challenge, created_at, expires_at, used_at, grant_id, nonce`
 
 // CreateAuthCode inserts c; the transaction's scope must name its workspace.
 func (t *Tx) CreateAuthCode(ctx context.Context, c *gatehouse.AuthCode) error {
 	_, err := t.tx.ExecContext(ctx, `insert into oauth_codes (`+codeColumns+`)
-		values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+		values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
 		c.Hash, c.WorkspaceID, c.ClientID, c.UserID, c.SessionID, c.RedirectURI, c.Scope, c.CodeChallenge,
-		Micros(c.CreatedAt), Micros(c.ExpiresAt), NullMicros(c.UsedAt), NullString(c.GrantID))
+		Micros(c.CreatedAt), Micros(c.ExpiresAt), NullMicros(c.UsedAt), NullString(c.GrantID), c.Nonce)
 	return t.err(err, "create authorization code")
 }
 
@@ -45,7 +45,7 @@ func (t *Tx) scanCode(row interface{ Scan(...any) error }) (*gatehouse.AuthCode,
 	var used sql.NullInt64
 	var grant sql.NullString
 	if err := row.Scan(&c.Hash, &c.WorkspaceID, &c.ClientID, &c.UserID, &c.SessionID, &c.RedirectURI, &c.Scope, &c.CodeChallenge,
-		&created, &expires, &used, &grant); err != nil {
+		&created, &expires, &used, &grant, &c.Nonce); err != nil {
 		return nil, t.err(err, "read authorization code")
 	}
 	c.CreatedAt, c.ExpiresAt, c.UsedAt, c.GrantID = FromMicros(created), FromMicros(expires), FromNullMicros(used), grant.String

@@ -9,15 +9,16 @@ import (
 	"github.com/gatehouse-auth/gatehouse"
 )
 
-const clientColumns = `id, workspace_id, client_id, name, secret_hash, grants, scopes, redirect_uris, public, created_by, created_at, secret_rotated_at`
+const clientColumns = `id, workspace_id, client_id, name, secret_hash, grants, scopes, redirect_uris, public, created_by, created_at, secret_rotated_at, id_token_alg, post_logout_redirect_uris, backchannel_logout_uri`
 
 // CreateClient inserts c. Under PostgreSQL the transaction's scope must name
 // the client's workspace.
 func (t *Tx) CreateClient(ctx context.Context, c *gatehouse.Client) error {
 	_, err := t.tx.ExecContext(ctx, `insert into oauth_clients (`+clientColumns+`)
-		values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+		values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
 		c.ID, c.WorkspaceID, c.ClientID, c.Name, c.SecretHash, strings.Join(c.Grants, " "), strings.Join(c.Scopes, " "),
-		strings.Join(c.RedirectURIs, " "), c.Public, c.CreatedBy, Micros(c.CreatedAt), NullMicros(c.SecretRotatedAt))
+		strings.Join(c.RedirectURIs, " "), c.Public, c.CreatedBy, Micros(c.CreatedAt), NullMicros(c.SecretRotatedAt),
+		c.IDTokenAlg, strings.Join(c.PostLogoutRedirectURIs, " "), c.BackchannelLogoutURI)
 	return t.err(err, "create client")
 }
 
@@ -61,14 +62,15 @@ func (t *Tx) DeleteClient(ctx context.Context, workspaceID, clientID string) err
 
 func (t *Tx) scanClient(row interface{ Scan(...any) error }) (*gatehouse.Client, error) {
 	var c gatehouse.Client
-	var grants, scopes, uris string
+	var grants, scopes, uris, logoutURIs string
 	var created int64
 	var rotated sql.NullInt64
 	if err := row.Scan(&c.ID, &c.WorkspaceID, &c.ClientID, &c.Name, &c.SecretHash, &grants, &scopes, &uris, &c.Public,
-		&c.CreatedBy, &created, &rotated); err != nil {
+		&c.CreatedBy, &created, &rotated, &c.IDTokenAlg, &logoutURIs, &c.BackchannelLogoutURI); err != nil {
 		return nil, t.err(err, "read client")
 	}
 	c.Grants, c.Scopes, c.RedirectURIs = strings.Fields(grants), strings.Fields(scopes), strings.Fields(uris)
 	c.CreatedAt, c.SecretRotatedAt = FromMicros(created), FromNullMicros(rotated)
+	c.PostLogoutRedirectURIs = strings.Fields(logoutURIs)
 	return &c, nil
 }

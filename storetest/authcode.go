@@ -20,7 +20,7 @@ func testAuthCodes(t *testing.T, open Opener) {
 	const client = "7d0f5c2e-3b1a-4c6d-9e8f-0a1b2c3d4e60"
 	code := &gatehouse.AuthCode{Hash: hashOf("code-1"), WorkspaceID: a.ID, ClientID: client, UserID: alice.ID, SessionID: gatehouse.NewID(base),
 		RedirectURI: "https://app.example.com/cb", Scope: "profile:read", CodeChallenge: strings.Repeat("A", 43),
-		CreatedAt: base, ExpiresAt: base.Add(time.Minute)}
+		CreatedAt: base, ExpiresAt: base.Add(time.Minute), Nonce: "n-0S6_WzA2Mj"}
 	grantID := gatehouse.NewID(base)
 
 	t.Run("create and consume once", func(t *testing.T) {
@@ -37,7 +37,7 @@ func testAuthCodes(t *testing.T, open Opener) {
 				defer wg.Done()
 				if txErr(s, wsScope(a.ID), func(tx gatehouse.Tx) error {
 					got, err := tx.ConsumeAuthCode(ctx, a.ID, code.Hash, grantID, base.Add(time.Second))
-					if err == nil && (got.RedirectURI != code.RedirectURI || got.CodeChallenge != code.CodeChallenge || got.UserID != alice.ID) {
+					if err == nil && (got.RedirectURI != code.RedirectURI || got.CodeChallenge != code.CodeChallenge || got.UserID != alice.ID || got.Nonce != code.Nonce) {
 						t.Errorf("consumed %+v", got)
 					}
 					return err

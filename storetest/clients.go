@@ -17,7 +17,9 @@ func testClients(t *testing.T, open Opener) {
 	a, b := newWorkspace(t, s, "clients-a", alice), newWorkspace(t, s, "clients-b", alice)
 	c := &gatehouse.Client{ID: gatehouse.NewID(base), WorkspaceID: a.ID, ClientID: "7d0f5c2e-3b1a-4c6d-9e8f-0a1b2c3d4e5f", Name: "billing",
 		SecretHash: strings.Repeat("ef", 32), Grants: []string{gatehouse.GrantClientCredentials},
-		Scopes: []string{"audit:read", "workspaces:read"}, CreatedBy: alice.ID, CreatedAt: base}
+		Scopes: []string{"audit:read", "workspaces:read"}, CreatedBy: alice.ID, CreatedAt: base,
+		IDTokenAlg: "RS256", PostLogoutRedirectURIs: []string{"https://app.example.com/bye", "https://app.example.com/bye?x=1"},
+		BackchannelLogoutURI: "https://app.example.com/backchannel"}
 
 	t.Run("create in the workspace's scope", func(t *testing.T) {
 		tx(t, s, wsScope(a.ID), func(tx gatehouse.Tx) error { return tx.CreateClient(ctx, c) })
@@ -33,7 +35,9 @@ func testClients(t *testing.T, open Opener) {
 				return err
 			}
 			if got.ID != c.ID || got.Name != "billing" || got.SecretHash != c.SecretHash || len(got.Scopes) != 2 ||
-				!got.HasGrant(gatehouse.GrantClientCredentials) || got.Public || !got.CreatedAt.Equal(base) || !got.SecretRotatedAt.IsZero() {
+				!got.HasGrant(gatehouse.GrantClientCredentials) || got.Public || !got.CreatedAt.Equal(base) || !got.SecretRotatedAt.IsZero() ||
+				got.IDTokenAlg != "RS256" || strings.Join(got.PostLogoutRedirectURIs, " ") != strings.Join(c.PostLogoutRedirectURIs, " ") ||
+				got.BackchannelLogoutURI != c.BackchannelLogoutURI {
 				t.Fatalf("Client %+v", got)
 			}
 			l, err := tx.Clients(ctx, a.ID)

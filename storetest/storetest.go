@@ -36,6 +36,7 @@ var areas = []struct {
 	{"AuthCodes", testAuthCodes},
 	{"Guards", testGuards},
 	{"Federation", testFederation},
+	{"Outbox", testOutbox},
 }
 
 // Run runs the whole suite against the stores that open returns. Areas run

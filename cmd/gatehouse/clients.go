@@ -14,7 +14,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse/httpapi"
 )
 
-const clientsUsage = "usage: gatehouse clients create --workspace W --name N [--grant G]… [--scope S]… [--redirect-uri U]… [--public] [--dev]"
+const clientsUsage = "usage: gatehouse clients create --workspace W --name N [--grant G]… [--scope S]… [--redirect-uri U]… [--public] [--id-token-alg A] [--post-logout-redirect-uri U]… [--backchannel-logout-uri U] [--dev]"
 
 // repeated is a flag that may be given more than once; each value may also
 // hold several items separated by spaces or commas ("--scope 'a b'").
@@ -53,6 +53,10 @@ func clientsCmd(ctx context.Context, args []string, getenv func(string) string, 
 	fs.Var(&grants, "grant", "a grant type (repeats): "+strings.Join(auth.ClientGrants, ", ")+"; default client_credentials, or authorization_code and refresh_token with --redirect-uri or --public")
 	fs.Var(&scopes, "scope", "a scope the client may ask for (repeats): "+strings.Join(auth.ClientScopes, ", "))
 	fs.Var(&redirectURIs, "redirect-uri", "a redirect URI (repeats): absolute, a DNS name or IP literal as host, https or http to a loopback host, matched exactly (but any port for http://127.0.0.1 and http://[::1])")
+	var postLogout exactValues
+	idTokenAlg := fs.String("id-token-alg", "", "the id_token signing algorithm (id_token_signed_response_alg): RS256, or the access-token algorithm; default the latter")
+	fs.Var(&postLogout, "post-logout-redirect-uri", "a URI RP-initiated logout may return to (repeats), matched exactly")
+	backchannel := fs.String("backchannel-logout-uri", "", "the OpenID Connect back-channel logout URI: https, or http to a loopback host")
 	if err := fs.Parse(args[1:]); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return err
@@ -68,7 +72,8 @@ func clientsCmd(ctx context.Context, args []string, getenv func(string) string, 
 	}
 	defer closeAll()
 	cc, err := a.svc.clients.CreateAsSystem(ctx, strings.TrimSpace(*workspace),
-		auth.ClientSpec{Name: *name, Grants: grants, Scopes: scopes, RedirectURIs: redirectURIs, Public: *public})
+		auth.ClientSpec{Name: *name, Grants: grants, Scopes: scopes, RedirectURIs: redirectURIs, Public: *public,
+			IDTokenAlg: *idTokenAlg, PostLogoutRedirectURIs: postLogout, BackchannelLogoutURI: *backchannel})
 	if err != nil {
 		return fmt.Errorf("clients create: %s", gatehouse.ErrorMessage(err))
 	}

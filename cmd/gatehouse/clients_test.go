@@ -52,6 +52,20 @@ func TestClientsCommandAndOAuth(t *testing.T) {
 		fmt.Sprint(pub["grant_types"]) != "[authorization_code refresh_token]" {
 		t.Fatalf("public client: %v", pub)
 	}
+	// OpenID Connect registration (docs/oidc.md).
+	rp, err := admin1(t, "", "clients", "create", "--dev", "--workspace", wsID, "--name", "rp", "--public", "--redirect-uri", "https://app.example.com/cb",
+		"--id-token-alg", "RS256", "--post-logout-redirect-uri", "https://app.example.com/bye", "--backchannel-logout-uri", "https://app.example.com/bc")
+	if err != nil || rp["id_token_signed_response_alg"] != "RS256" || fmt.Sprint(rp["post_logout_redirect_uris"]) != "[https://app.example.com/bye]" ||
+		rp["backchannel_logout_uri"] != "https://app.example.com/bc" {
+		t.Fatalf("OpenID Connect client: %v %v", rp, err)
+	}
+	for _, bad := range [][]string{{"--id-token-alg", "HS256"}, {"--id-token-alg", "ES256"}, {"--post-logout-redirect-uri", "http://app.example.com/bye"},
+		{"--backchannel-logout-uri", "http://internal.example.com/bc"}} {
+		if _, err := admin1(t, "", append([]string{"clients", "create", "--dev", "--workspace", wsID, "--name", "x", "--public",
+			"--redirect-uri", "https://app.example.com/cb"}, bad...)...); err == nil {
+			t.Fatalf("%v accepted", bad)
+		}
+	}
 	conf, err := admin1(t, "", "clients", "create", "--dev", "--workspace", wsID, "--name", "web", "--redirect-uri", "https://app.example.com/cb")
 	if err != nil {
 		t.Fatal(err)

@@ -12,6 +12,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse/auth"
 	"github.com/gatehouse-auth/gatehouse/kms"
 	"github.com/gatehouse-auth/gatehouse/kms/awskms"
+	"github.com/gatehouse-auth/gatehouse/token"
 )
 
 // Settings of the signing keys beyond the table in README.md (docs/keys.md),
@@ -52,6 +53,9 @@ func newKeys(ctx context.Context, cfg *Config, core *auth.Core) (*auth.Keys, err
 		PublishAhead:   cfg.KeyPublishAhead,
 		RotationPeriod: cfg.KeyRotation,
 		KEK:            kek,
+		// OpenID Connect Discovery 1.0 requires RS256 id_tokens: an RS256
+		// key family beside the access-token one (docs/oidc.md).
+		IDTokenAlgs: []token.Alg{token.RS256},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("signing keys: %w", err)

@@ -15,6 +15,7 @@ import (
 
 	"github.com/gatehouse-auth/gatehouse"
 	"github.com/gatehouse-auth/gatehouse/auth"
+	"github.com/gatehouse-auth/gatehouse/backchannel"
 	"github.com/gatehouse-auth/gatehouse/httpapi"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -96,6 +97,12 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	if err := svc.keys.Start(ctx); err != nil {
 		return fmt.Errorf("signing keys: %w", err)
 	}
+	// OpenID Connect back-channel logout (docs/oidc.md): deliver the
+	// notices that ended sessions left in the outbox. Private and loopback
+	// addresses only with GATEHOUSE_BACKCHANNEL_ALLOW_PRIVATE=true (tests,
+	// closed networks).
+	go backchannel.New(backchannel.Config{Core: svc.core, Keys: svc.keys, Log: log,
+		AllowPrivate: getenv("GATEHOUSE_BACKCHANNEL_ALLOW_PRIVATE") == "true"}).Run(ctx)
 	// Ended sessions and used or expired magic links are deleted a day after
 	// they end, hourly, so the tables do not grow without bound.
 	go svc.sessions.RunPurge(ctx, time.Hour)

@@ -63,7 +63,7 @@ func buildServices(ctx context.Context, cfg *Config, store gatehouse.Store, log 
 	svc := &services{
 		core: core, keys: keys, sessions: sessions, pats: &auth.PATs{Core: core},
 		mailer: mailer, workspaces: &auth.Workspaces{Core: core}, hasher: hasher,
-		clients: &auth.Clients{Core: core}, oauth: &auth.OAuth{Core: core, Keys: keys, Sessions: sessions},
+		clients: &auth.Clients{Core: core, IDTokenAlgs: keys.IDTokenAlgs()}, oauth: &auth.OAuth{Core: core, Keys: keys, Sessions: sessions},
 	}
 
 	// Signing in with another provider (docs/federation.md): client
