@@ -44,4 +44,5 @@ type Tx interface {
 	ClientTx
 	AuthCodeTx
 	LiveTx
+	MFATx
 }

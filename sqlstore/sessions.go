@@ -133,6 +133,9 @@ func (t *Tx) PurgeSessions(ctx context.Context, cutoff time.Time) error {
 	if _, err := t.tx.ExecContext(ctx, `delete from magic_links where expires_at < $1`, c); err != nil {
 		return t.err(err, "purge magic links")
 	}
+	if _, err := t.tx.ExecContext(ctx, `delete from mfa_flows where expires_at < $1`, c); err != nil {
+		return t.err(err, "purge mfa flows")
+	}
 	_, err := t.tx.ExecContext(ctx, `delete from sessions where expires_at < $1 or revoked_at < $1`, c)
 	return t.err(err, "purge sessions")
 }
