@@ -120,10 +120,10 @@ type MFATx interface {
 	ConsumeMFAFlow(ctx context.Context, id, kind string, now time.Time) (*MFAFlow, error)
 
 	// LinkSessionFactors records the second factors a session was signed in
-	// with; RevokeFactorSessions revokes the live sessions signed in with
-	// factorID and returns their ids.
+	// with; FactorSessions lists the unrevoked sessions signed in with
+	// factorID.
 	LinkSessionFactors(ctx context.Context, sessionID string, factorIDs []string) error
-	RevokeFactorSessions(ctx context.Context, factorID string, now time.Time) ([]string, error)
+	FactorSessions(ctx context.Context, factorID string) ([]string, error)
 	// SetSessionAuthTime freshens a live session's auth_time and amr
 	// (re-authentication); ErrNotFound when it is not live.
 	SetSessionAuthTime(ctx context.Context, sessionID string, authTime time.Time, amr []string) error

@@ -25,6 +25,9 @@ type Core struct {
 	// (requireLive): zero means DefaultIdleTimeout, negative none. Wire it
 	// to the same value as SessionConfig.IdleTimeout.
 	IdleTimeout time.Duration
+	// ReauthMaxAge is GATEHOUSE_REAUTH_MAX_AGE (reauth.go); zero: the
+	// default, 10 minutes.
+	ReauthMaxAge time.Duration
 }
 
 // NewCore returns a Core with the real clock.

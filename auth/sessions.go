@@ -169,6 +169,7 @@ type SessionKeeper struct {
 	families *Families
 	tokens   SessionTokenIssuer
 	csrf     *CSRF
+	mfa      *MFA // second factors (mfa.go); nil: none are asked for
 }
 
 // RefreshTokenSessionID returns the session a well-formed refresh token
@@ -210,6 +211,9 @@ func (k *SessionKeeper) start(ctx context.Context, t *Tx, in *gatehouse.SignIn) 
 	}
 	sess.RefreshHash = hashToken(tok)
 	if err := t.CreateSession(ctx, sess); err != nil {
+		return nil, "", err
+	}
+	if err := t.LinkSessionFactors(ctx, sess.ID, in.FactorIDs()); err != nil {
 		return nil, "", err
 	}
 	amr := strings.Join(sess.AMR, " ")

@@ -146,26 +146,26 @@ func (t *Tx) LinkSessionFactors(ctx context.Context, sessionID string, factorIDs
 	return nil
 }
 
-// RevokeFactorSessions revokes the live sessions signed in with factorID.
-func (t *Tx) RevokeFactorSessions(ctx context.Context, factorID string, now time.Time) ([]string, error) {
+// FactorSessions lists the unrevoked sessions signed in with factorID.
+func (t *Tx) FactorSessions(ctx context.Context, factorID string) ([]string, error) {
 	if !gatehouse.ValidID(factorID) {
 		return nil, nil
 	}
-	rows, err := t.tx.QueryContext(ctx, `update sessions set revoked_at = $2
-		where revoked_at is null and id in (select session_id from session_factors where factor_id = $1) returning id`, factorID, Micros(now))
+	rows, err := t.tx.QueryContext(ctx, `select s.id from sessions s join session_factors f on f.session_id = s.id
+		where f.factor_id = $1 and s.revoked_at is null`, factorID)
 	if err != nil {
-		return nil, t.err(err, "revoke factor sessions")
+		return nil, t.err(err, "factor sessions")
 	}
 	defer rows.Close()
 	var out []string
 	for rows.Next() {
 		var id string
 		if err := rows.Scan(&id); err != nil {
-			return nil, t.err(err, "revoke factor sessions")
+			return nil, t.err(err, "factor sessions")
 		}
 		out = append(out, id)
 	}
-	return out, t.err(rows.Err(), "revoke factor sessions")
+	return out, t.err(rows.Err(), "factor sessions")
 }
 
 // SetSessionAuthTime freshens a live session's auth_time and amr.
