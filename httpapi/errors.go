@@ -7,6 +7,7 @@ import (
 	"net/http"
 
 	"github.com/gatehouse-auth/gatehouse"
+	"github.com/gatehouse-auth/gatehouse/auth"
 )
 
 // statusOf is the one map from error code to HTTP status for the JSON API
@@ -32,6 +33,9 @@ var statusOf = map[gatehouse.Code]int{
 	gatehouse.ERateLimited:          http.StatusTooManyRequests,
 	gatehouse.EUnavailable:          http.StatusServiceUnavailable,
 	gatehouse.EInternal:             http.StatusInternalServerError,
+	// Second factors (docs/mfa.md).
+	gatehouse.EMFARequired:              http.StatusForbidden,
+	gatehouse.EReauthenticationRequired: http.StatusForbidden,
 }
 
 // StatusOf returns the HTTP status for an error code; unknown codes are 500.
@@ -73,6 +77,11 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="gatehouse"`)
 	}
 	s.refused(w, err)
+	var mr *auth.MFARequiredError
+	if errors.As(err, &mr) {
+		writeMFARequired(w, mr) // the same error, with the mfa_token and factors (mfa.go)
+		return
+	}
 	writeErrorBody(w, status, code, msg)
 }
 

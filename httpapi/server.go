@@ -78,6 +78,9 @@ type Deps struct {
 
 	// DeviceKey signs device cookies (auth.DeviceKey); nil: none are issued.
 	DeviceKey []byte
+
+	// Second factors and passkeys (docs/mfa.md); nil: those routes answer 503.
+	MFA *auth.MFA
 }
 
 // Server is gatehouse's HTTP handler.
@@ -115,6 +118,8 @@ type Server struct {
 
 	readyDetails map[string]func() string
 	refusals     *prometheus.CounterVec // rate-limit refusals by policy
+
+	mfa *auth.MFA // second factors and passkeys
 }
 
 // New builds the server and its route table.
@@ -154,6 +159,8 @@ func New(cfg Config, d Deps) (*Server, error) {
 		mux:         http.NewServeMux(),
 
 		originEvents: newCoalescer(time.Minute, 10000),
+
+		mfa: d.MFA,
 	}
 	if s.now == nil {
 		s.now = time.Now

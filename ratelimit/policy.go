@@ -37,6 +37,14 @@ const (
 	configVariableName  = "GATEHOUSE_RATE_LIMITS"
 )
 
+// The policies of second factors and passkeys (docs/mfa.md), per client IP.
+const (
+	MFAVerifyIP = "mfa_verify.ip" // /v1/auth/mfa/verify and its passkey options
+	PasskeyIP   = "passkey.ip"    // passwordless passkey options and sign-in
+	MFAManageIP = "mfa_manage.ip" // enrolment, removal, recovery codes
+	ReauthIP    = "reauth.ip"     // /v1/auth/reauthenticate
+)
+
 // Policies is the table of named policies in force.
 type Policies map[string]Policy
 
@@ -66,6 +74,10 @@ func DefaultPolicies() Policies {
 		{FailedAuthIP, 100, 15 * time.Minute},
 		{FailedAuthAccount, 10, 15 * time.Minute},
 		{FailedAuthDevice, 10, 15 * time.Minute},
+		{MFAVerifyIP, 30, time.Minute},
+		{PasskeyIP, 60, time.Minute},
+		{MFAManageIP, 60, time.Hour},
+		{ReauthIP, 30, time.Minute},
 	} {
 		ps[p.Name] = p
 	}

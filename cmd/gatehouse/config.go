@@ -48,6 +48,7 @@ type Config struct {
 	KeyAlg          token.Alg     // GATEHOUSE_KEY_ALG; default auth.DefaultKeyAlg
 	KeyRotation     time.Duration // GATEHOUSE_KEY_ROTATION; default auth.DefaultRotationPeriod
 	KMS             KMSConfig
+	MFA             MFASettings // second factors and passkeys (mfa.go)
 }
 
 // KMSConfig is the key-encryption key's provider (docs/keys.md).
@@ -278,6 +279,9 @@ func loadConfig(getenv func(string) string, dev bool, flags configFlags) (*Confi
 		}
 	}
 	if err := c.KMS.load(get); err != nil {
+		return nil, err
+	}
+	if c.MFA, err = loadMFASettings(get, c.PublicURL); err != nil {
 		return nil, err
 	}
 	return c, nil

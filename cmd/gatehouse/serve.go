@@ -131,6 +131,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		DeviceKey:  auth.DeviceKey(cfg.Secret.Derive),
 
 		ReadyDetails: rl.detail,
+
+		MFA: svc.mfa,
 	})
 	if err != nil {
 		return err

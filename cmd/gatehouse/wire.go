@@ -22,6 +22,9 @@ type services struct {
 	workspaces *auth.Workspaces
 	clients    *auth.Clients
 	oauth      *auth.OAuth
+
+	hasher *password.Hasher
+	mfa    *auth.MFA // second factors and passkeys (mfa.go)
 }
 
 // buildServices wires the auth services over store, by hand, in one screen.
@@ -54,9 +57,16 @@ func buildServices(ctx context.Context, cfg *Config, store gatehouse.Store, log 
 		mailer.Close(context.Background())
 		return nil, fmt.Errorf("sessions: %w", err)
 	}
-	return &services{
+	svc := &services{
 		core: core, keys: keys, sessions: sessions, pats: &auth.PATs{Core: core},
 		mailer: mailer, workspaces: &auth.Workspaces{Core: core},
 		clients: &auth.Clients{Core: core}, oauth: &auth.OAuth{Core: core, Keys: keys, Sessions: sessions},
-	}, nil
+
+		hasher: hasher,
+	}
+	if svc.mfa, err = newMFA(cfg, svc); err != nil {
+		mailer.Close(context.Background())
+		return nil, fmt.Errorf("second factors: %w", err)
+	}
+	return svc, nil
 }

@@ -1,0 +1,83 @@
+package main
+
+import (
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/gatehouse-auth/gatehouse/auth"
+	"github.com/gatehouse-auth/gatehouse/httpapi"
+	"github.com/gatehouse-auth/gatehouse/passkey"
+)
+
+// The settings of second factors and passkeys (docs/mfa.md).
+const (
+	envWebAuthnRPID    = "GATEHOUSE_WEBAUTHN_RP_ID"
+	envWebAuthnOrigins = "GATEHOUSE_WEBAUTHN_ORIGINS"
+	envReauthMaxAge    = "GATEHOUSE_REAUTH_MAX_AGE"
+)
+
+// MFASettings are the relying party of passkeys and the recent-sign-in age.
+type MFASettings struct {
+	RPID         string        // GATEHOUSE_WEBAUTHN_RP_ID, else GATEHOUSE_PUBLIC_URL's host
+	Origins      []string      // GATEHOUSE_PUBLIC_URL's origin and GATEHOUSE_WEBAUTHN_ORIGINS
+	ReauthMaxAge time.Duration // GATEHOUSE_REAUTH_MAX_AGE, default 10m
+}
+
+// loadMFASettings reads them; each error names its variable.
+func loadMFASettings(get func(string) string, public *url.URL) (MFASettings, error) {
+	var m MFASettings
+	m.RPID = strings.ToLower(public.Hostname())
+	if v := get(envWebAuthnRPID); v != "" {
+		v = strings.ToLower(v)
+		if !validDomain(v) && v != "localhost" {
+			return m, bad(envWebAuthnRPID, "must be a domain name such as example.com")
+		}
+		m.RPID = v
+	}
+	own, err := httpapi.NormalizeOrigin((&url.URL{Scheme: public.Scheme, Host: public.Host}).String())
+	if err != nil {
+		return m, bad(envPublicURL, "%v", err)
+	}
+	m.Origins = []string{own}
+	for _, o := range strings.Split(get(envWebAuthnOrigins), ",") {
+		if o = strings.TrimSpace(o); o == "" {
+			continue
+		}
+		n, err := httpapi.NormalizeOrigin(o)
+		if err != nil {
+			return m, bad(envWebAuthnOrigins, "%v; give exact origins, comma-separated", err)
+		}
+		m.Origins = append(m.Origins, n)
+	}
+	// The rp id must be the origin's host or a registrable suffix of it
+	// (WebAuthn Level 3, section 5.1.3 step 8).
+	h := m.RPID
+	if ph := strings.ToLower(public.Hostname()); ph != h && !strings.HasSuffix(ph, "."+h) {
+		return m, bad(envWebAuthnRPID, "must be the host of %s or a parent domain of it", envPublicURL)
+	}
+	m.ReauthMaxAge = auth.DefaultReauthMaxAge
+	if v := get(envReauthMaxAge); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < time.Minute || d > 24*time.Hour {
+			return m, bad(envReauthMaxAge, "must be a duration between 1m and 24h, such as 10m")
+		}
+		m.ReauthMaxAge = d
+	}
+	return m, nil
+}
+
+// newMFA wires the second-factor service: the passkey adapter for the
+// relying party, TOTP secrets sealed under the keys' KEK, and the
+// recovery-code notice by mail.
+func newMFA(cfg *Config, svc *services) (*auth.MFA, error) {
+	svc.core.ReauthMaxAge = cfg.MFA.ReauthMaxAge
+	pk, err := passkey.New(passkey.Config{RPID: cfg.MFA.RPID, Origins: cfg.MFA.Origins})
+	if err != nil {
+		return nil, bad(envWebAuthnRPID, "%v", err)
+	}
+	return auth.NewMFA(svc.core, svc.sessions, auth.MFAConfig{
+		KEK: svc.keys.Config().KEK, Passkeys: pk, Hasher: svc.hasher, Issuer: cfg.PublicURL.Hostname(),
+		Notify: svc.mailer.SendRecoveryCodeUsed,
+	})
+}
