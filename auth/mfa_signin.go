@@ -162,6 +162,9 @@ func (m *MFA) VerifyMFA(ctx context.Context, token string, sf SecondFactor) (_ *
 		return nil, err
 	}
 	defer func() { pass.Done(ctx, err) }()
+	if sf.Code == "" && !sf.passkey() {
+		return nil, gatehouse.Errorf(gatehouse.EInvalidRequest, "code, or flow_id and credential, are required")
+	}
 	var first pendingSignIn
 	if err := json.Unmarshal(flow.Data, &first); err != nil {
 		return nil, err
@@ -294,6 +297,11 @@ func (m *MFA) secondOptions(ctx context.Context, userID string) (*WebAuthnOption
 func (m *MFA) PasskeyOptions(ctx context.Context) (*WebAuthnOptions, error) {
 	if m.cfg.Passkeys == nil {
 		return nil, errNoPasskeys
+	}
+	// The guard: an IP past its failed-auth ceiling starts no ceremony
+	// (nothing is counted: no credential is checked here).
+	if _, err := enter(ctx, Attempt{}); err != nil {
+		return nil, err
 	}
 	var out WebAuthnOptions
 	err := m.InTx(ctx, gatehouse.Scope{}, func(t *Tx) error {

@@ -188,9 +188,6 @@ func (s *Server) verifyMFA(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(r, &in); err != nil {
 		return err
 	}
-	if in.Code == "" && len(in.Credential) == 0 {
-		return gatehouse.Errorf(gatehouse.EInvalidRequest, "code, or flow_id and credential, are required")
-	}
 	tr, err := s.mfa.VerifyMFA(r.Context(), in.MFAToken, in.factor())
 	if err != nil {
 		return err

@@ -1,10 +1,12 @@
 package main
 
 import (
+	"net"
 	"net/url"
 	"strings"
 	"time"
 
+	"github.com/gatehouse-auth/gatehouse"
 	"github.com/gatehouse-auth/gatehouse/auth"
 	"github.com/gatehouse-auth/gatehouse/httpapi"
 	"github.com/gatehouse-auth/gatehouse/passkey"
@@ -28,6 +30,9 @@ type MFASettings struct {
 func loadMFASettings(get func(string) string, public *url.URL) (MFASettings, error) {
 	var m MFASettings
 	m.RPID = strings.ToLower(public.Hostname())
+	if net.ParseIP(m.RPID) != nil {
+		m.RPID = "" // an IP address cannot be a relying-party id: no passkeys unless one is set
+	}
 	if v := get(envWebAuthnRPID); v != "" {
 		v = strings.ToLower(v)
 		if !validDomain(v) && v != "localhost" {
@@ -50,11 +55,18 @@ func loadMFASettings(get func(string) string, public *url.URL) (MFASettings, err
 		}
 		m.Origins = append(m.Origins, n)
 	}
-	// The rp id must be the origin's host or a registrable suffix of it
-	// (WebAuthn Level 3, section 5.1.3 step 8).
-	h := m.RPID
-	if ph := strings.ToLower(public.Hostname()); ph != h && !strings.HasSuffix(ph, "."+h) {
-		return m, bad(envWebAuthnRPID, "must be the host of %s or a parent domain of it", envPublicURL)
+	// The rp id must be the host of an allowed origin or a parent domain of
+	// it (WebAuthn Level 3, section 5.1.3 step 8).
+	if m.RPID != "" {
+		ok := false
+		for _, o := range m.Origins {
+			u, _ := url.Parse(o)
+			oh := strings.ToLower(u.Hostname())
+			ok = ok || oh == m.RPID || strings.HasSuffix(oh, "."+m.RPID)
+		}
+		if !ok {
+			return m, bad(envWebAuthnRPID, "must be the host of %s (or of one of %s) or a parent domain of it", envPublicURL, envWebAuthnOrigins)
+		}
 	}
 	m.ReauthMaxAge = auth.DefaultReauthMaxAge
 	if v := get(envReauthMaxAge); v != "" {
@@ -72,9 +84,13 @@ func loadMFASettings(get func(string) string, public *url.URL) (MFASettings, err
 // recovery-code notice by mail.
 func newMFA(cfg *Config, svc *services) (*auth.MFA, error) {
 	svc.core.ReauthMaxAge = cfg.MFA.ReauthMaxAge
-	pk, err := passkey.New(passkey.Config{RPID: cfg.MFA.RPID, Origins: cfg.MFA.Origins})
-	if err != nil {
-		return nil, bad(envWebAuthnRPID, "%v", err)
+	var pk gatehouse.Passkeys
+	if cfg.MFA.RPID != "" {
+		p, err := passkey.New(passkey.Config{RPID: cfg.MFA.RPID, Origins: cfg.MFA.Origins})
+		if err != nil {
+			return nil, bad(envWebAuthnRPID, "%v", err)
+		}
+		pk = p
 	}
 	return auth.NewMFA(svc.core, svc.sessions, auth.MFAConfig{
 		KEK: svc.keys.Config().KEK, Passkeys: pk, Hasher: svc.hasher, Issuer: cfg.PublicURL.Hostname(),
