@@ -25,6 +25,8 @@ const (
 	EventRecoveryCodesGenerated EventType = "recovery_codes.generated"
 	EventRecoveryCodeUsed       EventType = "recovery_code.used"
 	EventReauthenticated        EventType = "reauthenticated"
+	// EventWorkspaceRequireMFA: a workspace's require_mfa changed.
+	EventWorkspaceRequireMFA EventType = "workspace.require_mfa_changed"
 )
 
 // MethodPasskey: a session started by a passkey alone.
@@ -127,6 +129,11 @@ type MFATx interface {
 	// SetSessionAuthTime freshens a live session's auth_time and amr
 	// (re-authentication); ErrNotFound when it is not live.
 	SetSessionAuthTime(ctx context.Context, sessionID string, authTime time.Time, amr []string) error
+
+	// WorkspaceRequiresMFA reports whether the workspace requires two
+	// factors of people's tokens; SetWorkspaceRequireMFA sets it.
+	WorkspaceRequiresMFA(ctx context.Context, id string) (bool, error)
+	SetWorkspaceRequireMFA(ctx context.Context, id string, v bool) error
 }
 
 // TOTPFactor is a TOTP code (RFC 6238); its amr is "otp" (RFC 8176).

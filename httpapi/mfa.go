@@ -278,3 +278,25 @@ func (s *Server) reauthOptions(w http.ResponseWriter, r *http.Request) error {
 	}
 	return writeOptions(w, o)
 }
+
+// updateWorkspacePolicy: PATCH /v1/workspaces/{id} {"require_mfa": bool}
+// (owners) → 200 the workspace with its policy.
+func (s *Server) updateWorkspacePolicy(w http.ResponseWriter, r *http.Request) error {
+	var in struct {
+		RequireMFA *bool `json:"require_mfa"`
+	}
+	if err := decodeJSON(r, &in); err != nil {
+		return err
+	}
+	if in.RequireMFA == nil {
+		return gatehouse.Errorf(gatehouse.EInvalidRequest, "require_mfa is required")
+	}
+	ws, err := s.workspaces.SetRequireMFA(r.Context(), principal(r), r.PathValue("id"), *in.RequireMFA)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, struct {
+		workspaceJSON
+		RequireMFA bool `json:"require_mfa"`
+	}{workspaceOut(ws), *in.RequireMFA})
+}

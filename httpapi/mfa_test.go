@@ -275,3 +275,60 @@ func TestMFAEndToEnd(t *testing.T) {
 		}
 	})
 }
+
+// TestWorkspaceRequireMFA: an owner turns require_mfa on; a person's token
+// without mfa in its amr then gets 403 mfa_required on the workspace's
+// paths, a PAT keeps working, and a session signed in with two factors
+// passes (both stores).
+func TestWorkspaceRequireMFA(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		e := newEnv(t, withSessions(t, db, t.TempDir()))
+		h := e.s
+		const email = "owner@example.com"
+		at := str(signIn(t, h, email), "access_token")
+		st, ws := bearerCall(t, h, "POST", "/v1/workspaces", at, `{"name":"strict"}`)
+		if st != 201 {
+			t.Fatalf("workspace: %d %v", st, ws)
+		}
+		wid := str(ws, "id")
+		st, pat := bearerCall(t, h, "POST", "/v1/tokens", at, `{"name":"ci","workspace_id":"`+wid+`"}`)
+		if st != 201 {
+			t.Fatalf("pat: %d %v", st, pat)
+		}
+		if st, b := bearerCall(t, h, "PATCH", "/v1/workspaces/"+wid, at, `{"require_mfa":true}`); st != 200 || b["require_mfa"] != true {
+			t.Fatalf("patch: %d %v", st, b)
+		}
+		for _, path := range []string{"/v1/workspaces/" + wid, "/v1/workspaces/" + wid + "/members", "/v1/workspaces/" + wid + "/audit-events"} {
+			if st, b := bearerCall(t, h, "GET", path, at, ""); st != 403 || str(b, "error") != "mfa_required" {
+				t.Fatalf("GET %s with a password-only session: %d %v", path, st, b)
+			}
+		}
+		if st, b := bearerCall(t, h, "GET", "/v1/workspaces/"+wid, str(pat, "token"), ""); st != 200 {
+			t.Fatalf("the PAT: %d %v", st, b)
+		}
+		// With a second factor the same person passes.
+		st, enr := bearerCall(t, h, "POST", "/v1/mfa/totp", at, "")
+		if st != 201 {
+			t.Fatalf("enrol: %d %v", st, enr)
+		}
+		code, _ := totp.GenerateCode(str(enr, "secret"), time.Now())
+		if st, b := bearerCall(t, h, "POST", "/v1/mfa/totp/"+str(enr, "id")+"/confirm", at, `{"code":"`+code+`"}`); st != 200 {
+			t.Fatalf("confirm: %d %v", st, b)
+		}
+		st, b := bearerCall(t, h, "POST", "/v1/auth/token", "", `{"email":"`+email+`","password":"`+httpPassword+`"}`)
+		if st != 403 {
+			t.Fatalf("sign-in: %d %v", st, b)
+		}
+		next, _ := totp.GenerateCode(str(enr, "secret"), time.Now().Add(30*time.Second))
+		st, tr := bearerCall(t, h, "POST", "/v1/auth/mfa/verify", "", `{"mfa_token":"`+str(b, "mfa_token")+`","code":"`+next+`"}`)
+		if st != 200 {
+			t.Fatalf("verify: %d %v", st, tr)
+		}
+		if st, b := bearerCall(t, h, "GET", "/v1/workspaces/"+wid, str(tr, "access_token"), ""); st != 200 {
+			t.Fatalf("GET with two factors: %d %v", st, b)
+		}
+		if st, b := bearerCall(t, h, "GET", "/v1/workspaces/"+wid+"/audit-events", str(tr, "access_token"), ""); st != 200 || !strings.Contains(func() string { r, _ := json.Marshal(b); return string(r) }(), "workspace.require_mfa_changed") {
+			t.Fatalf("audit: %d %v", st, b)
+		}
+	})
+}

@@ -99,6 +99,7 @@ func (s *Server) routes() []route {
 		{"POST /v1/auth/passkey", s.limit(s.handle(s.withMFA(s.passkeyLogin)), ratelimit.PasskeyIP)},
 		{"POST /v1/auth/reauthenticate", s.limit(s.requireAuth(s.handle(s.withMFA(s.reauthenticate))), ratelimit.ReauthIP)},
 		{"POST /v1/auth/reauthenticate/webauthn/options", s.limit(s.requireAuth(s.handle(s.withMFA(s.reauthOptions))), ratelimit.ReauthIP)},
+		{"PATCH /v1/workspaces/{id}", s.requireAuth(s.handle(s.updateWorkspacePolicy))},
 
 		// Instance administration.
 		{"GET /v1/admin/audit-events", s.requireAuth(s.handle(s.adminAuditEvents))},

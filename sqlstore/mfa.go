@@ -204,3 +204,27 @@ func (t *Tx) scanFlow(row rowScanner) (*gatehouse.MFAFlow, error) {
 	f.ExpiresAt, f.UsedAt = FromMicros(expires), FromNullMicros(used)
 	return &f, nil
 }
+
+// WorkspaceRequiresMFA reports whether workspace id requires two factors
+// (false when it is not visible in the transaction's scope).
+func (t *Tx) WorkspaceRequiresMFA(ctx context.Context, id string) (bool, error) {
+	if !gatehouse.ValidID(id) {
+		return false, nil
+	}
+	var v bool
+	err := t.tx.QueryRowContext(ctx, `select require_mfa from workspaces where id = $1`, id).Scan(&v)
+	if err == sql.ErrNoRows {
+		return false, nil
+	}
+	return v, t.err(err, "workspace require_mfa")
+}
+
+// SetWorkspaceRequireMFA sets it; ErrNotFound when the workspace is not
+// visible.
+func (t *Tx) SetWorkspaceRequireMFA(ctx context.Context, id string, v bool) error {
+	if !gatehouse.ValidID(id) {
+		return gatehouse.ErrNotFound
+	}
+	res, err := t.tx.ExecContext(ctx, `update workspaces set require_mfa = $2 where id = $1`, id, v)
+	return t.affected(res, err, "set workspace require_mfa")
+}

@@ -55,3 +55,6 @@ create index session_factors_factor on session_factors (factor_id);
 -- A session may now start with a passkey alone.
 alter table sessions drop constraint sessions_method_check;
 alter table sessions add constraint sessions_method_check check (method in ('password', 'magic_link', 'passkey'));
+
+-- A workspace may require two factors of people's tokens (require_mfa).
+alter table workspaces add column require_mfa boolean not null default false;

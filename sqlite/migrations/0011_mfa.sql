@@ -66,3 +66,6 @@ create table session_factors (
 	primary key (session_id, factor_id)
 ) strict;
 create index session_factors_factor on session_factors (factor_id);
+
+-- A workspace may require two factors of people's tokens (require_mfa).
+alter table workspaces add column require_mfa integer not null default 0 check (require_mfa in (0, 1));
