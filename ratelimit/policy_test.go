@@ -16,6 +16,7 @@ func TestDefaultPoliciesAreValid(t *testing.T) {
 		ratelimit.OAuthTokenIP, ratelimit.OAuthTokenClient, ratelimit.IntrospectIP, ratelimit.IntrospectClient,
 		ratelimit.PATCreateIP, ratelimit.PATCreateUser, ratelimit.FailedAuthIP, ratelimit.FailedAuthAccount,
 		ratelimit.FailedAuthDevice, ratelimit.WorkspaceCreateIP, ratelimit.WorkspaceCreateUser, ratelimit.MemberAddIP, ratelimit.MemberAddUser,
+		ratelimit.MFAVerifyIP, ratelimit.PasskeyIP, ratelimit.MFAManageIP, ratelimit.ReauthIP,
 	} {
 		p, ok := ps[name]
 		if !ok {
@@ -26,8 +27,8 @@ func TestDefaultPoliciesAreValid(t *testing.T) {
 			t.Errorf("%s: %+v %v", name, p, err)
 		}
 	}
-	if len(ps) != 22 {
-		t.Errorf("%d defaults, want 22", len(ps))
+	if len(ps) != 26 {
+		t.Errorf("%d defaults, want 26", len(ps))
 	}
 }
 
