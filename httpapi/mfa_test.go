@@ -14,6 +14,7 @@ import (
 	"github.com/descope/virtualwebauthn"
 	"github.com/gatehouse-auth/gatehouse"
 	"github.com/gatehouse-auth/gatehouse/internal/testdb"
+	"github.com/gatehouse-auth/gatehouse/ratelimit/memory"
 	"github.com/gatehouse-auth/gatehouse/sqlstore"
 	"github.com/pquerna/otp/totp"
 )
@@ -329,6 +330,49 @@ func TestWorkspaceRequireMFA(t *testing.T) {
 		}
 		if st, b := bearerCall(t, h, "GET", "/v1/workspaces/"+wid+"/audit-events", str(tr, "access_token"), ""); st != 200 || !strings.Contains(func() string { r, _ := json.Marshal(b); return string(r) }(), "workspace.require_mfa_changed") {
 			t.Fatalf("audit: %d %v", st, b)
+		}
+	})
+}
+
+// TestWrongSecondFactorsCountAsFailedAuth: each wrong code is a failed
+// authentication for the account (the same key as its password) and the
+// IP; past the account's ceiling even the right code is not looked at (429),
+// and the mfa_token is not spent by it (both stores).
+func TestWrongSecondFactorsCountAsFailedAuth(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		e := limitEnv(t, memory.New(memory.Options{}), "failed_auth.account=3/15m", withSessions(t, db, t.TempDir()))
+		h := e.s
+		const email = "guess@example.com"
+		at := str(signIn(t, h, email), "access_token")
+		st, enr := bearerCall(t, h, "POST", "/v1/mfa/totp", at, "")
+		if st != 201 {
+			t.Fatalf("enrol: %d %v", st, enr)
+		}
+		secret := str(enr, "secret")
+		code, _ := totp.GenerateCode(secret, time.Now())
+		if st, b := bearerCall(t, h, "POST", "/v1/mfa/totp/"+str(enr, "id")+"/confirm", at, `{"code":"`+code+`"}`); st != 200 {
+			t.Fatalf("confirm: %d %v", st, b)
+		}
+		st, b := bearerCall(t, h, "POST", "/v1/auth/token", "", `{"email":"`+email+`","password":"`+httpPassword+`"}`)
+		if st != 403 {
+			t.Fatalf("sign-in: %d %v", st, b)
+		}
+		mt := str(b, "mfa_token")
+		next, _ := totp.GenerateCode(secret, time.Now().Add(30*time.Second))
+		wrong := "000000"
+		if next == wrong || code == wrong {
+			wrong = "999999"
+		}
+		for i := range 3 {
+			if st, b := bearerCall(t, h, "POST", "/v1/auth/mfa/verify", "", `{"mfa_token":"`+mt+`","code":"`+wrong+`"}`); st != 401 {
+				t.Fatalf("wrong code %d: %d %v", i, st, b)
+			}
+		}
+		if st, b := bearerCall(t, h, "POST", "/v1/auth/mfa/verify", "", `{"mfa_token":"`+mt+`","code":"`+next+`"}`); st != 429 {
+			t.Fatalf("the right code past the ceiling: %d %v", st, b)
+		}
+		if st, b := bearerCall(t, h, "POST", "/v1/auth/token", "", `{"email":"`+email+`","password":"`+httpPassword+`"}`); st != 429 {
+			t.Fatalf("the password past the ceiling: %d %v", st, b)
 		}
 	})
 }
