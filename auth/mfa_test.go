@@ -2,6 +2,8 @@ package auth_test
 
 import (
 	"bytes"
+	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -10,6 +12,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse/internal/testdb"
 	"github.com/gatehouse-auth/gatehouse/kms"
 	"github.com/gatehouse-auth/gatehouse/sqlstore"
+	"github.com/pquerna/otp/totp"
 )
 
 // TestSensitiveChangesNeedRecentSignIn: adding a factor, making recovery
@@ -73,6 +76,60 @@ func TestSensitiveChangesNeedRecentSignIn(t *testing.T) {
 		}
 		if _, err := m.Factors(ctx, pat); gatehouse.ErrorCode(err) != gatehouse.EForbidden {
 			t.Fatalf("a PAT lists factors: %v", err)
+		}
+	})
+}
+
+// TestMagicLinkIsAFirstFactor: a magic link on an account with an active
+// TOTP answers mfa_required (the link spent, no session); the code then
+// gives a session whose amr is email, otp, mfa and that records both
+// factors' events (both stores).
+func TestMagicLinkIsAFirstFactor(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		e := newEnv(t, db, nil)
+		kek, _ := kms.NewLocal(bytes.Repeat([]byte{7}, 32))
+		m, err := auth.NewMFA(e.core, e.s, auth.MFAConfig{KEK: kek, Hasher: e.hasher})
+		if err != nil {
+			t.Fatal(err)
+		}
+		u := e.signup("ml@example.com")
+		tr := e.login("ml@example.com")
+		p := &gatehouse.Principal{Kind: gatehouse.KindSession, UserID: u.ID, SessionID: tr.SessionID}
+		enr, err := m.EnrolTOTP(ctx, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		code, _ := totp.GenerateCode(enr.Secret, e.clock.Now())
+		if err := m.ConfirmTOTP(ctx, p, enr.ID, code); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.s.RequestMagicLink(ctx, "ml@example.com"); err != nil {
+			t.Fatal(err)
+		}
+		toks, _ := e.mailTokens()
+		_, err = e.s.VerifyMagicLink(ctx, toks[len(toks)-1])
+		var mr *auth.MFARequiredError
+		if !errors.As(err, &mr) || gatehouse.ErrorCode(err) != gatehouse.EMFARequired || len(mr.Factors) != 1 || strings.Contains(err.Error(), mr.Token) {
+			t.Fatalf("magic link: %v", err)
+		}
+		if _, err := e.s.VerifyMagicLink(ctx, toks[len(toks)-1]); gatehouse.ErrorCode(err) != gatehouse.EInvalidGrant {
+			t.Fatalf("the link again: %v", err)
+		}
+		e.clock.Advance(30 * time.Second)
+		next, _ := totp.GenerateCode(enr.Secret, e.clock.Now())
+		out, err := m.VerifyMFA(ctx, mr.Token, auth.SecondFactor{Code: next})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := e.session(out.SessionID).AMR; strings.Join(got, " ") != "email otp mfa" {
+			t.Fatalf("amr %v", got)
+		}
+		if len(e.events(gatehouse.EventMFASucceeded)) != 1 || len(e.events(gatehouse.EventFactorAdded)) != 1 {
+			t.Fatal("events")
+		}
+		// The token ended with its success.
+		if _, err := m.VerifyMFA(ctx, mr.Token, auth.SecondFactor{Code: next}); gatehouse.ErrorCode(err) != gatehouse.EInvalidGrant {
+			t.Fatalf("spent mfa_token: %v", err)
 		}
 	})
 }
