@@ -35,6 +35,7 @@ var areas = []struct {
 	{"Clients", testClients},
 	{"AuthCodes", testAuthCodes},
 	{"Guards", testGuards},
+	{"MFA", testMFA},
 }
 
 // Run runs the whole suite against the stores that open returns. Areas run
