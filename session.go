@@ -92,8 +92,26 @@ func (s *SignIn) AMR() []string {
 			out = append(out, a)
 		}
 	}
-	if len(out) > 1 {
+	multi := len(out) > 1
+	for _, f := range s.Factors {
+		if m, ok := f.(interface{ MultiFactor() bool }); ok && m.MultiFactor() {
+			multi = true // a passkey with user verification (docs/mfa.md)
+		}
+	}
+	if multi {
 		out = append(out, "mfa")
+	}
+	return out
+}
+
+// FactorIDs lists the stored factors (TOTP, passkeys) the sign-in used, so
+// that removing one ends the sessions it signed in.
+func (s *SignIn) FactorIDs() []string {
+	var out []string
+	for _, f := range s.Factors {
+		if x, ok := f.(interface{ FactorID() string }); ok && x.FactorID() != "" {
+			out = append(out, x.FactorID())
+		}
 	}
 	return out
 }

@@ -47,4 +47,5 @@ type Tx interface {
 	FederationTx
 	AccountTx
 	OIDCTx
+	MFATx
 }

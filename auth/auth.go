@@ -30,6 +30,9 @@ type Core struct {
 	// a member or accepting an invitation never attaches one. NewSessions
 	// sets it from SessionConfig.EmailVerification.
 	EmailVerification bool
+	// ReauthMaxAge is GATEHOUSE_REAUTH_MAX_AGE (reauth.go); zero: the
+	// default, 10 minutes.
+	ReauthMaxAge time.Duration
 }
 
 // NewCore returns a Core with the real clock.

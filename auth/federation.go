@@ -49,8 +49,6 @@ type FederationConfig struct {
 	PublicURL string // GATEHOUSE_PUBLIC_URL: the callback is under it
 	// StateTTL is how long a sign-in may take at the provider (default 10m).
 	StateTTL time.Duration
-	// ReauthMaxAge is GATEHOUSE_REAUTH_MAX_AGE (default 10m), for linking.
-	ReauthMaxAge time.Duration
 	// ConnectorTTL is how long a built connector (and so the provider's
 	// discovery document) is reused before it is built again (default 1h).
 	ConnectorTTL time.Duration
@@ -652,7 +650,7 @@ func (f *Federation) LinkURL(ctx context.Context, p *gatehouse.Principal, id, re
 	}
 	now := f.now()
 	err = f.WriteTx(ctx, p, gatehouse.Scope{UserID: p.UserID, WorkspaceID: pr.WorkspaceID}, func(t *Tx) error {
-		if err := f.RequireRecentSignIn(ctx, t, p, f.cfg.ReauthMaxAge); err != nil {
+		if err := f.RequireRecentSignIn(ctx, t, p); err != nil {
 			return err
 		}
 		return t.CreateFederationState(ctx, &gatehouse.FederationState{Hash: ticketHash(ticket), BrowserHash: browserHash, ProviderID: id,

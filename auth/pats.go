@@ -131,6 +131,9 @@ func (s *PATs) Create(ctx context.Context, p *gatehouse.Principal, workspaceID, 
 		if _, err := t.Member(ctx, workspaceID, p.UserID); err != nil {
 			return err // not_found for a non-member
 		}
+		if err := s.RequireRecentSignIn(ctx, t, p); err != nil {
+			return err // a PAT outlives the session: a recent sign-in only (reauth.go)
+		}
 		// Counted under the account's row lock: concurrent creations take
 		// turns, so the cap holds.
 		n, err := t.CountPATsForUser(ctx, p.UserID)

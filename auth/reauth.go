@@ -8,28 +8,34 @@ import (
 	"github.com/gatehouse-auth/gatehouse"
 )
 
-// DefaultReauthMaxAge is how recent a sign-in must be for the actions that
-// ask for one (GATEHOUSE_REAUTH_MAX_AGE, default 10 minutes).
+// DefaultReauthMaxAge is GATEHOUSE_REAUTH_MAX_AGE's default: a sensitive
+// change (adding or removing a factor, making recovery codes, creating a
+// PAT, changing the address, deleting the account, linking a provider)
+// needs a sign-in or re-authentication at most this old (OWASP
+// Authentication Cheat Sheet, "Reauthentication after critical actions";
+// NIST SP 800-63B-4 on re-authentication).
 const DefaultReauthMaxAge = 10 * time.Minute
 
-// errReauth answers an action that needs a recent sign-in.
-var errReauth = gatehouse.Errorf(gatehouse.EReauthenticationRequired, "this needs a recent sign-in; sign in again")
+var errReauth = gatehouse.Errorf(gatehouse.EReauthenticationRequired,
+	"this change needs a recent sign-in: reauthenticate (POST /v1/auth/reauthenticate) and try again")
 
-// RequireRecentSignIn refuses (403 reauthentication_required) a caller whose
-// session did not prove a factor within maxAge (zero: DefaultReauthMaxAge):
-// changing the address, deleting the account, and (for the factors area)
-// adding or removing a factor and creating a PAT. It reads the session's
-// auth_time in the caller's transaction t, not the token's claim, so a
-// re-authentication counts at once and a revoked session never passes.
-// Only a person's session can pass: a PAT or a client gets 403 forbidden
-// (OWASP Authentication Cheat Sheet, "Reauthentication after critical
-// actions"; NIST SP 800-63B-4 section 2.2.3 on re-authentication).
-func (c *Core) RequireRecentSignIn(ctx context.Context, t *Tx, p *gatehouse.Principal, maxAge time.Duration) error {
-	if err := requireSession(p, "this is done"); err != nil {
-		return err
+// reauthMaxAge is c.ReauthMaxAge or its default.
+func (c *Core) reauthMaxAge() time.Duration {
+	if c.ReauthMaxAge > 0 {
+		return c.ReauthMaxAge
 	}
-	if maxAge <= 0 {
-		maxAge = DefaultReauthMaxAge
+	return DefaultReauthMaxAge
+}
+
+// RequireRecentSignIn refuses (403 reauthentication_required) a change made
+// with a person's session whose auth_time is older than the maximum age. It
+// reads auth_time from the session row in the change's own transaction t,
+// not from the token's claim, so a re-authentication counts at once and an
+// ended session never passes. Any other credential is refused as
+// requireSession does: a PAT never proves a recent sign-in.
+func (c *Core) RequireRecentSignIn(ctx context.Context, t *Tx, p *gatehouse.Principal) error {
+	if err := requireSession(p, "this change is made"); err != nil {
+		return err
 	}
 	s, err := t.SessionByID(ctx, p.SessionID)
 	if errors.Is(err, gatehouse.ErrNotFound) {
@@ -41,7 +47,7 @@ func (c *Core) RequireRecentSignIn(ctx context.Context, t *Tx, p *gatehouse.Prin
 	if s.UserID != p.UserID {
 		return errEnded
 	}
-	if s.AuthTime.IsZero() || c.now().Sub(s.AuthTime) > maxAge {
+	if s.AuthTime.IsZero() || c.now().Sub(s.AuthTime) > c.reauthMaxAge() {
 		return errReauth
 	}
 	return nil

@@ -24,11 +24,10 @@ type SelfService struct {
 
 // selfConfig is what of SessionConfig self-service uses.
 type selfConfig struct {
-	Hasher       *password.Hasher
-	Policy       password.Policy
-	Mailer       gatehouse.AccountMailer // nil: nothing is mailed (logged)
-	PublicURL    string                  // without a trailing slash
-	ReauthMaxAge time.Duration
+	Hasher    *password.Hasher
+	Policy    password.Policy
+	Mailer    gatehouse.AccountMailer // nil: nothing is mailed (logged)
+	PublicURL string                  // without a trailing slash
 }
 
 // The lifetimes of the mailed tokens (docs/reference.md section 16).

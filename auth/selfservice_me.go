@@ -72,7 +72,7 @@ func (s *SelfService) ChangePassword(ctx context.Context, p *gatehouse.Principal
 			return gatehouse.Errorf(gatehouse.EConflict, "the password changed meanwhile; try again")
 		}
 		if cur.PasswordHash == "" {
-			if err := s.RequireRecentSignIn(ctx, t, p, s.cfg.ReauthMaxAge); err != nil {
+			if err := s.RequireRecentSignIn(ctx, t, p); err != nil {
 				return err
 			}
 		}
@@ -114,7 +114,7 @@ func (s *SelfService) RequestEmailChange(ctx context.Context, p *gatehouse.Princ
 	var mails []gatehouse.AccountMail
 	err = s.WriteTx(ctx, p, gatehouse.Scope{}, func(t *Tx) error {
 		mails = nil
-		if err := s.RequireRecentSignIn(ctx, t, p, s.cfg.ReauthMaxAge); err != nil {
+		if err := s.RequireRecentSignIn(ctx, t, p); err != nil {
 			return err
 		}
 		u, err := t.UserByID(ctx, p.UserID)
@@ -209,7 +209,7 @@ func (s *SelfService) DeleteAccount(ctx context.Context, p *gatehouse.Principal)
 	}
 	var wss []*gatehouse.Workspace
 	err := s.WriteTx(ctx, p, gatehouse.Scope{UserID: p.UserID}, func(t *Tx) error {
-		if err := s.RequireRecentSignIn(ctx, t, p, s.cfg.ReauthMaxAge); err != nil {
+		if err := s.RequireRecentSignIn(ctx, t, p); err != nil {
 			return err
 		}
 		var err error
@@ -231,7 +231,7 @@ func (s *SelfService) DeleteAccount(ctx context.Context, p *gatehouse.Principal)
 	}
 	now := s.now()
 	return s.WriteTx(ctx, p, gatehouse.Scope{UserID: p.UserID}, func(t *Tx) error {
-		if err := s.RequireRecentSignIn(ctx, t, p, s.cfg.ReauthMaxAge); err != nil {
+		if err := s.RequireRecentSignIn(ctx, t, p); err != nil {
 			return err
 		}
 		n, err := t.RevokeUserSessions(ctx, p.UserID, now)

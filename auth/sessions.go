@@ -52,9 +52,8 @@ type SessionConfig struct {
 	// Account self-service (selfservice.go, docs/reference.md section 16).
 	// EmailVerification is GATEHOUSE_EMAIL_VERIFICATION=required (the
 	// zero value is off, as tests built on SessionConfig expect; cmd's
-	// default is required). ReauthMaxAge is GATEHOUSE_REAUTH_MAX_AGE.
+	// default is required).
 	EmailVerification bool
-	ReauthMaxAge      time.Duration
 }
 
 // Labels of the keys Sessions derives from the master secret (HKDF, package
@@ -133,7 +132,7 @@ func NewSessions(core *Core, cfg SessionConfig) (*Sessions, error) {
 	core.EmailVerification = cfg.EmailVerification
 	am, _ := cfg.Mailer.(gatehouse.AccountMailer)
 	self := &SelfService{Core: core, sessions: keeper, cfg: selfConfig{Hasher: cfg.Hasher, Policy: cfg.Policy, Mailer: am,
-		PublicURL: strings.TrimRight(cfg.PublicURL, "/"), ReauthMaxAge: cfg.ReauthMaxAge}}
+		PublicURL: strings.TrimRight(cfg.PublicURL, "/")}}
 	return &Sessions{
 		Core: core, Families: fams, CSRF: csrf,
 		Signups: &Signups{Core: core, cfg: signupConfig{Hasher: cfg.Hasher, Policy: cfg.Policy}, self: self},
@@ -182,6 +181,7 @@ type SessionKeeper struct {
 	families *Families
 	tokens   SessionTokenIssuer
 	csrf     *CSRF
+	mfa      *MFA // second factors (mfa.go); nil: none are asked for
 }
 
 // RefreshTokenSessionID returns the session a well-formed refresh token
@@ -223,6 +223,9 @@ func (k *SessionKeeper) start(ctx context.Context, t *Tx, in *gatehouse.SignIn) 
 	}
 	sess.RefreshHash = hashToken(tok)
 	if err := t.CreateSession(ctx, sess); err != nil {
+		return nil, "", err
+	}
+	if err := t.LinkSessionFactors(ctx, sess.ID, in.FactorIDs()); err != nil {
 		return nil, "", err
 	}
 	amr := strings.Join(sess.AMR, " ")

@@ -154,7 +154,7 @@ func (s *Logins) PasswordLogin(ctx context.Context, email, pw string) (_ *TokenR
 				return err
 			}
 		}
-		sess, refresh, err = s.sessions.start(ctx, t, gatehouse.NewSignIn(cur, gatehouse.PasswordFactor{}, now))
+		sess, refresh, err = s.sessions.startOrChallenge(ctx, t, gatehouse.NewSignIn(cur, gatehouse.PasswordFactor{}, now))
 		return err
 	})
 	if err != nil {
@@ -274,7 +274,14 @@ func (s *Logins) VerifyMagicLink(ctx context.Context, token string) (_ *TokenRes
 		if err := firstMailboxProof(ctx, t, u, "magic_link", now); err != nil {
 			return err
 		}
-		sess, refresh, err = s.sessions.start(ctx, t, gatehouse.NewSignIn(u, gatehouse.MagicLinkFactor{}, now))
+		sess, refresh, err = s.sessions.startOrChallenge(ctx, t, gatehouse.NewSignIn(u, gatehouse.MagicLinkFactor{}, now))
+		var ct commitThen
+		if errors.As(err, &ct) { // a second factor is needed (docs/mfa.md): the link is spent all the same
+			if aerr := t.Audit(&gatehouse.AuditEvent{Type: gatehouse.EventMagicLinkConsumed, Actor: u.ID, Target: "user:" + u.ID}); aerr != nil {
+				return aerr
+			}
+			return err
+		}
 		if err != nil {
 			return err
 		}

@@ -164,7 +164,14 @@ func membership(ctx context.Context, t *Tx, p *gatehouse.Principal, id string) (
 			return nil, nil
 		}
 	}
-	return t.Member(ctx, id, p.UserID)
+	me, err := t.Member(ctx, id, p.UserID)
+	if err != nil {
+		return nil, err
+	}
+	if err := requireMFAPolicy(ctx, t, p, id); err != nil { // mfa_policy.go
+		return nil, err
+	}
+	return me, nil
 }
 
 // Get returns workspace id to a member.

@@ -19,6 +19,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse/internal/testdb"
 	"github.com/gatehouse-auth/gatehouse/kms"
 	"github.com/gatehouse-auth/gatehouse/mail"
+	"github.com/gatehouse-auth/gatehouse/passkey"
 	"github.com/gatehouse-auth/gatehouse/password"
 	"github.com/gatehouse-auth/gatehouse/sqlstore"
 	"github.com/gatehouse-auth/gatehouse/token"
@@ -70,6 +71,16 @@ func withSessions(t testing.TB, s gatehouse.Store, mailDir string) option {
 			Hasher: h, Mailer: m, Tokens: keys, PublicURL: c.PublicURL.String(),
 			RefreshKey: bytes.Repeat([]byte("r"), 32), CSRFKey: bytes.Repeat([]byte("c"), 32),
 		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Second factors and passkeys (mfa.go), the relying party being the
+		// public URL's host and origin.
+		pk, err := passkey.New(passkey.Config{RPID: c.PublicURL.Hostname(), Origins: []string{c.PublicURL.Scheme + "://" + c.PublicURL.Host}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		d.MFA, err = auth.NewMFA(core, d.Sessions, auth.MFAConfig{KEK: kek, Passkeys: pk, Hasher: h, Notify: m.SendRecoveryCodeUsed})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -7,6 +7,7 @@ import (
 	"net/http"
 
 	"github.com/gatehouse-auth/gatehouse"
+	"github.com/gatehouse-auth/gatehouse/auth"
 )
 
 // statusOf is the one map from error code to HTTP status for the JSON API
@@ -35,6 +36,7 @@ var statusOf = map[gatehouse.Code]int{
 	gatehouse.EEmailUnverified:          http.StatusForbidden,
 	gatehouse.EReauthenticationRequired: http.StatusForbidden,
 	gatehouse.EInsufficientScope:        http.StatusForbidden,
+	gatehouse.EMFARequired:              http.StatusForbidden, // second factors (docs/mfa.md)
 }
 
 // StatusOf returns the HTTP status for an error code; unknown codes are 500.
@@ -76,6 +78,11 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="gatehouse"`)
 	}
 	s.refused(w, err)
+	var mr *auth.MFARequiredError
+	if errors.As(err, &mr) {
+		writeMFARequired(w, mr) // the same error, with the mfa_token and factors (mfa.go)
+		return
+	}
 	setUnavailableRetryAfter(w, status, err)
 	writeErrorBody(w, status, code, msg)
 }

@@ -164,8 +164,9 @@ func withFederationDeps(t *testing.T, dnsAddr string, reauth time.Duration) opti
 			t.Fatal(err)
 		}
 		conns := &federation.Connectors{}
+		d.Sessions.Core.ReauthMaxAge = reauth
 		d.Federation, err = auth.NewFederation(d.Sessions.Core, d.Sessions, auth.FederationConfig{
-			KEK: kek, Connect: conns.Connect, Resolver: res, PublicURL: c.PublicURL.String(), ReauthMaxAge: reauth})
+			KEK: kek, Connect: conns.Connect, Resolver: res, PublicURL: c.PublicURL.String()})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -119,6 +119,23 @@ func (s *Server) routes() []route {
 		// RP-initiated logout: a valid id_token_hint, or a confirmation form.
 		{"GET /v1/oauth/logout", s.limit(http.HandlerFunc(s.oidcLogout), ratelimit.OIDCLogoutIP)},
 		{"POST /v1/oauth/logout", s.limit(http.HandlerFunc(s.oidcLogoutConfirm), ratelimit.OIDCLogoutIP)},
+		// Second factors and passkeys (docs/mfa.md). Enrolment is for a
+		// person's session; the sign-in steps carry the guard's failed-auth
+		// ceilings in auth.
+		{"POST /v1/mfa/totp", s.limit(s.requireAuth(s.handle(s.withMFA(s.enrolTOTP))), ratelimit.MFAManageIP)},
+		{"POST /v1/mfa/totp/{id}/confirm", s.limit(s.requireAuth(s.handle(s.withMFA(s.confirmTOTP))), ratelimit.MFAManageIP)},
+		{"POST /v1/webauthn/registration/options", s.limit(s.requireAuth(s.handle(s.withMFA(s.passkeyRegistrationOptions))), ratelimit.MFAManageIP)},
+		{"POST /v1/webauthn/registration", s.limit(s.requireAuth(s.handle(s.withMFA(s.registerPasskey))), ratelimit.MFAManageIP)},
+		{"GET /v1/mfa/factors", s.requireAuth(s.handle(s.withMFA(s.listFactors)))},
+		{"DELETE /v1/mfa/factors/{id}", s.limit(s.requireAuth(s.handle(s.withMFA(s.removeFactor))), ratelimit.MFAManageIP)},
+		{"POST /v1/mfa/recovery-codes", s.limit(s.requireAuth(s.handle(s.withMFA(s.recoveryCodes))), ratelimit.MFAManageIP)},
+		{"POST /v1/auth/mfa/verify", s.limit(s.handle(s.withMFA(s.verifyMFA)), ratelimit.MFAVerifyIP)},
+		{"POST /v1/auth/mfa/webauthn/options", s.limit(s.handle(s.withMFA(s.mfaWebAuthnOptions)), ratelimit.MFAVerifyIP)},
+		{"POST /v1/auth/passkey/options", s.limit(s.handle(s.withMFA(s.passkeyOptions)), ratelimit.PasskeyIP)},
+		{"POST /v1/auth/passkey", s.limit(s.handle(s.withMFA(s.passkeyLogin)), ratelimit.PasskeyIP)},
+		{"POST /v1/auth/reauthenticate", s.limit(s.requireAuth(s.handle(s.withMFA(s.reauthenticate))), ratelimit.ReauthIP)},
+		{"POST /v1/auth/reauthenticate/webauthn/options", s.limit(s.requireAuth(s.handle(s.withMFA(s.reauthOptions))), ratelimit.ReauthIP)},
+		{"PATCH /v1/workspaces/{id}", s.requireAuth(s.handle(s.updateWorkspacePolicy))},
 
 		// Instance administration.
 		{"GET /v1/admin/audit-events", s.requireAuth(s.handle(s.adminAuditEvents))},

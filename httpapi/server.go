@@ -89,6 +89,9 @@ type Deps struct {
 	// and proves workspace domains (docs/federation.md); nil: those routes
 	// answer 503.
 	Federation *auth.Federation
+
+	// Second factors and passkeys (docs/mfa.md); nil: those routes answer 503.
+	MFA *auth.MFA
 }
 
 // Server is gatehouse's HTTP handler.
@@ -132,6 +135,7 @@ type Server struct {
 	heldRefusals  atomic.Int64  // shed answers being held back (overload.go)
 	refusalHold   time.Duration // the longest a shed answer is held back
 	federation    *auth.Federation
+	mfa           *auth.MFA // second factors and passkeys
 }
 
 // New builds the server and its route table.
@@ -173,6 +177,7 @@ func New(cfg Config, d Deps) (*Server, error) {
 		originEvents: newCoalescer(time.Minute, 10000),
 
 		federation: d.Federation,
+		mfa:        d.MFA,
 	}
 	if s.now == nil {
 		s.now = time.Now

@@ -36,7 +36,7 @@ func (a *storeAuthenticator) Authenticate(r *http.Request) (*gatehouse.Principal
 	if !ok && gatehouse.ValidID(p.UserID) {
 		now := time.Now().UTC().Truncate(time.Microsecond)
 		sess := &gatehouse.Session{ID: gatehouse.NewID(now), UserID: p.UserID, Method: gatehouse.MethodPassword,
-			CreatedAt: now, LastUsedAt: now, ExpiresAt: now.Add(time.Hour), RefreshHash: make([]byte, 32)}
+			CreatedAt: now, LastUsedAt: now, ExpiresAt: now.Add(time.Hour), RefreshHash: make([]byte, 32), AMR: []string{"pwd"}, AuthTime: now}
 		ctx := context.Background()
 		if a.s.Tx(ctx, gatehouse.Scope{}, func(tx gatehouse.Tx) error { return tx.CreateSession(ctx, sess) }) == nil {
 			sid = sess.ID // else no such account: the principal keeps a session that does not exist

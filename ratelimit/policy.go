@@ -55,6 +55,14 @@ const (
 	AccountChangeUser  = "account_change.user"  // the caller's user id: email change, deletion, invitations
 )
 
+// The policies of second factors and passkeys (docs/mfa.md), per client IP.
+const (
+	MFAVerifyIP = "mfa_verify.ip" // /v1/auth/mfa/verify and its passkey options
+	PasskeyIP   = "passkey.ip"    // passwordless passkey options and sign-in
+	MFAManageIP = "mfa_manage.ip" // enrolment, removal, recovery codes
+	ReauthIP    = "reauth.ip"     // /v1/auth/reauthenticate
+)
+
 // Policies is the table of named policies in force.
 type Policies map[string]Policy
 
@@ -94,6 +102,10 @@ func DefaultPolicies() Policies {
 		{AccountChangeUser, 60, time.Hour},
 		{UserInfoIP, 600, time.Minute},
 		{OIDCLogoutIP, 60, time.Minute},
+		{MFAVerifyIP, 30, time.Minute},
+		{PasskeyIP, 60, time.Minute},
+		{MFAManageIP, 60, time.Hour},
+		{ReauthIP, 30, time.Minute},
 	} {
 		ps[p.Name] = p
 	}

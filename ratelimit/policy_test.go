@@ -19,6 +19,7 @@ func TestDefaultPoliciesAreValid(t *testing.T) {
 		ratelimit.FederationStartIP, ratelimit.FederationCallbackIP, ratelimit.IdentityIP, ratelimit.DomainIP,
 		ratelimit.PasswordResetIP, ratelimit.PasswordResetEmail, ratelimit.AccountTokenIP, ratelimit.AccountChangeUser,
 		ratelimit.UserInfoIP, ratelimit.OIDCLogoutIP,
+		ratelimit.MFAVerifyIP, ratelimit.PasskeyIP, ratelimit.MFAManageIP, ratelimit.ReauthIP,
 	}
 	for _, name := range names {
 		p, ok := ps[name]

@@ -139,6 +139,9 @@ func (t *Tx) PurgeSessions(ctx context.Context, cutoff time.Time) error {
 	if _, err := t.tx.ExecContext(ctx, `delete from account_tokens where expires_at < $1`, c); err != nil {
 		return t.err(err, "purge account tokens")
 	}
+	if _, err := t.tx.ExecContext(ctx, `delete from mfa_flows where expires_at < $1`, c); err != nil {
+		return t.err(err, "purge mfa flows")
+	}
 	_, err := t.tx.ExecContext(ctx, `delete from sessions where expires_at < $1 or revoked_at < $1`, c)
 	return t.err(err, "purge sessions")
 }

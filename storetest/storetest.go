@@ -37,6 +37,7 @@ var areas = []struct {
 	{"Guards", testGuards},
 	{"Federation", testFederation},
 	{"Outbox", testOutbox},
+	{"MFA", testMFA},
 }
 
 // Run runs the whole suite against the stores that open returns. Areas run

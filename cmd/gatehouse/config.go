@@ -53,6 +53,7 @@ type Config struct {
 	DNSResolver  string        // GATEHOUSE_DNS_RESOLVER: host:port; empty: the system's
 	ReauthMaxAge time.Duration // GATEHOUSE_REAUTH_MAX_AGE: how recent a sign-in must be for changes that ask for one
 	Account      AccountConfig // accountconfig.go
+	MFA          MFASettings   // second factors and passkeys (mfa.go)
 }
 
 // KMSConfig is the key-encryption key's provider (docs/keys.md).
@@ -292,6 +293,10 @@ func loadConfig(getenv func(string) string, dev bool, flags configFlags) (*Confi
 	if err := c.KMS.load(get); err != nil {
 		return nil, err
 	}
+	if c.MFA, err = loadMFASettings(get, c.PublicURL); err != nil {
+		return nil, err
+	}
+
 	if c.DNSResolver = get(envDNSResolver); c.DNSResolver != "" && !hostPort(c.DNSResolver) {
 		return nil, bad(envDNSResolver, "must be host:port of a DNS server, e.g. 127.0.0.1:53, or empty for the system's")
 	}

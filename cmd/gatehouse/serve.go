@@ -142,6 +142,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		ReadyDetails: rl.detail,
 
 		Federation: svc.federation,
+		MFA:        svc.mfa,
 	})
 	if err != nil {
 		return err

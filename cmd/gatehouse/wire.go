@@ -26,12 +26,14 @@ type services struct {
 	hasher     *password.Hasher // the sessions' hashing pool, for shedding ahead of it
 
 	federation *auth.Federation
+	mfa        *auth.MFA // second factors and passkeys (mfa.go)
 }
 
 // buildServices wires the auth services over store, by hand, in one screen.
 // The caller closes the mailer.
 func buildServices(ctx context.Context, cfg *Config, store gatehouse.Store, log *slog.Logger) (*services, error) {
 	core := auth.NewCore(store, log)
+	core.ReauthMaxAge = cfg.ReauthMaxAge // what every recent-sign-in check reads (auth/reauth.go)
 	keys, err := newKeys(ctx, cfg, core)
 	if err != nil {
 		return nil, err
@@ -54,7 +56,7 @@ func buildServices(ctx context.Context, cfg *Config, store gatehouse.Store, log 
 		Hasher: hasher, Mailer: mailer, Tokens: keys,
 		PublicURL: cfg.PublicURL.String(), RefreshKey: refreshKey, CSRFKey: csrfKey,
 		SessionTTL: cfg.RefreshTTL, Grace: cfg.RefreshGrace,
-		EmailVerification: cfg.Account.EmailVerification, ReauthMaxAge: cfg.ReauthMaxAge,
+		EmailVerification: cfg.Account.EmailVerification,
 	})
 	if err != nil {
 		mailer.Close(context.Background())
@@ -81,10 +83,14 @@ func buildServices(ctx context.Context, cfg *Config, store gatehouse.Store, log 
 	connectors := &federation.Connectors{}
 	if svc.federation, err = auth.NewFederation(core, sessions, auth.FederationConfig{
 		KEK: kek, Connect: connectors.Connect, Resolver: resolver,
-		PublicURL: cfg.PublicURL.String(), ReauthMaxAge: cfg.ReauthMaxAge,
+		PublicURL: cfg.PublicURL.String(),
 	}); err != nil {
 		mailer.Close(context.Background())
 		return nil, fmt.Errorf("federation: %w", err)
+	}
+	if svc.mfa, err = newMFA(cfg, svc); err != nil {
+		mailer.Close(context.Background())
+		return nil, fmt.Errorf("second factors: %w", err)
 	}
 	return svc, nil
 }

@@ -54,7 +54,8 @@ func NewSession(tb testing.TB, s gatehouse.Store, userID string) string {
 	tb.Helper()
 	now := time.Now().UTC().Truncate(time.Microsecond)
 	sess := &gatehouse.Session{ID: gatehouse.NewID(now), UserID: userID, Method: gatehouse.MethodPassword,
-		CreatedAt: now, LastUsedAt: now, ExpiresAt: now.Add(24 * time.Hour), RefreshHash: make([]byte, 32)}
+		CreatedAt: now, LastUsedAt: now, ExpiresAt: now.Add(24 * time.Hour), RefreshHash: make([]byte, 32),
+		AMR: []string{"pwd"}, AuthTime: now}
 	if _, err := rand.Read(sess.RefreshHash); err != nil {
 		tb.Fatal(err)
 	}

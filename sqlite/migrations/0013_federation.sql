@@ -1,31 +1,8 @@
 -- 0013 signing in with another provider (docs/federation.md). See the
--- PostgreSQL migration of the same number. SQLite cannot change a check
--- constraint in place, so sessions is rebuilt to accept any non-empty
--- method (federated sign-ins record 'federated').
-
-create table sessions_new (
-	id           text primary key,
-	user_id      text not null references users (id) on delete cascade,
-	method       text not null check (method <> ''),
-	created_at   integer not null,
-	last_used_at integer not null,
-	rotated_at   integer not null default 0,
-	expires_at   integer not null,
-	revoked_at   integer,
-	ip           text not null default '',
-	user_agent   text not null default '',
-	generation   integer not null default 0 check (generation >= 0),
-	refresh_hash blob not null check (length(refresh_hash) = 32),
-	amr          text not null default '',
-	auth_time    integer not null default 0
-) strict;
-
-insert into sessions_new (id, user_id, method, created_at, last_used_at, rotated_at, expires_at, revoked_at, ip, user_agent, generation, refresh_hash, amr, auth_time)
-	select id, user_id, method, created_at, last_used_at, rotated_at, expires_at, revoked_at, ip, user_agent, generation, refresh_hash, amr, auth_time from sessions;
-drop table sessions;
-alter table sessions_new rename to sessions;
-create index sessions_user_live on sessions (user_id, created_at desc) where revoked_at is null;
-create index sessions_ended on sessions (expires_at);
+-- PostgreSQL migration of the same number. The sessions table already
+-- accepts any non-empty method (0011 rebuilt it), so federated sign-ins
+-- record 'federated' without rebuilding it again (a rebuild would cascade
+-- into session_factors).
 
 create table federation_providers (
 	id            text primary key,
