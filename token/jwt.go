@@ -239,22 +239,9 @@ func (v *Verifier) Verify(tok string, keys KeySet) (*Claims, error) {
 	if v.Issuer == "" || v.Audience == "" {
 		return nil, errors.New("token: verifier needs an issuer and an audience")
 	}
-	h, payload, signed, sig, err := parseCompact(tok)
+	payload, err := VerifySigned(tok, AccessTokenType, keys)
 	if err != nil {
 		return nil, err
-	}
-	if !typeIs(h.Typ, AccessTokenType) {
-		return nil, ErrType
-	}
-	key, ok := keys.PublicKey(h.KID)
-	if !ok {
-		return nil, ErrUnknownKey
-	}
-	if key.Alg != h.Alg {
-		return nil, ErrAlgorithm
-	}
-	if !verifySig(key, signed, sig) {
-		return nil, ErrSignature
 	}
 	var c Claims
 	if err := decodeClaims(payload, &c); err != nil {
