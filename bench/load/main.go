@@ -86,6 +86,7 @@ func main() {
 	countsURL := flag.String("counts", "", "URL of the counting proxies' stats: report statements and round trips per request")
 	floodN := flag.Int("flood", 64, "flood mode: workers sending over-limit logins")
 	floodAddrs := flag.Int("flood-addrs", 128, "flood mode: addresses the flood comes from")
+	floodRate := flag.Float64("flood-rate", 1000, "flood mode: the flood's requests a second, all workers together")
 	rounds := flag.Int("rounds", 2, "flood mode: idle and flood phases, alternated, this many times each")
 	serveBare := flag.String("serve-bare", "", "only serve the bare net/http handlers on this address")
 	bareDB := flag.String("bare-db", "", "with -serve-bare: the database of GET /db (postgres://… or sqlite:PATH)")
@@ -162,11 +163,14 @@ func main() {
 	var flood []func() error
 	if *mode == "flood" {
 		var err error
-		if flood, err = setupFlood(o, *floodN, *floodAddrs); err != nil {
+		if flood, err = setupFlood(o, *floodN, *floodAddrs, *floodRate); err != nil {
 			log.Fatal(err)
 		}
 	}
 	m := &meter{pid: *pid, counts: *countsURL}
+	if *mode == "argon2" {
+		m.pid = os.Getpid() // the hashes' own CPU time: the baseline of CPU per login
+	}
 	enc := json.NewEncoder(os.Stdout)
 	if *mode == "flood" {
 		for _, c := range concs {

@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"golang.org/x/crypto/argon2"
 
@@ -81,23 +82,26 @@ func setup(o *opts, i int) (func() error, error) {
 		}, nil
 	case "me":
 		return func() error { return get(cl, base+"/v1/me", t.AccessToken) }, nil
+	}
+	// PATs and clients belong to a workspace.
+	var ws struct {
+		ID string `json:"id"`
+	}
+	if err := postH(cl, base+"/v1/workspaces", map[string]string{"name": "load " + email}, &ws,
+		"Authorization", "Bearer "+t.AccessToken); err != nil {
+		return nil, err
+	}
+	switch o.mode {
 	case "me-pat":
 		var pat struct {
 			Token string `json:"token"`
 		}
-		if err := postH(cl, base+"/v1/tokens", map[string]any{"name": "load", "scopes": []string{"profile:read"}}, &pat,
+		if err := postH(cl, base+"/v1/tokens", map[string]any{"name": "load", "workspace_id": ws.ID, "scopes": []string{"profile:read"}}, &pat,
 			"Authorization", "Bearer "+t.AccessToken); err != nil {
 			return nil, err
 		}
 		return func() error { return get(cl, base+"/v1/me", pat.Token) }, nil
 	case "cc", "introspect":
-		var ws struct {
-			ID string `json:"id"`
-		}
-		if err := postH(cl, base+"/v1/workspaces", map[string]string{"name": "load " + email}, &ws,
-			"Authorization", "Bearer "+t.AccessToken); err != nil {
-			return nil, err
-		}
 		var c struct {
 			ClientID     string `json:"client_id"`
 			ClientSecret string `json:"client_secret"`
@@ -137,7 +141,7 @@ func setup(o *opts, i int) (func() error, error) {
 // (wrong passwords until a 429; these warm-up requests may hash) and returns
 // n workers that send wrong passwords from those addresses in turn: every
 // answer to them should be 429, decided before any hashing.
-func setupFlood(o *opts, n, addrs int) ([]func() error, error) {
+func setupFlood(o *opts, n, addrs int, rate float64) ([]func() error, error) {
 	addr := func(k int) string { return fmt.Sprintf("10.0.%d.%d", (k>>8)&0xff, k&0xff) }
 	bad := func(ip string) error {
 		var s [6]byte
@@ -158,10 +162,22 @@ func setupFlood(o *opts, n, addrs int) ([]func() error, error) {
 			}
 		}
 	}
+	// Each worker is paced to rate/n a second (a flood faster than the
+	// load tool's share of the cores would measure the tool, not the server).
 	var next atomic.Int64
 	ws := make([]func() error, n)
+	every := time.Duration(float64(n) / rate * float64(time.Second))
 	for i := range ws {
-		ws[i] = func() error { return bad(addr(int(next.Add(1)) % addrs)) }
+		due := time.Now()
+		ws[i] = func() error {
+			due = due.Add(every)
+			if wait := time.Until(due); wait > 0 {
+				time.Sleep(wait)
+			} else if wait < -time.Second {
+				due = time.Now() // fell behind: no burst to catch up
+			}
+			return bad(addr(int(next.Add(1)) % addrs))
+		}
 	}
 	return ws, nil
 }
