@@ -94,6 +94,7 @@ func main() {
 	proxyPG := flag.String("proxy-pg", "", "only run counting proxies: LISTEN=TARGET for PostgreSQL")
 	proxyRedis := flag.String("proxy-redis", "", "counting proxy LISTEN=TARGET for Redis")
 	proxyStats := flag.String("proxy-stats", "", "address serving the proxies' counts")
+	xff := flag.Bool("xff", false, "send each request from an address of its own (X-Forwarded-For; the server must trust loopback), so that no per-address limit is met")
 	plotOut := flag.String("plot", "", "only draw the latency distributions of LABEL=FILE arguments into this SVG")
 	title := flag.String("title", "", "with -plot: the plot's title")
 	flag.Parse()
@@ -130,7 +131,11 @@ func main() {
 		extra = *floodN
 	}
 	tr := &http.Transport{MaxIdleConnsPerHost: (most + extra) * 2, MaxConnsPerHost: (most + extra) * 2}
-	o := &opts{cl: &http.Client{Transport: tr, Timeout: 30 * time.Second}, base: *base, mode: *mode}
+	var rt http.RoundTripper = tr
+	if *xff {
+		rt = &ownAddress{next: tr}
+	}
+	o := &opts{cl: &http.Client{Transport: rt, Timeout: 30 * time.Second}, base: *base, mode: *mode}
 
 	// Accounts are made by a few workers at a time, waiting out 503s, so
 	// that setting up 500 workers does not itself overload the server.
@@ -207,6 +212,23 @@ func main() {
 	for _, c := range order {
 		enc.Encode(merged[c].report(*mode, c, *honour))
 	}
+}
+
+// ownAddress gives each request without an X-Forwarded-For one of its own,
+// from 10.64.0.0/10 (the flood's addresses are in 10.0.0.0/16, the flood
+// mode's legitimate ones in 10.128.0.0/10).
+type ownAddress struct {
+	next http.RoundTripper
+	n    atomic.Uint32
+}
+
+func (a *ownAddress) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.Header.Get("X-Forwarded-For") == "" {
+		k := a.n.Add(1)
+		r = r.Clone(r.Context())
+		r.Header.Set("X-Forwarded-For", fmt.Sprintf("10.%d.%d.%d", 64+(k>>16)%64, (k>>8)&0xff, k&0xff))
+	}
+	return a.next.RoundTrip(r)
 }
 
 // meter reads the server's CPU, peak RSS and the proxies' counts around a
