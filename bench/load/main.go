@@ -94,7 +94,7 @@ func main() {
 	proxyPG := flag.String("proxy-pg", "", "only run counting proxies: LISTEN=TARGET for PostgreSQL")
 	proxyRedis := flag.String("proxy-redis", "", "counting proxy LISTEN=TARGET for Redis")
 	proxyStats := flag.String("proxy-stats", "", "address serving the proxies' counts")
-	xff := flag.Bool("xff", false, "send each request from an address of its own (X-Forwarded-For; the server must trust loopback), so that no per-address limit is met")
+	xff := flag.Bool("xff", false, "send each request from an address of its own (a random IPv6 /64) (X-Forwarded-For; the server must trust loopback), so that no per-address limit is met")
 	plotOut := flag.String("plot", "", "only draw the latency distributions of LABEL=FILE arguments into this SVG")
 	title := flag.String("title", "", "with -plot: the plot's title")
 	flag.Parse()
@@ -214,19 +214,15 @@ func main() {
 	}
 }
 
-// ownAddress gives each request without an X-Forwarded-For one of its own,
-// from 10.64.0.0/10 (the flood's addresses are in 10.0.0.0/16, the flood
-// mode's legitimate ones in 10.128.0.0/10).
-type ownAddress struct {
-	next http.RoundTripper
-	n    atomic.Uint32
-}
+// ownAddress gives each request without an X-Forwarded-For one of its own:
+// a random /64 of fd00::/8 (the per-address key of an IPv6 client is its
+// /64), so that no two requests, of this process or of another, share one.
+type ownAddress struct{ next http.RoundTripper }
 
 func (a *ownAddress) RoundTrip(r *http.Request) (*http.Response, error) {
 	if r.Header.Get("X-Forwarded-For") == "" {
-		k := a.n.Add(1)
 		r = r.Clone(r.Context())
-		r.Header.Set("X-Forwarded-For", fmt.Sprintf("10.%d.%d.%d", 64+(k>>16)%64, (k>>8)&0xff, k&0xff))
+		r.Header.Set("X-Forwarded-For", randomAddress())
 	}
 	return a.next.RoundTrip(r)
 }

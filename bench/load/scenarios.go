@@ -53,13 +53,10 @@ func setup(o *opts, i int) (func() error, error) {
 			return post(cl, base+"/v1/auth/token", map[string]string{"email": email, "password": loadPassword}, nil)
 		}, nil
 	case "flood":
-		// Legitimate sign-ins, each from the next address of a range of
-		// their own (a worker's own /16: 65,536 addresses before one comes
-		// back), so that none of them meets a per-address limit.
-		var n atomic.Uint32
+		// Legitimate sign-ins, each from an address of its own, so that
+		// none of them meets a per-address limit.
 		return func() error {
-			k := n.Add(1)
-			ip := fmt.Sprintf("10.%d.%d.%d", 128+i%64, (k>>8)&0xff, k&0xff)
+			ip := randomAddress()
 			return postH(cl, base+"/v1/auth/token", map[string]string{"email": email, "password": loadPassword}, nil,
 				"X-Forwarded-For", ip)
 		}, nil
@@ -142,7 +139,12 @@ func setup(o *opts, i int) (func() error, error) {
 // n workers that send wrong passwords from those addresses in turn: every
 // answer to them should be 429, decided before any hashing.
 func setupFlood(o *opts, n, addrs int, rate float64) ([]func() error, error) {
-	addr := func(k int) string { return fmt.Sprintf("10.0.%d.%d", (k>>8)&0xff, k&0xff) }
+	// The flood's addresses: addrs /64s under a random /48 of this run's.
+	var p [5]byte
+	rand.Read(p[:])
+	addr := func(k int) string {
+		return fmt.Sprintf("fd%02x:%02x%02x:%02x%02x:%x::1", p[0], p[1], p[2], p[3], p[4], k)
+	}
 	bad := func(ip string) error {
 		var s [6]byte
 		rand.Read(s[:])
@@ -214,4 +216,12 @@ func do(cl *http.Client, req *http.Request, into any) error {
 		return json.Unmarshal(rb, into)
 	}
 	return nil
+}
+
+// randomAddress is a random /64 of fd00::/8 (the per-address key of an IPv6
+// client is its /64), shared by no other request of this run or another.
+func randomAddress() string {
+	var b [7]byte
+	rand.Read(b[:])
+	return fmt.Sprintf("fd%02x:%02x%02x:%02x%02x:%02x%02x::1", b[0], b[1], b[2], b[3], b[4], b[5], b[6])
 }
