@@ -18,7 +18,7 @@ cd "$(dirname "$0")/.."
 PG=${GATEHOUSE_TEST_POSTGRES:-postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable}
 MODES=${MODES:-cache_statement exec}
 tmp=$(mktemp -d)
-trap 'kill $(jobs -p) 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$tmp"' EXIT
+trap '[ -f "$tmp/pgbouncer.pid" ] && kill "$(cat "$tmp/pgbouncer.pid")" 2>/dev/null; kill $(jobs -p) 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$tmp"' EXIT
 
 go build -o "$tmp/gatehouse" ./cmd/gatehouse
 go build -o "$tmp/load" ./bench/load
@@ -50,7 +50,11 @@ logfile = $tmp/pgbouncer.log
 pidfile = $tmp/pgbouncer.pid
 EOF
 echo '"gatehouse_bench_app" ""' >"$tmp/users.txt"
-pgbouncer "$tmp/pgbouncer.ini" >/dev/null 2>&1 &
+# PgBouncer refuses to run as root: as root, it runs as postgres.
+chmod 755 "$tmp"
+as=()
+[ "$(id -u)" = 0 ] && as=(runuser -u postgres --) && touch "$tmp/pgbouncer.log" && chown postgres "$tmp/pgbouncer.log" && chmod 777 "$tmp"
+"${as[@]}" pgbouncer "$tmp/pgbouncer.ini" >/dev/null 2>&1 &
 for _ in $(seq 1 50); do psql "postgres://gatehouse_bench_app@127.0.0.1:16432/gatehouse_bouncer?sslmode=disable" -qAtc 'select 1' >/dev/null 2>&1 && break; sleep 0.1; done
 echo "PgBouncer $(pgbouncer --version | head -1), pool_mode=transaction, 2 server connections"
 
