@@ -1,8 +1,10 @@
 package verify
 
 import (
+	"context"
 	"crypto/ed25519"
 	"encoding/base64"
+	"net/http"
 	"net/http/httptest"
 	"strconv"
 	"strings"
@@ -86,4 +88,34 @@ func BenchmarkRawEd25519Verify(b *testing.B) {
 			b.Fatal("bad")
 		}
 	}
+}
+
+// BenchmarkBareHandler is the same handler served without the middleware:
+// the baseline of BenchmarkMiddleware/warm (docs/performance.md).
+func BenchmarkBareHandler(b *testing.B) {
+	is, tok, _ := benchSetup(b)
+	// The identity the middleware would have put in the context.
+	w := httptest.NewRecorder()
+	var id *Identity
+	Require(newJWT(b, is))(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) { id, _ = FromContext(r.Context()) })).
+		ServeHTTP(w, withBearer(tok))
+	if id == nil {
+		b.Fatal("no identity")
+	}
+	r := withBearer(tok)
+	r = r.WithContext(context.WithValue(r.Context(), identityKey{}, id))
+	b.ReportAllocs()
+	for b.Loop() {
+		w := httptest.NewRecorder()
+		protected.ServeHTTP(w, r)
+		if w.Code != 200 {
+			b.Fatal(w.Code)
+		}
+	}
+}
+
+func withBearer(tok string) *http.Request {
+	r := httptest.NewRequest("GET", "/things", nil)
+	r.Header.Set("Authorization", "Bearer "+tok)
+	return r
 }

@@ -1,16 +1,44 @@
 // Command load measures a running gatehouse on loopback, together with the
-// baselines the design's performance budget compares it with, so every figure
-// is a ratio taken in one run on one machine.
+// baselines the performance targets compare it with, so every figure is a
+// ratio taken in one run on one machine (docs/performance.md).
 //
-//	go run ./bench/load -base http://127.0.0.1:8080 -mode login|refresh|me|bare -c 8 -d 10s
+//	go run ./bench/load -base http://127.0.0.1:8080 -mode MODE -c 16 -d 5s [-pid PID] [-counts URL]
 //
-// login: POST /v1/auth/token with a correct password (each worker its own
-// account); refresh: each worker chains its own session's refresh tokens, as
-// a real client does, so rotation runs its real path (not the grace window);
-// me: GET /v1/me with a JWT; bare: GET on -base (point it at a bare net/http
-// server, `-serve-bare ADDR`); argon2: raw argon2id at gatehouse's parameters
-// on -c goroutines, no HTTP. Requests are bounded by -d and -max; the tool
-// only talks to the -base address it is given (use loopback).
+// Modes (each worker has its own account, session, token or client):
+//
+//	login       POST /v1/auth/token with the right password
+//	refresh     each worker chains its own session's refresh tokens, as a
+//	            real client does, so rotation runs its real path
+//	me          GET /v1/me with the session's JWT
+//	me-pat      GET /v1/me with a personal access token (profile:read)
+//	cc          POST /v1/oauth/token, grant_type=client_credentials
+//	            (client_secret_basic), each worker its own client
+//	introspect  POST /v1/oauth/introspect of the client's own access token
+//	jwks        GET /.well-known/jwks.json
+//	flood       logins from rotating X-Forwarded-For addresses (the server
+//	            must trust loopback: GATEHOUSE_TRUSTED_PROXIES=127.0.0.0/8),
+//	            first alone ("flood-idle"), then beside -flood workers that
+//	            send wrong passwords from -flood-addrs addresses already past
+//	            their failed-auth ceiling ("flood"); phases alternate
+//	            -rounds times and are merged
+//	totp, passkey  sign-in with a second factor: not served by this build
+//	            (the hook is here; the tool says so and exits 2)
+//	bare        GET -base (a bare net/http server: `-serve-bare ADDR`, whose
+//	            / is a static JSON answer, /db the same primary-key read as
+//	            GET /v1/me with the same driver (-bare-db), /jwks the bytes
+//	            of -bare-jwks with their ETag and Cache-Control)
+//	argon2      raw argon2id at gatehouse's parameters on -c goroutines
+//
+// For each -c it prints one JSON line: goodput (requests that succeeded
+// within the window, per second of it), p50/p99/p999 from an HDR
+// histogram, every answer outside 2xx by status, and with -pid the
+// server's CPU seconds per 1,000 requests answered (/proc/PID/stat) and
+// its peak RSS (VmHWM of /proc/PID/status, reset before each phase where
+// the kernel allows); with -counts, the statements and round trips per
+// request seen by the counting proxies (`-proxy-pg`, `-proxy-redis`,
+// `-proxy-stats`). `-plot OUT.svg LABEL=FILE...` draws the latency
+// distributions of result files. Requests are bounded by -d and -max; the
+// tool only talks to the addresses it is given (use loopback).
 //
 // -c takes a list (-c 16,500): the accounts are made once for the largest
 // and each count runs in turn, one JSON line each, so that their figures
@@ -25,7 +53,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -34,32 +61,60 @@ import (
 	"log"
 	"net/http"
 	"os"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"golang.org/x/crypto/argon2"
-
-	"github.com/gatehouse-auth/gatehouse/password"
 )
+
+// opts are the settings of the workers' requests.
+type opts struct {
+	cl   *http.Client
+	base string
+	mode string
+}
 
 func main() {
 	base := flag.String("base", "http://127.0.0.1:8080", "gatehouse base URL (loopback)")
-	mode := flag.String("mode", "me", "login, refresh, me, bare or argon2")
+	mode := flag.String("mode", "me", "login, refresh, me, me-pat, cc, introspect, jwks, flood, bare or argon2")
 	concList := flag.String("c", "8", "concurrent workers; a comma-separated list runs each in turn")
 	dur := flag.Duration("d", 10*time.Second, "how long to run each -c")
 	maxReq := flag.Int64("max", 2_000_000, "stop after this many requests")
 	honour := flag.Bool("honour-retry-after", false, "after a 503 with Retry-After, wait that long before the next request")
-	serveBare := flag.String("serve-bare", "", "only serve a bare net/http JSON handler on this address")
+	pid := flag.Int("pid", 0, "the server's process id: report its CPU per request and peak RSS")
+	countsURL := flag.String("counts", "", "URL of the counting proxies' stats: report statements and round trips per request")
+	floodN := flag.Int("flood", 64, "flood mode: workers sending over-limit logins")
+	floodAddrs := flag.Int("flood-addrs", 128, "flood mode: addresses the flood comes from")
+	floodRate := flag.Float64("flood-rate", 1000, "flood mode: the flood's requests a second, all workers together")
+	rounds := flag.Int("rounds", 2, "flood mode: idle and flood phases, alternated, this many times each")
+	serveBare := flag.String("serve-bare", "", "only serve the bare net/http handlers on this address")
+	bareDB := flag.String("bare-db", "", "with -serve-bare: the database of GET /db (postgres://… or sqlite:PATH)")
+	bareJWKS := flag.String("bare-jwks", "", "with -serve-bare: the URL whose bytes GET /jwks serves")
+	proxyPG := flag.String("proxy-pg", "", "only run counting proxies: LISTEN=TARGET for PostgreSQL")
+	proxyRedis := flag.String("proxy-redis", "", "counting proxy LISTEN=TARGET for Redis")
+	proxyStats := flag.String("proxy-stats", "", "address serving the proxies' counts")
+	xff := flag.Bool("xff", false, "send each request from an address of its own (a random IPv6 /64) (X-Forwarded-For; the server must trust loopback), so that no per-address limit is met")
+	plotOut := flag.String("plot", "", "only draw the latency distributions of LABEL=FILE arguments into this SVG")
+	title := flag.String("title", "", "with -plot: the plot's title")
 	flag.Parse()
-	if *serveBare != "" {
-		log.Fatal(http.ListenAndServe(*serveBare, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			w.Header().Set("Content-Type", "application/json")
-			w.Write([]byte(`{"id":"0","email":"bare@example.com","status":"active"}` + "\n"))
-		})))
+	switch {
+	case *serveBare != "":
+		log.Fatal(serveBareHandlers(*serveBare, *bareDB, *bareJWKS))
+	case *proxyStats != "":
+		serveCounts(*proxyPG, *proxyRedis, *proxyStats)
+	case *plotOut != "":
+		if err := plotFiles(*plotOut, *title, flag.Args()); err != nil {
+			log.Fatal(err)
+		}
+		return
+	}
+	if *mode == "totp" || *mode == "passkey" {
+		// The hook for the second-factor sign-ins: once their endpoints
+		// are served, a worker enrols a factor at setup and each request
+		// is the password step plus the factor step.
+		fmt.Fprintf(os.Stderr, "load: mode %s: this build serves no %s sign-in yet\n", *mode, *mode)
+		os.Exit(2)
 	}
 	var concs []int
 	most := 0
@@ -71,8 +126,16 @@ func main() {
 		concs = append(concs, n)
 		most = max(most, n)
 	}
-	tr := &http.Transport{MaxIdleConnsPerHost: most * 2, MaxConnsPerHost: most * 2}
-	cl := &http.Client{Transport: tr, Timeout: 30 * time.Second}
+	extra := 0
+	if *mode == "flood" {
+		extra = *floodN
+	}
+	tr := &http.Transport{MaxIdleConnsPerHost: (most + extra) * 2, MaxConnsPerHost: (most + extra) * 2}
+	var rt http.RoundTripper = tr
+	if *xff {
+		rt = &ownAddress{next: tr}
+	}
+	o := &opts{cl: &http.Client{Transport: rt, Timeout: 30 * time.Second}, base: *base, mode: *mode}
 
 	// Accounts are made by a few workers at a time, waiting out 503s, so
 	// that setting up 500 workers does not itself overload the server.
@@ -89,7 +152,7 @@ func main() {
 				if i >= most {
 					return
 				}
-				w, err := setup(cl, *base, *mode, i)
+				w, err := setup(o, i)
 				if err != nil {
 					setupErr.CompareAndSwap(nil, fmt.Errorf("setup worker %d: %w", i, err))
 					return
@@ -102,6 +165,34 @@ func main() {
 	if err, _ := setupErr.Load().(error); err != nil {
 		log.Fatal(err)
 	}
+	var flood []func() error
+	if *mode == "flood" {
+		var err error
+		if flood, err = setupFlood(o, *floodN, *floodAddrs, *floodRate); err != nil {
+			log.Fatal(err)
+		}
+	}
+	m := &meter{pid: *pid, counts: *countsURL}
+	if *mode == "argon2" {
+		m.pid = os.Getpid() // the hashes' own CPU time: the baseline of CPU per login
+	}
+	enc := json.NewEncoder(os.Stdout)
+	if *mode == "flood" {
+		for _, c := range concs {
+			idle, storm := newPhase(), newPhase()
+			for k := range *rounds {
+				if k > 0 {
+					time.Sleep(time.Second)
+				}
+				idle.add(run(workers[:c], nil, *dur, *maxReq, *honour, m))
+				time.Sleep(time.Second)
+				storm.add(run(workers[:c], flood, *dur, *maxReq, *honour, m))
+			}
+			enc.Encode(idle.report("flood-idle", c, *honour))
+			enc.Encode(storm.report("flood", c, *honour))
+		}
+		return
+	}
 	// A count listed more than once (-c 16,500,16,500) is reported once, its
 	// phases merged: alternating them cancels drift in the machine's load.
 	merged := map[int]*phase{}
@@ -110,7 +201,7 @@ func main() {
 		if k > 0 {
 			time.Sleep(2 * time.Second) // let the queue of the previous phase drain
 		}
-		ph := run(workers[:c], *dur, *maxReq, *honour)
+		ph := run(workers[:c], nil, *dur, *maxReq, *honour, m)
 		if m, ok := merged[c]; ok {
 			m.add(ph)
 		} else {
@@ -119,99 +210,148 @@ func main() {
 		}
 	}
 	for _, c := range order {
-		json.NewEncoder(os.Stdout).Encode(merged[c].report(*mode, c, *honour))
+		enc.Encode(merged[c].report(*mode, c, *honour))
 	}
 }
 
-// phase is what one run of the workers measured.
-type phase struct {
-	seconds            float64
-	lat                []time.Duration // of the successful requests
-	errs, shed, withRA int64
-	phases             int
+// ownAddress gives each request without an X-Forwarded-For one of its own:
+// a random /64 of fd00::/8 (the per-address key of an IPv6 client is its
+// /64), so that no two requests, of this process or of another, share one.
+type ownAddress struct{ next http.RoundTripper }
+
+func (a *ownAddress) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.Header.Get("X-Forwarded-For") == "" {
+		r = r.Clone(r.Context())
+		r.Header.Set("X-Forwarded-For", randomAddress())
+	}
+	return a.next.RoundTrip(r)
 }
 
-func (p *phase) add(q *phase) {
-	p.seconds += q.seconds
-	p.lat = append(p.lat, q.lat...)
-	p.errs, p.shed, p.withRA, p.phases = p.errs+q.errs, p.shed+q.shed, p.withRA+q.withRA, p.phases+q.phases
+// meter reads the server's CPU, peak RSS and the proxies' counts around a
+// phase (each only if it was given).
+type meter struct {
+	pid    int
+	counts string
 }
 
-// report gives the figures: requests that succeeded within the window per
-// second of it (goodput), p50/p99 latency of those, the 503s and how many of them
-// carried Retry-After.
-func (p *phase) report(mode string, workers int, honour bool) map[string]any {
-	lat := p.lat
-	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
-	pct := func(q float64) time.Duration {
-		if len(lat) == 0 {
-			return 0
+type reading struct {
+	cpu float64
+	c   counts
+}
+
+func (m *meter) start() reading {
+	var r reading
+	if m.pid > 0 {
+		resetPeakRSS(m.pid)
+		r.cpu, _ = procCPU(m.pid)
+	}
+	if m.counts != "" {
+		r.c, _ = fetchCounts(m.counts)
+	}
+	return r
+}
+
+func (m *meter) stop(r0 reading, p *phase) {
+	if m.pid > 0 {
+		if cpu, err := procCPU(m.pid); err == nil {
+			p.cpu = cpu - r0.cpu
 		}
-		return lat[int(q*float64(len(lat)-1))]
+		p.peakRSS, _ = procPeakRSS(m.pid)
 	}
-	return map[string]any{
-		"mode": mode, "workers": workers, "phases": p.phases, "seconds": p.seconds, "ok": len(lat), "errors": p.errs,
-		"per_second": float64(len(lat)) / p.seconds,
-		"p50_ms":     float64(pct(0.50).Microseconds()) / 1000, "p99_ms": float64(pct(0.99).Microseconds()) / 1000,
-		"honour_retry_after": honour, "shed_503": p.shed, "shed_with_retry_after": p.withRA,
+	if m.counts != "" {
+		if c, err := fetchCounts(m.counts); err == nil {
+			p.counted = &counts{c.PGStatements - r0.c.PGStatements, c.PGRoundTrips - r0.c.PGRoundTrips,
+				c.PGParses - r0.c.PGParses, c.RedisCommands - r0.c.RedisCommands, c.RedisTrips - r0.c.RedisTrips}
+		}
 	}
 }
 
-// run drives workers for d. A 503 is counted as shed, not as an error; with
-// honour, a worker waits out its Retry-After before the next request.
-func run(workers []func() error, d time.Duration, maxReq int64, honour bool) *phase {
+// run drives workers (and the flood's, counted apart) for d. A 503 is
+// counted as shed, not as an error; with honour, a worker waits out its
+// Retry-After before the next request.
+func run(workers, flood []func() error, d time.Duration, maxReq int64, honour bool, m *meter) *phase {
 	var (
-		n, errs, shed, withRA atomic.Int64
-		mu                    sync.Mutex
-		lat                   []time.Duration
-		deadline              = time.Now().Add(d)
-		wg                    sync.WaitGroup
+		n      atomic.Int64
+		mu     sync.Mutex
+		wg     sync.WaitGroup
+		p      = newPhase()
+		fp     = newPhase()
+		r0     = m.start()
+		start  = time.Now()
+		ending = start.Add(d)
 	)
-	start := time.Now()
-	for _, w := range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			var mine []time.Duration
-			for time.Now().Before(deadline) && n.Add(1) <= maxReq {
-				t := time.Now()
-				err := w()
-				if err == nil {
-					if end := time.Now(); !end.After(deadline) {
-						mine = append(mine, end.Sub(t))
-					} // else finished after the window: not counted
-					continue
+	drive := func(w func() error, into *phase) {
+		defer wg.Done()
+		mine := newPhase()
+		for time.Now().Before(ending) && n.Add(1) <= maxReq {
+			t := time.Now()
+			err := w()
+			mine.done++
+			if err == nil {
+				if end := time.Now(); !end.After(ending) {
+					record(mine.lat, end.Sub(t))
+				} // else finished after the window: not counted
+				continue
+			}
+			var he *httpError
+			if !errors.As(err, &he) {
+				mine.byStatus[0]++
+				mine.errs++
+				if mine.errs <= 1 {
+					log.Printf("error: %v", err)
 				}
-				var he *httpError
-				if !errors.As(err, &he) || he.status != http.StatusServiceUnavailable {
-					if errs.Add(1) <= 3 {
-						log.Printf("error: %v", err)
-					}
-					continue
+				continue
+			}
+			mine.byStatus[he.status]++
+			if he.status != http.StatusServiceUnavailable {
+				mine.errs++
+				if into == p && mine.errs <= 1 {
+					log.Printf("error: %v", err)
 				}
-				shed.Add(1)
-				if he.retryAfter == "" {
-					continue
-				}
-				withRA.Add(1)
-				if secs, err := strconv.Atoi(he.retryAfter); honour && err == nil && secs >= 0 {
-					if wait := time.Duration(secs) * time.Second; time.Until(deadline) > wait {
-						time.Sleep(wait)
-					} else {
-						break
-					}
+				continue
+			}
+			mine.shed++
+			if he.retryAfter == "" {
+				continue
+			}
+			mine.withRA++
+			if secs, err := strconv.Atoi(he.retryAfter); honour && err == nil && secs >= 0 {
+				if wait := time.Duration(secs) * time.Second; time.Until(ending) > wait {
+					time.Sleep(wait)
+				} else {
+					break
 				}
 			}
-			mu.Lock()
-			lat = append(lat, mine...)
-			mu.Unlock()
-		}()
+		}
+		mu.Lock()
+		into.add(mine)
+		mu.Unlock()
+	}
+	for _, w := range workers {
+		wg.Add(1)
+		go drive(w, p)
+	}
+	for _, w := range flood {
+		wg.Add(1)
+		go drive(w, fp)
 	}
 	wg.Wait()
 	// Goodput is what completed within the window, over the window: the
 	// requests still queued or held when it ends are neither counted nor
-	// allowed to stretch it.
-	return &phase{seconds: deadline.Sub(start).Seconds(), lat: lat, errs: errs.Load(), shed: shed.Load(), withRA: withRA.Load(), phases: 1}
+	// allowed to stretch it. CPU and counts are of every request answered.
+	p.seconds, p.phases = ending.Sub(start).Seconds(), 1
+	all := newPhase()
+	all.done = p.done + fp.done
+	m.stop(r0, all)
+	p.cpu, p.peakRSS, p.counted = all.cpu, all.peakRSS, all.counted
+	if all.counted != nil || all.cpu > 0 {
+		p.done = all.done // per request: of all the requests the server answered
+	}
+	if flood != nil {
+		fp.seconds = p.seconds
+		p.flood = fp
+	}
+	return p
 }
 
 // httpError is a response outside 2xx.
@@ -244,56 +384,6 @@ func post(cl *http.Client, url string, body any, into any) error {
 type tokens struct {
 	AccessToken  string `json:"access_token"`
 	RefreshToken string `json:"refresh_token"`
-}
-
-// setup makes worker i's account and session and returns its request.
-func setup(cl *http.Client, base, mode string, i int) (func() error, error) {
-	switch mode {
-	case "bare":
-		return func() error { return get(cl, base, "") }, nil
-	case "argon2":
-		p := password.DefaultParams // the parameters gatehouse hashes with
-		salt := make([]byte, p.SaltLen)
-		rand.Read(salt)
-		return func() error {
-			argon2.IDKey([]byte("a long passphrase for the baseline"), salt, p.Time, p.Memory, p.Threads, p.KeyLen)
-			return nil
-		}, nil
-	}
-	var suffix [6]byte
-	rand.Read(suffix[:])
-	email := fmt.Sprintf("load-%d-%x@example.com", i, suffix)
-	const pw = "load test passphrase, not a real one"
-	if err := patiently(func() error {
-		return post(cl, base+"/v1/auth/signup", map[string]string{"email": email, "password": pw}, nil)
-	}); err != nil {
-		return nil, err
-	}
-	if mode == "login" {
-		return func() error {
-			return post(cl, base+"/v1/auth/token", map[string]string{"email": email, "password": pw}, nil)
-		}, nil
-	}
-	var t tokens
-	if err := patiently(func() error {
-		return post(cl, base+"/v1/auth/token", map[string]string{"email": email, "password": pw}, &t)
-	}); err != nil {
-		return nil, err
-	}
-	switch mode {
-	case "refresh":
-		return func() error {
-			var next tokens
-			if err := post(cl, base+"/v1/auth/refresh", map[string]string{"refresh_token": t.RefreshToken}, &next); err != nil {
-				return err
-			}
-			t.RefreshToken = next.RefreshToken
-			return nil
-		}, nil
-	case "me":
-		return func() error { return get(cl, base+"/v1/me", t.AccessToken) }, nil
-	}
-	return nil, fmt.Errorf("unknown mode %q", mode)
 }
 
 // patiently runs f until it succeeds or fails with something other than a
