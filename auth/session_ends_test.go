@@ -148,3 +148,25 @@ func TestSessionEndsEnqueueBackchannelLogout(t *testing.T) {
 		}
 	})
 }
+
+// TestDeleteAccountTellsClientsWhileTimePasses: account deletion ends the
+// grants workspace by workspace before the sessions; with a clock that
+// moves between its transactions, the clients holding grants from the
+// ended sessions are still told (both stores).
+func TestDeleteAccountTellsClientsWhileTimePasses(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		e := newEnv(t, db, nil)
+		if _, err := e.s.CreateAccount(ctx, "del@example.com", goodPassword); err != nil {
+			t.Fatal(err)
+		}
+		tr := e.login("del@example.com")
+		e.grantFrom(tr)
+		e.core.Now = func() time.Time { e.clock.Advance(time.Millisecond); return e.clock.Now() }
+		if err := e.s.DeleteAccount(ctx, sessionPrincipal(tr)); err != nil {
+			t.Fatal(err)
+		}
+		if !e.noticeFor(tr.SessionID) {
+			t.Fatal("account deletion: no back-channel logout notice")
+		}
+	})
+}
