@@ -3,13 +3,16 @@ package auth_test
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"testing"
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse"
 	"github.com/gatehouse-auth/gatehouse/auth"
 	"github.com/gatehouse-auth/gatehouse/internal/testdb"
+	"github.com/gatehouse-auth/gatehouse/kms"
 	"github.com/gatehouse-auth/gatehouse/sqlstore"
+	"github.com/pquerna/otp/totp"
 )
 
 // rp is a client with a back-channel logout URI in a workspace of its own
@@ -167,6 +170,73 @@ func TestDeleteAccountTellsClientsWhileTimePasses(t *testing.T) {
 		}
 		if !e.noticeFor(tr.SessionID) {
 			t.Fatal("account deletion: no back-channel logout notice")
+		}
+	})
+}
+
+// TestLogoutReuseAndFactorRemovalEnqueueBackchannelLogout: a logout,
+// refresh-token reuse past the grace window, and removing the factor a
+// session signed in with each write a back-channel logout notice for the
+// client holding a grant from that session (both stores).
+func TestLogoutReuseAndFactorRemovalEnqueueBackchannelLogout(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		e := newEnv(t, db, nil)
+		kek, _ := kms.NewLocal(bytes.Repeat([]byte{7}, 32))
+		m, err := auth.NewMFA(e.core, e.s, auth.MFAConfig{KEK: kek, Hasher: e.hasher})
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.signup("lo@example.com")
+
+		out := e.login("lo@example.com")
+		e.grantFrom(out)
+		if err := e.s.Logout(ctx, out.RefreshToken); err != nil {
+			t.Fatal(err)
+		}
+		if !e.noticeFor(out.SessionID) {
+			t.Error("logout: no notice")
+		}
+
+		re := e.login("lo@example.com")
+		e.grantFrom(re)
+		if _, err := e.s.Refresh(ctx, re.RefreshToken); err != nil {
+			t.Fatal(err)
+		}
+		e.clock.Advance(time.Minute)
+		if _, err := e.s.Refresh(ctx, re.RefreshToken); gatehouse.ErrorCode(err) != gatehouse.EInvalidGrant {
+			t.Fatalf("reuse: %v", err)
+		}
+		if !e.noticeFor(re.SessionID) {
+			t.Error("refresh reuse: no notice")
+		}
+
+		tr := e.login("lo@example.com")
+		p := sessionPrincipal(tr)
+		enr, err := m.EnrolTOTP(ctx, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		code, _ := totp.GenerateCode(enr.Secret, e.clock.Now())
+		if err := m.ConfirmTOTP(ctx, p, enr.ID, code); err != nil {
+			t.Fatal(err)
+		}
+		_, err = e.s.PasswordLogin(ctx, "lo@example.com", goodPassword)
+		var mr *auth.MFARequiredError
+		if !errors.As(err, &mr) {
+			t.Fatalf("sign-in: %v", err)
+		}
+		e.clock.Advance(30 * time.Second)
+		next, _ := totp.GenerateCode(enr.Secret, e.clock.Now())
+		two, err := m.VerifyMFA(ctx, mr.Token, auth.SecondFactor{Code: next})
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.grantFrom(two)
+		if err := m.RemoveFactor(ctx, sessionPrincipal(two), enr.ID); err != nil {
+			t.Fatal(err)
+		}
+		if !e.noticeFor(two.SessionID) {
+			t.Error("factor removal: no notice")
 		}
 	})
 }
