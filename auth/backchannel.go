@@ -50,6 +50,16 @@ func (t *Tx) RevokeUserSessions(ctx context.Context, userID string, now time.Tim
 	return n, t.sessionsEnded(ctx, now, userID, "")
 }
 
+// RevokeOtherSessions revokes userID's sessions but keepID (a password
+// change) and enqueues their back-channel logouts.
+func (t *Tx) RevokeOtherSessions(ctx context.Context, userID, keepID string, now time.Time) (int64, error) {
+	n, err := t.Tx.RevokeOtherSessions(ctx, userID, keepID, now)
+	if err != nil || n == 0 {
+		return n, err
+	}
+	return n, t.sessionsEnded(ctx, now, userID, "")
+}
+
 // RevokeAllSessions revokes every session and enqueues their back-channel
 // logouts.
 func (t *Tx) RevokeAllSessions(ctx context.Context, now time.Time) (int64, error) {

@@ -334,10 +334,13 @@ type Callback struct {
 	State, Code, Error, Binding string
 }
 
-// FederationResult is a finished callback: a new session (Tokens), or a
-// link made (Linked), and where to send the browser.
+// FederationResult is a finished callback: a new session (Tokens), a
+// sign-in waiting for its second factor (MFA: its mfa_token and factors,
+// docs/federation.md), or a link made (Linked), and where to send the
+// browser.
 type FederationResult struct {
 	Tokens   *TokenResponse
+	MFA      *MFARequiredError
 	Linked   *gatehouse.Identity
 	ReturnTo string
 }
@@ -537,16 +540,18 @@ func (f *Federation) signIn(ctx context.Context, p *gatehouse.Provider, st *gate
 				return err
 			}
 		}
-		in := gatehouse.NewSignIn(u, gatehouse.FederatedFactor{ProviderID: p.ID}, now)
-		// Second factors: a workspace's require_mfa (and the account's own
-		// factors) add what is still needed to in.Pending here, through the
-		// same hook as a password sign-in, once second factors exist.
-		in.Pending = append(in.Pending, secondFactorsFor(ctx, t, in)...)
-		sess, refresh, err = f.sessions.start(ctx, t, in)
+		// A provider's word is one factor: an account with an active second
+		// factor is asked for it as after a password (mfa_required, with
+		// the account, identity and membership made above committed). A
+		// workspace's require_mfa applies to the session as to any other.
+		sess, refresh, err = f.sessions.startOrChallenge(ctx, t, gatehouse.NewSignIn(u, gatehouse.FederatedFactor{ProviderID: p.ID}, now))
 		return err
 	})
 	if failed != "" {
 		f.recordFailure(ctx, p.ID, failUser, failed)
+	}
+	if mr := (*MFARequiredError)(nil); errors.As(err, &mr) {
+		return &FederationResult{MFA: mr, ReturnTo: st.ReturnTo}, nil
 	}
 	if err != nil {
 		return nil, err
@@ -557,10 +562,6 @@ func (f *Federation) signIn(ctx context.Context, p *gatehouse.Provider, st *gate
 	}
 	return &FederationResult{Tokens: tr, ReturnTo: st.ReturnTo}, nil
 }
-
-// secondFactorsFor is the hook where second factors join a federated
-// sign-in: it returns the factors in still needs. None exist yet.
-var secondFactorsFor = func(ctx context.Context, t *Tx, in *gatehouse.SignIn) []string { return nil }
 
 // join makes userID a member of workspaceID (a workspace provider's
 // sign-in), unless it is one already.
@@ -729,8 +730,14 @@ func (f *Federation) Unlink(ctx context.Context, p *gatehouse.Principal, id stri
 		if target == nil {
 			return gatehouse.ErrNotFound
 		}
-		if u.PasswordHash == "" && len(ids) < 2 && !hasPasskey(ctx, t, u.ID) {
-			return errLastWayIn
+		if u.PasswordHash == "" && len(ids) < 2 {
+			passkey, err := hasPasskey(ctx, t, u.ID)
+			if err != nil {
+				return err
+			}
+			if !passkey {
+				return errLastWayIn
+			}
 		}
 		if err := t.DeleteIdentity(ctx, p.UserID, id); err != nil {
 			return err
@@ -740,8 +747,21 @@ func (f *Federation) Unlink(ctx context.Context, p *gatehouse.Principal, id stri
 	})
 }
 
-// hasPasskey is the hook where passkeys count as a way in; none exist yet.
-var hasPasskey = func(ctx context.Context, t *Tx, userID string) bool { return false }
+// hasPasskey reports whether userID has an active passkey: a way in of its
+// own (a passwordless passkey sign-in, docs/mfa.md). A TOTP factor or
+// recovery codes are not: they are only ever a second step.
+func hasPasskey(ctx context.Context, t *Tx, userID string) (bool, error) {
+	fs, err := activeFactors(ctx, t, userID)
+	if err != nil {
+		return false, err
+	}
+	for _, f := range fs {
+		if f.Type == gatehouse.FactorPasskey {
+			return true, nil
+		}
+	}
+	return false, nil
+}
 
 // normalizeDomain lower-cases a DNS name and checks its form: labels of
 // letters, digits and hyphens, at least two of them, at most 253 bytes.

@@ -97,12 +97,16 @@ func (e *MFARequiredError) Unwrap() error { return errMFARequired }
 // pendingSignIn is what an mfa_token's flow keeps of the first factor.
 type pendingSignIn struct {
 	Method   gatehouse.SessionMethod `json:"method"`
-	AuthTime int64                   `json:"auth_time"` // unix microseconds
+	AuthTime int64                   `json:"auth_time"`          // unix microseconds
+	Provider string                  `json:"provider,omitempty"` // an upstream provider's sign-in (federation.go)
 }
 
-func firstFactor(m gatehouse.SessionMethod) gatehouse.Factor {
-	if m == gatehouse.MethodMagicLink {
+func firstFactor(p pendingSignIn) gatehouse.Factor {
+	switch p.Method {
+	case gatehouse.MethodMagicLink:
 		return gatehouse.MagicLinkFactor{}
+	case gatehouse.MethodFederated:
+		return gatehouse.FederatedFactor{ProviderID: p.Provider}
 	}
 	return gatehouse.PasswordFactor{}
 }
@@ -136,7 +140,11 @@ func (m *MFA) challenge(ctx context.Context, t *Tx, in *gatehouse.SignIn) error 
 	if err != nil {
 		return err
 	}
-	data, _ := json.Marshal(pendingSignIn{Method: in.Method(), AuthTime: in.AuthTime.UnixMicro()})
+	first := pendingSignIn{Method: in.Method(), AuthTime: in.AuthTime.UnixMicro()}
+	if f, ok := in.Factors[0].(gatehouse.FederatedFactor); ok {
+		first.Provider = f.ProviderID
+	}
+	data, _ := json.Marshal(first)
 	now := m.now()
 	if err := t.CreateMFAFlow(ctx, &gatehouse.MFAFlow{ID: flowKey(tok), Kind: flowMFAToken, UserID: in.User.ID, Data: data, ExpiresAt: now.Add(MFATokenTTL)}); err != nil {
 		return err

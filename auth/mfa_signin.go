@@ -202,7 +202,7 @@ func (m *MFA) VerifyMFA(ctx context.Context, token string, sf SecondFactor) (_ *
 		} else if err != nil {
 			return err
 		}
-		in := &gatehouse.SignIn{User: cur, Factors: []gatehouse.Factor{firstFactor(first.Method), f}, AuthTime: now}
+		in := &gatehouse.SignIn{User: cur, Factors: []gatehouse.Factor{firstFactor(first), f}, AuthTime: now}
 		if err := m.succeeded(ctx, t, cur, f, recovery); err != nil {
 			return err
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strconv"
+	"time"
 
 	"github.com/gatehouse-auth/gatehouse"
 	"github.com/gatehouse-auth/gatehouse/password"
@@ -207,6 +208,11 @@ func (s *SelfService) DeleteAccount(ctx context.Context, p *gatehouse.Principal)
 	if err := limit(ctx, ratelimit.AccountChangeUser, p.UserID); err != nil {
 		return err
 	}
+	// One instant for every transaction below: the grants ended workspace
+	// by workspace and the sessions ended last must carry the same time,
+	// which is how the sessions' end finds the clients to tell by
+	// back-channel logout (Tx.sessionsEnded).
+	now := s.now()
 	var wss []*gatehouse.Workspace
 	err := s.WriteTx(ctx, p, gatehouse.Scope{UserID: p.UserID}, func(t *Tx) error {
 		if err := s.RequireRecentSignIn(ctx, t, p); err != nil {
@@ -220,16 +226,15 @@ func (s *SelfService) DeleteAccount(ctx context.Context, p *gatehouse.Principal)
 		return err
 	}
 	for _, w := range wss { // check every workspace before leaving any
-		if err := s.leaveWorkspace(ctx, p, w.ID, false); err != nil {
+		if err := s.leaveWorkspace(ctx, p, w.ID, false, now); err != nil {
 			return err
 		}
 	}
 	for _, w := range wss {
-		if err := s.leaveWorkspace(ctx, p, w.ID, true); err != nil {
+		if err := s.leaveWorkspace(ctx, p, w.ID, true, now); err != nil {
 			return err
 		}
 	}
-	now := s.now()
 	return s.WriteTx(ctx, p, gatehouse.Scope{UserID: p.UserID}, func(t *Tx) error {
 		if err := s.RequireRecentSignIn(ctx, t, p); err != nil {
 			return err
@@ -251,7 +256,7 @@ var errLastOwner = gatehouse.Errorf(gatehouse.EConflict, "you are the last owner
 
 // leaveWorkspace checks (and, when leave, applies) the caller's leaving of
 // workspace id, under that workspace's lock and scope.
-func (s *SelfService) leaveWorkspace(ctx context.Context, p *gatehouse.Principal, id string, leave bool) error {
+func (s *SelfService) leaveWorkspace(ctx context.Context, p *gatehouse.Principal, id string, leave bool, now time.Time) error {
 	return s.WriteTx(ctx, p, gatehouse.Scope{WorkspaceID: id, UserID: p.UserID}, func(t *Tx) error {
 		if err := t.LockWorkspace(ctx, id); err != nil {
 			return err
@@ -282,7 +287,7 @@ func (s *SelfService) leaveWorkspace(ctx context.Context, p *gatehouse.Principal
 		if err := t.RemoveMember(ctx, id, p.UserID); err != nil {
 			return err
 		}
-		grants, err := t.RevokeUserOAuthGrants(ctx, id, p.UserID, s.now())
+		grants, err := t.RevokeUserOAuthGrants(ctx, id, p.UserID, now)
 		if err != nil {
 			return err
 		}

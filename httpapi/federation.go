@@ -3,6 +3,7 @@ package httpapi
 import (
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -159,8 +160,35 @@ func (s *Server) providerCallback(w http.ResponseWriter, r *http.Request) error 
 	if res.Tokens != nil {
 		s.cookies.SetSessionCookies(w, res.Tokens.RefreshToken, res.Tokens.CSRFToken)
 	}
+	w.Header().Set("Cache-Control", "no-store")
+	if res.MFA != nil {
+		http.Redirect(w, r, mfaReturnTo(res.ReturnTo, res.MFA), http.StatusFound)
+		return nil
+	}
 	http.Redirect(w, r, res.ReturnTo, http.StatusFound)
 	return nil
+}
+
+// mfaReturnTo is returnTo with a sign-in's second-factor step in its
+// fragment (docs/federation.md): error=mfa_required, the mfa_token and the
+// factor types, form-encoded as RFC 6749 section 4.2.2 puts a response in a
+// fragment. A fragment is never sent to a server (so no access log or proxy
+// sees the token) nor in a Referer (the Fetch standard strips it); the page
+// reads it and removes it from its address and history at once. The
+// mfa_token alone signs nobody in: it still needs the second factor, within
+// 5 minutes. Any fragment of returnTo is replaced.
+func mfaReturnTo(returnTo string, e *auth.MFARequiredError) string {
+	if i := strings.IndexByte(returnTo, '#'); i >= 0 {
+		returnTo = returnTo[:i]
+	}
+	var types []string
+	for _, f := range e.Factors {
+		if t := string(f.Type); !slices.Contains(types, t) {
+			types = append(types, t)
+		}
+	}
+	v := url.Values{"error": {string(gatehouse.EMFARequired)}, "mfa_token": {e.Token}, "factors": {strings.Join(types, ",")}}
+	return returnTo + "#" + v.Encode()
 }
 
 type identityJSON struct {
