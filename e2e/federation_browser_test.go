@@ -226,6 +226,8 @@ func TestBrowserFederatedSignIn(t *testing.T) {
 	if txt := eval[string](t, b, `document.getElementById('domains-body').textContent`); !strings.Contains(txt, "gatehouse-verify=") || !strings.Contains(txt, "not verified") {
 		t.Errorf("the domain row says %q", txt)
 	}
+	// The "Added" notice fades by itself; cleared here for the screenshot.
+	eval[bool](t, b, `(document.getElementById('status').textContent = '', true)`)
 	visit("workspace-sign-on-domain")
 
 	// A second person, with a password, links Acme ID from the Security page.
