@@ -39,9 +39,9 @@
             location.assign(r.url);
           } catch (e) {
             if (e.code === 'reauthentication_required') {
-              // The shared re-authentication dialog, when this portal has one.
-              const again = g.reauthenticate || g.reauth;
-              if (typeof again === 'function' && await again()) return link(p, button);
+              // A portal with second factors asks for the password or a
+              // factor inside api() and retries; this is what is left when
+              // there is no such dialog, or the person cancelled it.
               g.say('To link ' + p.name + ', confirm it is you: sign out, sign in again, and press "Link ' + p.name + '" within a few minutes.', true);
               return;
             }
