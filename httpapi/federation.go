@@ -108,8 +108,15 @@ func (s *Server) listProviders(w http.ResponseWriter, r *http.Request) error {
 
 // startProvider: GET /v1/auth/providers/{id}/start?return_to=URL (or
 // ?link=TICKET from POST /v1/me/identities) → 302 to the provider, with the
-// binding cookie set.
+// binding cookie set. A failure shows a browser's navigation a page in words.
 func (s *Server) startProvider(w http.ResponseWriter, r *http.Request) error {
+	if err := s.beginProvider(w, r); err != nil {
+		s.federationPage(w, r, err)
+	}
+	return nil
+}
+
+func (s *Server) beginProvider(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	if len(q["return_to"]) > 1 || len(q["link"]) > 1 {
 		return gatehouse.Errorf(gatehouse.EInvalidRequest, "a parameter appears twice")
@@ -138,7 +145,15 @@ func (s *Server) startProvider(w http.ResponseWriter, r *http.Request) error {
 // providerCallback: GET /v1/auth/providers/{id}/callback → the person
 // signed in (cookie mode) or the identity linked, then 302 to return_to.
 // The binding cookie is cleared whatever happens: a state is single use.
+// A failure shows a browser's navigation a page in words (federation_page.go).
 func (s *Server) providerCallback(w http.ResponseWriter, r *http.Request) error {
+	if err := s.finishProvider(w, r); err != nil {
+		s.federationPage(w, r, err)
+	}
+	return nil
+}
+
+func (s *Server) finishProvider(w http.ResponseWriter, r *http.Request) error {
 	binding, err := readOne(r, FederationCookie)
 	s.setFederationCookie(w, "", -1)
 	w.Header().Set("Referrer-Policy", "no-referrer")
