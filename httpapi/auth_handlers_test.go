@@ -92,7 +92,7 @@ func withSessions(t testing.TB, s gatehouse.Store, mailDir string) option {
 }
 
 // bearerCall sends a JSON request with an access token (empty: none).
-func bearerCall(t *testing.T, h http.Handler, method, path, bearer, body string) (int, map[string]any) {
+func bearerCall(t testing.TB, h http.Handler, method, path, bearer, body string) (int, map[string]any) {
 	t.Helper()
 	r := httptest.NewRequest(method, path, strings.NewReader(body))
 	if body != "" {
@@ -115,7 +115,7 @@ func bearerCall(t *testing.T, h http.Handler, method, path, bearer, body string)
 }
 
 // signIn signs up (if needed) and signs in email, returning the token response.
-func signIn(t *testing.T, h http.Handler, email string) map[string]any {
+func signIn(t testing.TB, h http.Handler, email string) map[string]any {
 	t.Helper()
 	bearerCall(t, h, "POST", "/v1/auth/signup", "", `{"email":"`+email+`","password":"`+httpPassword+`"}`)
 	code, body := bearerCall(t, h, "POST", "/v1/auth/token", "", `{"email":"`+email+`","password":"`+httpPassword+`"}`)
