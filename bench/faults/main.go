@@ -53,6 +53,7 @@ var (
 	workers   = flag.Int("c", 8, "concurrent clients")
 	phase     = flag.Duration("phase", 4*time.Second, "length of the load before and after each fault")
 	pgBin     = flag.String("pg-bin", "", "directory of initdb and pg_ctl (default: the newest /usr/lib/postgresql/*/bin)")
+	keep      = flag.Bool("keep", false, "keep the temporary directory (server and PostgreSQL logs) and print its path")
 )
 
 // limits: the refresh.ip limit is the one the Redis scenario probes; every
@@ -243,7 +244,11 @@ func (e *env) close() {
 	e.stopRedis()
 	if e.pgData != "" {
 		e.pgCtl("stop")
-		os.RemoveAll(e.dir)
+		if *keep {
+			fmt.Println("logs kept in", e.dir)
+		} else {
+			os.RemoveAll(e.dir)
+		}
 		e.pgData = ""
 	}
 }
