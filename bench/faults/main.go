@@ -41,6 +41,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -368,8 +369,11 @@ func (t *tally) String() string {
 		var parts []string
 		for _, s := range ss {
 			name := strconv.Itoa(s)
-			if s == -1 {
-				name = "no-answer"
+			switch s {
+			case -1:
+				name = "refused"
+			case -3:
+				name = "cut"
 			}
 			parts = append(parts, fmt.Sprintf("%s:%d", name, m[s]))
 		}
@@ -383,7 +387,8 @@ func randIP() string {
 }
 
 // call sends one JSON request from address ip and decodes a 2xx answer into
-// out; status -1 means no answer (connection refused or reset).
+// out; status -1 means the connection was refused, -3 that the request got
+// no answer (the connection was closed or reset under it).
 func call(base, method, path, ip, bearer string, body, out any) (int, string) {
 	var rd io.Reader
 	if body != nil {
@@ -400,7 +405,10 @@ func call(base, method, path, ip, bearer string, body, out any) (int, string) {
 	}
 	resp, err := httpc.Do(req)
 	if err != nil {
-		return -1, ""
+		if errors.Is(err, syscall.ECONNREFUSED) {
+			return -1, ""
+		}
+		return -3, ""
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
@@ -469,7 +477,18 @@ func (a *alive) remove(b string) {
 func (c *client) step(ctx context.Context, inst *alive, t *tally, n int) {
 	for try := 0; ctx.Err() == nil; try++ {
 		var next tokens
-		st, ra := call(inst.pick(n+try), "POST", "/v1/auth/refresh", randIP(), "", map[string]string{"refresh_token": c.tok.RefreshToken}, &next)
+		base := inst.pick(n + try)
+		v := victim.Load()
+		if v != nil && *v == base {
+			inflight.Add(1)
+		}
+		st, ra := call(base, "POST", "/v1/auth/refresh", randIP(), "", map[string]string{"refresh_token": c.tok.RefreshToken}, &next)
+		if v != nil && *v == base {
+			inflight.Add(-1)
+		}
+		if st == -3 {
+			cutRefresh.Add(1)
+		}
 		t.add(st, ra)
 		switch {
 		case st == 200:
@@ -481,13 +500,21 @@ func (c *client) step(ctx context.Context, inst *alive, t *tally, n int) {
 		case st == 401:
 			c.lost = fmt.Sprintf("refresh %d refused with 401", c.refresh+1)
 			return
-		case st == 503 || st == 429 || st == -1:
+		case st == 503 || st == 429 || st < 0:
 			time.Sleep(100 * time.Millisecond)
 		default:
 			time.Sleep(100 * time.Millisecond)
 		}
 	}
 }
+
+// victim is the instance a scenario is about to stop; inflight counts the
+// refreshes under way on it, and cutRefresh the refreshes that got no answer.
+var (
+	victim     atomic.Pointer[string]
+	inflight   atomic.Int64
+	cutRefresh atomic.Int64
+)
 
 // run drives the clients until ctx ends.
 func run(ctx context.Context, cs []*client, inst *alive, t *tally) *sync.WaitGroup {
@@ -697,33 +724,45 @@ func (e *env) killScenario(sig syscall.Signal) (bool, error) {
 	wg := run(ctx, cs, inst, t)
 	time.Sleep(*phase)
 	t.setPhase("fault")
-	victim := insts[0]
+	victimInst := insts[0]
+	victim.Store(&victimInst.base)
+	cutRefresh.Store(0)
+	// Signal while a refresh is under way on the victim (mid-refresh).
+	var atSignal int64
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); {
+		if atSignal = inflight.Load(); atSignal > 0 {
+			break
+		}
+		time.Sleep(50 * time.Microsecond)
+	}
 	t0 := time.Now()
-	victim.cmd.Process.Signal(sig)
+	victimInst.cmd.Process.Signal(sig)
 	var exitErr error
 	var exited time.Duration
 	select {
-	case exitErr = <-victim.done:
+	case exitErr = <-victimInst.done:
 		exited = time.Since(t0)
 	case <-time.After(30 * time.Second):
 		exitErr = errors.New("did not exit within 30 s")
 	}
-	inst.remove(victim.base)
+	inst.remove(victimInst.base)
 	t.setPhase("after")
 	time.Sleep(*phase)
 	cancel()
 	wg.Wait()
 	lost, total := checkSessions(bases[1], cs)
 	fiveXX := t.count(func(s int) bool { return s >= 500 })
+	victim.Store(nil)
+	cut := t.count(func(s int) bool { return s == -3 })
 	ok := fiveXX == 0 && len(lost) == 0
 	exit := fmt.Sprint(exitErr)
-	if sig == syscall.SIGTERM {
-		ok = ok && exitErr == nil
+	if sig == syscall.SIGTERM { // a drain answers every request it accepted
+		ok = ok && exitErr == nil && cut == 0
 		if exitErr == nil {
 			exit = "exit 0"
 		}
 	}
 	return verdict(name, ok, fmt.Sprintf(
-		"%d instances, %d refreshes by %d clients; the victim stopped %v after the signal (%s); statuses %s (no-answer: requests cut off or refused by the stopped instance, retried elsewhere with the same token); 5xx: %d; sessions lost: %d %v",
-		n, total, len(cs), exited.Round(time.Millisecond), exit, t, fiveXX, len(lost), lost)), nil
+		"%d instances, %d refreshes by %d clients; %d refreshes under way on the victim at the signal, %d refreshes cut off; the victim stopped %v after the signal (%s); statuses %s (refused: connections the stopped instance refused; cut: requests sent to it that got no answer; both retried on another instance with the same token); 5xx: %d; sessions lost: %d %v",
+		n, total, len(cs), atSignal, cutRefresh.Load(), exited.Round(time.Millisecond), exit, t, fiveXX, len(lost), lost)), nil
 }
