@@ -753,11 +753,16 @@ func (e *env) killScenario(sig syscall.Signal) (bool, error) {
 	lost, total := checkSessions(bases[1], cs)
 	fiveXX := t.count(func(s int) bool { return s >= 500 })
 	victim.Store(nil)
-	cut := t.count(func(s int) bool { return s == -3 })
 	ok := fiveXX == 0 && len(lost) == 0
 	exit := fmt.Sprint(exitErr)
-	if sig == syscall.SIGTERM { // a drain answers every request it accepted
-		ok = ok && exitErr == nil && cut == 0
+	// A drain answers every request it read: http.Server.Shutdown waits for
+	// them. A request the client wrote on a keep-alive connection just as
+	// the server closed it as idle was never read, and is "cut" here (the
+	// HTTP/1.1 race of RFC 9112 section 9.6, which only a retry or a load
+	// balancer taking the instance out first avoids); the client retries it
+	// elsewhere with the same token, and no session may be lost for it.
+	if sig == syscall.SIGTERM {
+		ok = ok && exitErr == nil
 		if exitErr == nil {
 			exit = "exit 0"
 		}
