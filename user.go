@@ -80,8 +80,12 @@ var errLookAlikeEmail = Errorf(EInvalidRequest, "email holds an invisible, bidir
 // unknown one (so that it costs and reads the same) still refuse these with
 // 400: such a value is never a typo of a real address but a look-alike
 // (docs/reference.md §17), and refusing it says nothing about any account.
+//
+// Like NormalizeEmail, it first trims the white space at either end (any
+// Unicode space), so it never refuses at sign-in an address that sign-up
+// accepted (found by FuzzNormalizeEmail).
 func LookAlikeEmail(s string) error {
-	for _, r := range s {
+	for _, r := range strings.TrimSpace(s) {
 		if invisibleRune(r) && r != ' ' && r != '\t' && r != '\n' && r != '\r' {
 			return errLookAlikeEmail
 		}

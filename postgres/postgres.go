@@ -11,10 +11,14 @@ package postgres
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"embed"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
+	"net"
+	"strings"
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse"
@@ -64,6 +68,9 @@ const (
 )
 
 func classify(err error) error {
+	if unavailable(err) {
+		return sqlstore.ErrUnavailable
+	}
 	var pe *pgconn.PgError
 	if !errors.As(err, &pe) {
 		return nil
@@ -75,6 +82,25 @@ func classify(err error) error {
 		return gatehouse.ErrNotFound
 	}
 	return nil
+}
+
+// unavailable reports whether err says the database cannot be reached or
+// is going away, rather than that a statement was wrong: no connection
+// could be made, or the server ended the connection (a restart, a
+// failover: SQLSTATE class 08 and 57P01–57P03, PostgreSQL Appendix A), or
+// the connection broke under the statement. Such a request is answered
+// 503 with Retry-After, not 500 (docs/faults.md).
+func unavailable(err error) bool {
+	var ce *pgconn.ConnectError
+	if errors.As(err, &ce) || errors.Is(err, driver.ErrBadConn) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return true
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return strings.HasPrefix(pe.Code, "08") || pe.Code == "57P01" || pe.Code == "57P02" || pe.Code == "57P03"
+	}
+	var ne net.Error
+	return errors.As(err, &ne) && !ne.Timeout() || errors.Is(err, io.EOF)
 }
 
 // Pool limits. Two cores and a database that does ~0.1 ms of work per

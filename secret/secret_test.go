@@ -241,7 +241,9 @@ func FuzzParse(f *testing.F) {
 			if !s.IsZero() {
 				t.Fatal("error with a non-zero secret")
 			}
-			if len(in) >= 8 && strings.Contains(err.Error(), strings.TrimSpace(in)) && strings.TrimSpace(in) != "" {
+			// Only a value of 8 bytes or more once trimmed can be told apart
+			// in a message: "a" padded with spaces is in every message.
+			if v := strings.TrimSpace(in); len(v) >= 8 && strings.Contains(err.Error(), v) {
 				t.Fatalf("error %q contains the input", err)
 			}
 			return

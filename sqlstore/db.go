@@ -36,8 +36,9 @@ type Dialect struct {
 	// by the database (SQLite).
 	SetScope func(ctx context.Context, tx *sql.Tx, s gatehouse.Scope) error
 	// Classify maps a driver error to gatehouse.ErrConflict (unique
-	// violation) or gatehouse.ErrNotFound (a malformed id the database
-	// refused to cast), or returns nil when err is none of those.
+	// violation), gatehouse.ErrNotFound (a malformed id the database
+	// refused to cast) or ErrUnavailable (the database cannot be reached),
+	// or returns nil when err is none of those.
 	Classify func(err error) error
 	// MigrationLock, when set, is executed first in every migration
 	// transaction so that two `gatehouse migrate` runs do not interleave.
@@ -52,6 +53,12 @@ type Dialect struct {
 // serializeWait bounds the wait for the in-process write lock (Serialize),
 // like SQLite's busy timeout does across processes.
 const serializeWait = 10 * time.Second
+
+// ErrUnavailable is what Dialect.Classify returns for an error that says
+// the database cannot be reached or ended the connection (a restart, a
+// failover): the request is answered 503 with Retry-After, and the client
+// retries (docs/faults.md).
+var ErrUnavailable = &gatehouse.Error{Code: gatehouse.EUnavailable, Message: "the database is unavailable; try again shortly"}
 
 // DB is a gatehouse.Store over database/sql.
 type DB struct {
@@ -110,7 +117,7 @@ func (db *DB) Tx(ctx context.Context, scope gatehouse.Scope, fn func(gatehouse.T
 	}
 	stx, err := db.db.BeginTx(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("sqlstore: begin: %w", err)
+		return db.txErr(err, "begin")
 	}
 	done := false
 	defer func() {
@@ -120,7 +127,7 @@ func (db *DB) Tx(ctx context.Context, scope gatehouse.Scope, fn func(gatehouse.T
 	}()
 	if scope != (gatehouse.Scope{}) && db.dialect.SetScope != nil {
 		if err := db.dialect.SetScope(ctx, stx, scope); err != nil {
-			return fmt.Errorf("sqlstore: set scope: %w", err)
+			return db.txErr(err, "set scope")
 		}
 	}
 	if err := fn(&Tx{tx: stx, d: db.dialect}); err != nil {
