@@ -208,7 +208,9 @@ func (s *SelfService) VerifyEmail(ctx context.Context, token string) (_ *TokenRe
 			Details: map[string]string{"via": "verify_email"}}); err != nil {
 			return err
 		}
-		sess, refresh, err = s.sessions.start(ctx, t, gatehouse.NewSignIn(u, gatehouse.MagicLinkFactor{}, now))
+		// A mailbox proof is a first factor (docs/mfa.md): an account with a
+		// second factor is asked for it, as after a magic link.
+		sess, refresh, err = s.sessions.startOrChallenge(ctx, t, gatehouse.NewSignIn(u, gatehouse.MagicLinkFactor{}, now))
 		return err
 	})
 	if err != nil {
