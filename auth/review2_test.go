@@ -60,3 +60,66 @@ func TestVerifyEmailLinkAsksForTheSecondFactor(t *testing.T) {
 		}
 	})
 }
+
+// TestFirstMailboxProofEndsEveryPreHijackedWayIn: with verification off,
+// someone who signed up with another's address and added a passkey and a
+// personal access token keeps neither once the owner proves the mailbox,
+// by a password reset or by a magic link (both stores).
+func TestFirstMailboxProofEndsEveryPreHijackedWayIn(t *testing.T) {
+	for _, via := range []string{"reset", "magic_link"} {
+		t.Run(via, func(t *testing.T) {
+			testdb.Each(t, func(t *testing.T, db *sqlstore.DB) {
+				e := newEnv(t, db, nil)
+				e.signup("victim@example.com") // the attacker's sign-up
+				p := sessionPrincipal(e.login("victim@example.com"))
+				ws, err := (&auth.Workspaces{Core: e.core}).Create(ctx, p, "w")
+				if err != nil {
+					t.Fatal(err)
+				}
+				pats := &auth.PATs{Core: e.core}
+				pat, err := pats.Create(ctx, p, ws.ID, "ci", nil, time.Time{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				// A passkey the attacker registered (as the ceremony stores it).
+				u := e.user("victim@example.com")
+				pk := &gatehouse.MFAFactor{ID: gatehouse.NewID(e.clock.Now()), UserID: u.ID, Type: gatehouse.FactorPasskey, Name: "attacker's key",
+					Status: gatehouse.FactorActive, CredentialID: []byte("attacker-credential-id"), Credential: []byte("{}"), CreatedAt: e.clock.Now()}
+				if err := db.Tx(ctx, gatehouse.Scope{}, func(tx gatehouse.Tx) error { return tx.CreateFactor(ctx, pk) }); err != nil {
+					t.Fatal(err)
+				}
+				e.clock.Advance(time.Minute)
+				// The owner proves the mailbox.
+				var signIn func() (*auth.TokenResponse, error)
+				if via == "reset" {
+					if err := e.s.RequestPasswordReset(ctx, "victim@example.com"); err != nil {
+						t.Fatal(err)
+					}
+					if err := e.s.ConfirmPasswordReset(ctx, e.lastToken("victim@example.com", "reset-password"), goodPassword+" owner"); err != nil {
+						t.Fatal(err)
+					}
+					signIn = func() (*auth.TokenResponse, error) { return e.s.PasswordLogin(ctx, "victim@example.com", goodPassword+" owner") }
+				} else {
+					if err := e.s.RequestMagicLink(ctx, "victim@example.com"); err != nil {
+						t.Fatal(err)
+					}
+					tok := e.lastToken("victim@example.com", "magic-link")
+					signIn = func() (*auth.TokenResponse, error) { return e.s.VerifyMagicLink(ctx, tok) }
+				}
+				if _, err := signIn(); err != nil {
+					t.Fatalf("the owner's sign-in after the proof: %v", err)
+				}
+				err = db.Tx(ctx, gatehouse.Scope{}, func(tx gatehouse.Tx) error {
+					_, err := tx.FactorByCredentialID(ctx, pk.CredentialID)
+					return err
+				})
+				if !errors.Is(err, gatehouse.ErrNotFound) {
+					t.Fatalf("the attacker's passkey after the owner's proof: %v, want gone", err)
+				}
+				if _, err := pats.Authenticate(ctx, pat.Token.Reveal()); gatehouse.ErrorCode(err) != gatehouse.EUnauthorized {
+					t.Fatalf("the attacker's PAT after the owner's proof: %v, want unauthorized", err)
+				}
+			})
+		})
+	}
+}

@@ -223,8 +223,11 @@ func (s *SelfService) VerifyEmail(ctx context.Context, token string) (_ *TokenRe
 // t to an account that never proved its address: the address is verified
 // and, so that no one who signed up with someone else's address beforehand
 // keeps a way in (account pre-hijacking, Sudhodanan and Paverd, "Pre-hijacked
-// accounts", 2022), its password is cleared and every session ends. An
-// account that proved its address before is left as it is.
+// accounts", 2022), its password is cleared, every session ends, and every
+// other credential that signs in or calls the API alone goes too: passkeys,
+// linked identities and personal access tokens (those visible to t: t's
+// scope must name the user under PostgreSQL, else dropPATs does it after
+// commit). An account that proved its address before is left as it is.
 func firstMailboxProof(ctx context.Context, t *Tx, u *gatehouse.User, via string, now time.Time) error {
 	if !u.EmailVerifiedAt.IsZero() {
 		return nil
@@ -236,12 +239,64 @@ func firstMailboxProof(ctx context.Context, t *Tx, u *gatehouse.User, via string
 	if err != nil {
 		return err
 	}
+	all, err := t.UserFactors(ctx, u.ID)
+	if err != nil {
+		return err
+	}
+	var passkeys int
+	for _, f := range all {
+		if f.Type != gatehouse.FactorPasskey {
+			continue
+		}
+		if err := t.DeleteFactor(ctx, u.ID, f.ID); err != nil {
+			return err
+		}
+		passkeys++
+	}
+	ids, err := t.IdentitiesForUser(ctx, u.ID)
+	if err != nil {
+		return err
+	}
+	for _, i := range ids {
+		if err := t.DeleteIdentity(ctx, u.ID, i.ID); err != nil {
+			return err
+		}
+	}
+	pats, err := deletePATs(ctx, t, u.ID)
+	if err != nil {
+		return err
+	}
 	if err := t.SetEmailVerified(ctx, u.ID, now); err != nil {
 		return err
 	}
 	u.PasswordHash, u.EmailVerifiedAt = "", now
 	return t.Audit(&gatehouse.AuditEvent{Type: gatehouse.EventEmailVerified, Actor: u.ID, Target: "user:" + u.ID,
-		Details: map[string]string{"via": via, "password_cleared": "true", "sessions_revoked": strconv.FormatInt(n, 10)}})
+		Details: map[string]string{"via": via, "password_cleared": "true", "sessions_revoked": strconv.FormatInt(n, 10),
+			"passkeys_deleted": strconv.Itoa(passkeys), "identities_deleted": strconv.Itoa(len(ids)), "pats_deleted": strconv.Itoa(pats)}})
+}
+
+// deletePATs deletes userID's personal access tokens visible to t.
+func deletePATs(ctx context.Context, t *Tx, userID string) (int, error) {
+	pats, err := t.PATsForUser(ctx, userID)
+	if err != nil {
+		return 0, err
+	}
+	for _, p := range pats {
+		if err := t.DeletePAT(ctx, userID, p.ID); err != nil {
+			return 0, err
+		}
+	}
+	return len(pats), nil
+}
+
+// dropPATs deletes userID's personal access tokens in a transaction scoped
+// to the user (row-level security shows a user's tokens only so), after a
+// first mailbox proof whose transaction could not name the user up front.
+func (c *Core) dropPATs(ctx context.Context, userID string) error {
+	return c.InTx(ctx, gatehouse.Scope{UserID: userID}, func(t *Tx) error {
+		_, err := deletePATs(ctx, t, userID)
+		return err
+	})
 }
 
 // RequestPasswordReset mails a reset link to email if it belongs to an
@@ -340,9 +395,11 @@ func (s *SelfService) ConfirmPasswordReset(ctx context.Context, token, pw string
 		return err
 	}
 	var mail *gatehouse.AccountMail
-	err = s.InTx(ctx, gatehouse.Scope{}, func(t *Tx) error {
+	// Scoped to the user the look found, so that a first mailbox proof sees
+	// (and deletes) the account's personal access tokens.
+	err = s.InTx(ctx, gatehouse.Scope{UserID: u.ID}, func(t *Tx) error {
 		at, err := t.ConsumeAccountToken(ctx, hashToken(token), gatehouse.PurposePasswordReset, now)
-		if errors.Is(err, gatehouse.ErrNotFound) {
+		if errors.Is(err, gatehouse.ErrNotFound) || err == nil && at.UserID != u.ID {
 			return errBadAccountToken
 		}
 		if err != nil {
