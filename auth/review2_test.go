@@ -98,7 +98,9 @@ func TestFirstMailboxProofEndsEveryPreHijackedWayIn(t *testing.T) {
 					if err := e.s.ConfirmPasswordReset(ctx, e.lastToken("victim@example.com", "reset-password"), goodPassword+" owner"); err != nil {
 						t.Fatal(err)
 					}
-					signIn = func() (*auth.TokenResponse, error) { return e.s.PasswordLogin(ctx, "victim@example.com", goodPassword+" owner") }
+					signIn = func() (*auth.TokenResponse, error) {
+						return e.s.PasswordLogin(ctx, "victim@example.com", goodPassword+" owner")
+					}
 				} else {
 					if err := e.s.RequestMagicLink(ctx, "victim@example.com"); err != nil {
 						t.Fatal(err)
