@@ -125,3 +125,26 @@ func TestFirstMailboxProofEndsEveryPreHijackedWayIn(t *testing.T) {
 		})
 	}
 }
+
+// TestRequireMFAHoldsForPATCreation: in a workspace that requires two
+// factors, a person's password-only session cannot mint a personal access
+// token for it (which would then work without the second factor).
+func TestRequireMFAHoldsForPATCreation(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		e := newEnv(t, db, nil)
+		e.signup("owner@example.com")
+		p := sessionPrincipal(e.login("owner@example.com"))
+		wss := &auth.Workspaces{Core: e.core}
+		ws, err := wss.Create(ctx, p, "w")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := wss.SetRequireMFA(ctx, p, ws.ID, true); err != nil {
+			t.Fatal(err)
+		}
+		_, err = (&auth.PATs{Core: e.core}).Create(ctx, p, ws.ID, "ci", nil, time.Time{})
+		if gatehouse.ErrorCode(err) != gatehouse.EMFARequired {
+			t.Fatalf("a PAT from a password-only session in a require_mfa workspace: %v, want mfa_required", err)
+		}
+	})
+}
