@@ -148,3 +148,31 @@ func TestRequireMFAHoldsForPATCreation(t *testing.T) {
 		}
 	})
 }
+
+// TestResetLinkDiesWithTheAddressItWentTo: a reset link mailed to an
+// account's old address no longer sets its password once the account has
+// moved to a new address (the old mailbox may be why it moved).
+func TestResetLinkDiesWithTheAddressItWentTo(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		e := newEnv(t, db, verifying)
+		if _, err := e.s.CreateAccount(ctx, "old@example.com", goodPassword); err != nil {
+			t.Fatal(err)
+		}
+		tr := e.login("old@example.com")
+		if err := e.s.RequestPasswordReset(ctx, "old@example.com"); err != nil {
+			t.Fatal(err)
+		}
+		reset := e.lastToken("old@example.com", "reset-password")
+		if err := e.s.RequestEmailChange(ctx, sessionPrincipal(tr), "new@example.com"); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.s.ConfirmEmailChange(ctx, e.lastToken("new@example.com", "confirm-email")); err != nil {
+			t.Fatal(err)
+		}
+		err := e.s.ConfirmPasswordReset(ctx, reset, goodPassword+" from the old mailbox")
+		wantCode(t, err, gatehouse.EInvalidGrant)
+		if _, err := e.s.PasswordLogin(ctx, "new@example.com", goodPassword); err != nil {
+			t.Fatalf("the password changed through the old address's link: %v", err)
+		}
+	})
+}

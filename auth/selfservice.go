@@ -333,6 +333,9 @@ func (s *SelfService) RequestPasswordReset(ctx context.Context, email string) er
 		if err != nil {
 			return err
 		}
+		if uid != "" {
+			at.Email = u.Email // the link dies if the account moves to another address
+		}
 		if err := t.CreateAccountToken(ctx, at); err != nil {
 			return err
 		}
@@ -379,6 +382,9 @@ func (s *SelfService) ConfirmPasswordReset(ctx context.Context, token, pw string
 			return err
 		}
 		u, err = t.UserByID(ctx, at.UserID)
+		if err == nil && at.Email != "" && at.Email != u.Email {
+			return gatehouse.ErrNotFound // mailed to an address the account has left
+		}
 		return err
 	})
 	if errors.Is(err, gatehouse.ErrNotFound) {
@@ -408,6 +414,9 @@ func (s *SelfService) ConfirmPasswordReset(ctx context.Context, token, pw string
 		cur, err := t.UserByID(ctx, at.UserID)
 		if err != nil {
 			return err
+		}
+		if at.Email != "" && at.Email != cur.Email {
+			return errBadAccountToken // the address changed since the link was mailed
 		}
 		if cur.Status != gatehouse.StatusActive {
 			return statusError(cur.Status)
