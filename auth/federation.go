@@ -512,7 +512,10 @@ func (f *Federation) signIn(ctx context.Context, p *gatehouse.Provider, st *gate
 			} else if !errors.Is(err, gatehouse.ErrNotFound) {
 				return err
 			}
-			u = &gatehouse.User{ID: gatehouse.NewID(now), Email: email, Status: gatehouse.StatusActive, CreatedAt: now, UpdatedAt: now}
+			// The provider vouched for the address: it counts as proven
+			// (else the owner's first magic link would take the account
+			// for a pre-hijacked one, docs/sessions.md).
+			u = &gatehouse.User{ID: gatehouse.NewID(now), Email: email, Status: gatehouse.StatusActive, CreatedAt: now, UpdatedAt: now, EmailVerifiedAt: now}
 			if err := t.CreateUser(ctx, u); err != nil {
 				if errors.Is(err, gatehouse.ErrConflict) {
 					failed = "email_exists"

@@ -131,6 +131,11 @@ func (s *PATs) Create(ctx context.Context, p *gatehouse.Principal, workspaceID, 
 		if _, err := t.Member(ctx, workspaceID, p.UserID); err != nil {
 			return err // not_found for a non-member
 		}
+		// A PAT keeps working under require_mfa, so minting one needs what
+		// the workspace asks of a session (mfa_policy.go).
+		if err := requireMFAPolicy(ctx, t, p, workspaceID); err != nil {
+			return err
+		}
 		if err := s.RequireRecentSignIn(ctx, t, p); err != nil {
 			return err // a PAT outlives the session: a recent sign-in only (reauth.go)
 		}

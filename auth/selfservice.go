@@ -208,7 +208,9 @@ func (s *SelfService) VerifyEmail(ctx context.Context, token string) (_ *TokenRe
 			Details: map[string]string{"via": "verify_email"}}); err != nil {
 			return err
 		}
-		sess, refresh, err = s.sessions.start(ctx, t, gatehouse.NewSignIn(u, gatehouse.MagicLinkFactor{}, now))
+		// A mailbox proof is a first factor (docs/mfa.md): an account with a
+		// second factor is asked for it, as after a magic link.
+		sess, refresh, err = s.sessions.startOrChallenge(ctx, t, gatehouse.NewSignIn(u, gatehouse.MagicLinkFactor{}, now))
 		return err
 	})
 	if err != nil {
@@ -221,8 +223,11 @@ func (s *SelfService) VerifyEmail(ctx context.Context, token string) (_ *TokenRe
 // t to an account that never proved its address: the address is verified
 // and, so that no one who signed up with someone else's address beforehand
 // keeps a way in (account pre-hijacking, Sudhodanan and Paverd, "Pre-hijacked
-// accounts", 2022), its password is cleared and every session ends. An
-// account that proved its address before is left as it is.
+// accounts", 2022), its password is cleared, every session ends, and every
+// other credential that signs in or calls the API alone goes too: passkeys,
+// linked identities and personal access tokens (those visible to t: t's
+// scope must name the user under PostgreSQL, else dropPATs does it after
+// commit). An account that proved its address before is left as it is.
 func firstMailboxProof(ctx context.Context, t *Tx, u *gatehouse.User, via string, now time.Time) error {
 	if !u.EmailVerifiedAt.IsZero() {
 		return nil
@@ -234,12 +239,64 @@ func firstMailboxProof(ctx context.Context, t *Tx, u *gatehouse.User, via string
 	if err != nil {
 		return err
 	}
+	all, err := t.UserFactors(ctx, u.ID)
+	if err != nil {
+		return err
+	}
+	var passkeys int
+	for _, f := range all {
+		if f.Type != gatehouse.FactorPasskey {
+			continue
+		}
+		if err := t.DeleteFactor(ctx, u.ID, f.ID); err != nil {
+			return err
+		}
+		passkeys++
+	}
+	ids, err := t.IdentitiesForUser(ctx, u.ID)
+	if err != nil {
+		return err
+	}
+	for _, i := range ids {
+		if err := t.DeleteIdentity(ctx, u.ID, i.ID); err != nil {
+			return err
+		}
+	}
+	pats, err := deletePATs(ctx, t, u.ID)
+	if err != nil {
+		return err
+	}
 	if err := t.SetEmailVerified(ctx, u.ID, now); err != nil {
 		return err
 	}
 	u.PasswordHash, u.EmailVerifiedAt = "", now
 	return t.Audit(&gatehouse.AuditEvent{Type: gatehouse.EventEmailVerified, Actor: u.ID, Target: "user:" + u.ID,
-		Details: map[string]string{"via": via, "password_cleared": "true", "sessions_revoked": strconv.FormatInt(n, 10)}})
+		Details: map[string]string{"via": via, "password_cleared": "true", "sessions_revoked": strconv.FormatInt(n, 10),
+			"passkeys_deleted": strconv.Itoa(passkeys), "identities_deleted": strconv.Itoa(len(ids)), "pats_deleted": strconv.Itoa(pats)}})
+}
+
+// deletePATs deletes userID's personal access tokens visible to t.
+func deletePATs(ctx context.Context, t *Tx, userID string) (int, error) {
+	pats, err := t.PATsForUser(ctx, userID)
+	if err != nil {
+		return 0, err
+	}
+	for _, p := range pats {
+		if err := t.DeletePAT(ctx, userID, p.ID); err != nil {
+			return 0, err
+		}
+	}
+	return len(pats), nil
+}
+
+// dropPATs deletes userID's personal access tokens in a transaction scoped
+// to the user (row-level security shows a user's tokens only so), after a
+// first mailbox proof whose transaction could not name the user up front.
+func (c *Core) dropPATs(ctx context.Context, userID string) error {
+	return c.InTx(ctx, gatehouse.Scope{UserID: userID}, func(t *Tx) error {
+		_, err := deletePATs(ctx, t, userID)
+		return err
+	})
 }
 
 // RequestPasswordReset mails a reset link to email if it belongs to an
@@ -275,6 +332,9 @@ func (s *SelfService) RequestPasswordReset(ctx context.Context, email string) er
 		tok, at, err := newAccountToken(gatehouse.PurposePasswordReset, uid, now, PasswordResetTTL)
 		if err != nil {
 			return err
+		}
+		if uid != "" {
+			at.Email = u.Email // the link dies if the account moves to another address
 		}
 		if err := t.CreateAccountToken(ctx, at); err != nil {
 			return err
@@ -322,6 +382,9 @@ func (s *SelfService) ConfirmPasswordReset(ctx context.Context, token, pw string
 			return err
 		}
 		u, err = t.UserByID(ctx, at.UserID)
+		if err == nil && at.Email != "" && at.Email != u.Email {
+			return gatehouse.ErrNotFound // mailed to an address the account has left
+		}
 		return err
 	})
 	if errors.Is(err, gatehouse.ErrNotFound) {
@@ -338,9 +401,11 @@ func (s *SelfService) ConfirmPasswordReset(ctx context.Context, token, pw string
 		return err
 	}
 	var mail *gatehouse.AccountMail
-	err = s.InTx(ctx, gatehouse.Scope{}, func(t *Tx) error {
+	// Scoped to the user the look found, so that a first mailbox proof sees
+	// (and deletes) the account's personal access tokens.
+	err = s.InTx(ctx, gatehouse.Scope{UserID: u.ID}, func(t *Tx) error {
 		at, err := t.ConsumeAccountToken(ctx, hashToken(token), gatehouse.PurposePasswordReset, now)
-		if errors.Is(err, gatehouse.ErrNotFound) {
+		if errors.Is(err, gatehouse.ErrNotFound) || err == nil && at.UserID != u.ID {
 			return errBadAccountToken
 		}
 		if err != nil {
@@ -349,6 +414,9 @@ func (s *SelfService) ConfirmPasswordReset(ctx context.Context, token, pw string
 		cur, err := t.UserByID(ctx, at.UserID)
 		if err != nil {
 			return err
+		}
+		if at.Email != "" && at.Email != cur.Email {
+			return errBadAccountToken // the address changed since the link was mailed
 		}
 		if cur.Status != gatehouse.StatusActive {
 			return statusError(cur.Status)

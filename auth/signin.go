@@ -251,7 +251,9 @@ func (s *Logins) VerifyMagicLink(ctx context.Context, token string) (_ *TokenRes
 	now := s.now()
 	var sess *gatehouse.Session
 	var refresh string
+	proved := "" // the account whose first mailbox proof this was
 	err = s.InTx(ctx, gatehouse.Scope{}, func(t *Tx) error {
+		proved = ""
 		ml, err := t.ConsumeMagicLink(ctx, hashToken(token), now)
 		if errors.Is(err, gatehouse.ErrNotFound) {
 			return errBadLink
@@ -271,6 +273,9 @@ func (s *Logins) VerifyMagicLink(ctx context.Context, token string) (_ *TokenRes
 			return CommitThen(statusError(u.Status))
 		}
 		// A magic link proves the address (selfservice.go).
+		if u.EmailVerifiedAt.IsZero() {
+			proved = u.ID
+		}
 		if err := firstMailboxProof(ctx, t, u, "magic_link", now); err != nil {
 			return err
 		}
@@ -287,6 +292,12 @@ func (s *Logins) VerifyMagicLink(ctx context.Context, token string) (_ *TokenRes
 		}
 		return t.Audit(&gatehouse.AuditEvent{Type: gatehouse.EventMagicLinkConsumed, Actor: u.ID, Target: "session:" + sess.ID})
 	})
+	if proved != "" && (err == nil || gatehouse.ErrorCode(err) == gatehouse.EMFARequired) {
+		// The account's tokens, which this transaction's scope could not show.
+		if perr := s.dropPATs(ctx, proved); perr != nil {
+			return nil, perr
+		}
+	}
 	if err != nil {
 		return nil, err
 	}
