@@ -5,7 +5,7 @@ import (
 	"time"
 )
 
-// EventType is the type of an audit event (CONTRACT section 11).
+// EventType is the type of an audit event (docs/reference.md §11).
 type EventType string
 
 // The audit event types of the contract.

@@ -7,7 +7,7 @@ import (
 )
 
 // TestDependencyDirection fails when the domain or the security logic reaches
-// for HTTP or a database driver: data flows one way (DESIGN.md), so package
+// for HTTP or a database driver: data flows one way (domain types, then auth, then the adapters), so package
 // auth is testable against any store and cannot leak transport concerns.
 func TestDependencyDirection(t *testing.T) {
 	forbidden := []string{

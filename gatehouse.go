@@ -14,7 +14,7 @@ import (
 	"fmt"
 )
 
-// Code is a machine-readable error code from CONTRACT section 2.
+// Code is a machine-readable error code from docs/reference.md §2.
 type Code string
 
 // The error codes of the public contract. Each maps to one HTTP status in

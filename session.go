@@ -117,7 +117,7 @@ func (s *SignIn) FactorIDs() []string {
 }
 
 // Session is a person's signed-in session: one login and the one family of
-// refresh tokens descended from it (CONTRACT section 3). Only the SHA-256 of
+// refresh tokens descended from it (docs/reference.md §3). Only the SHA-256 of
 // the family's current refresh token is stored; every later token is derived
 // from the one before it (package auth), so a retired token is recognised by
 // deriving forward from it to the current hash, without storing any history.

@@ -179,7 +179,7 @@ func (k *Keys) JWKS() (*JWKS, error) {
 const SessionClientID = "gatehouse"
 
 // sessionScope is the scope claim of a person's own access token: every
-// scope, since the session is the person (CONTRACT 6 lists scope among the
+// scope, since the session is the person (docs/reference.md §6 lists scope among the
 // claims; resource servers using package verify see the PAT vocabulary).
 var sessionScope = strings.Join(PATScopes, " ")
 

@@ -200,7 +200,7 @@ func inVocabulary(xs, vocab []string, code gatehouse.Code, what string) ([]strin
 	return out, nil
 }
 
-// Clients manages a workspace's OAuth clients (CONTRACT 6 and 8): owners
+// Clients manages a workspace's OAuth clients (docs/reference.md §6 and §8): owners
 // and admins of the workspace, with a signed-in session, create, list, read,
 // delete them and rotate their secrets; anyone else who is not a member gets
 // not_found.

@@ -145,7 +145,7 @@ func NewSessions(core *Core, cfg SessionConfig) (*Sessions, error) {
 	}, nil
 }
 
-// TokenResponse is what a sign-in or refresh gives the client (CONTRACT 3).
+// TokenResponse is what a sign-in or refresh gives the client (docs/reference.md §3).
 // The HTTP layer puts RefreshToken in the body (body mode) or in the
 // HttpOnly cookie (cookie mode, with CSRFToken in the body and the CSRF
 // cookie). String and LogValue redact the secrets.

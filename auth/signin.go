@@ -38,7 +38,7 @@ var errBadLogin = gatehouse.Errorf(gatehouse.EInvalidGrant, "invalid email or pa
 const maxAuditEmail = 320
 
 // statusError is the refusal for an account that is not active: 403 with the
-// status's code (CONTRACT 3), given only once the credential was right.
+// status's code (docs/reference.md §3), given only once the credential was right.
 func statusError(st gatehouse.UserStatus) error {
 	if st == gatehouse.StatusDisabled {
 		return gatehouse.Errorf(gatehouse.EAccountDisabled, "this account is disabled")
@@ -65,7 +65,7 @@ func (s *Logins) loginFailed(ctx context.Context, method gatehouse.SessionMethod
 	}
 }
 
-// PasswordLogin signs a person in with email and password (CONTRACT 3). An
+// PasswordLogin signs a person in with email and password (docs/reference.md §3). An
 // unknown (or malformed) email and a wrong password get the same
 // invalid_grant after the same work: one argon2id verification, against a
 // dummy hash of the same parameters when there is no account. A locked or
@@ -165,7 +165,7 @@ func (s *Logins) PasswordLogin(ctx context.Context, email, pw string) (_ *TokenR
 
 // RequestMagicLink mails a single-use sign-in link to email if it belongs to
 // an active account, and does nothing visible otherwise: the caller answers
-// 202 whatever happened (CONTRACT 3), and the mail goes out from a queue so
+// 202 whatever happened (docs/reference.md §3), and the mail goes out from a queue so
 // the answer's timing does not tell either. The link's token is stored only
 // as its SHA-256. Asking again leaves earlier links and every failure count
 // as they are.

@@ -22,7 +22,7 @@ type signupConfig struct {
 	Policy password.Policy
 }
 
-// Signup creates an active account with a password (CONTRACT 3), with
+// Signup creates an active account with a password (docs/reference.md §3), with
 // GATEHOUSE_EMAIL_VERIFICATION=off: its address is not proven (see
 // VerifyMagicLink for what the first proof does). The password is refused
 // before any hashing when it is over 1,024 bytes, and with the reason when it

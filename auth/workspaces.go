@@ -295,7 +295,7 @@ func (s *Workspaces) AddMember(ctx context.Context, p *gatehouse.Principal, id, 
 	var m *gatehouse.Member
 	err := s.inWorkspace(ctx, p, id, gatehouse.ScopeWorkspacesWrite, true, func(t *Tx, me *gatehouse.Member) error {
 		// Validated once the caller is known to be a member: a non-member
-		// gets 404 whatever the body (CONTRACT 8).
+		// gets 404 whatever the body (docs/reference.md §8).
 		if !role.Valid() {
 			return errBadRole
 		}

@@ -9,7 +9,7 @@ import (
 )
 
 // SessionCookies is what cookie mode needs from the refresh and CSRF cookies
-// (CONTRACT section 4); CookieConfig implements it.
+// (docs/reference.md §4); CookieConfig implements it.
 type SessionCookies interface {
 	// SetSessionCookies sets the refresh cookie and the CSRF cookie.
 	SetSessionCookies(w http.ResponseWriter, refreshToken, csrfToken string)
@@ -27,7 +27,7 @@ type CSRFVerifier interface {
 	Reject(r *http.Request, sessionID string, err error)
 }
 
-// tokenJSON is the token response of CONTRACT section 3: refresh_token in
+// tokenJSON is the token response of docs/reference.md §3: refresh_token in
 // body mode only, csrf_token in cookie mode only.
 type tokenJSON struct {
 	TokenType    string `json:"token_type"`
@@ -39,7 +39,7 @@ type tokenJSON struct {
 }
 
 // cookieMode reports whether r gets cookie mode: it carries an Origin header,
-// so a browser sent it (CONTRACT 3, "Delivery mode").
+// so a browser sent it (docs/reference.md §3, "Delivery mode").
 func (s *Server) cookieMode(r *http.Request) bool {
 	return s.cookies != nil && r.Header.Get("Origin") != ""
 }

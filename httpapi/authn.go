@@ -10,7 +10,7 @@ import (
 // Authenticator turns a request's bearer credential (an access token or a
 // PAT) into the caller. Implementations read the credential only through
 // BearerToken: never from a query string, a form or a cookie (RFC 6750
-// section 2.1 only; CONTRACT section 6). A credential that is not valid is an
+// section 2.1 only; docs/reference.md §6). A credential that is not valid is an
 // error with code unauthorized.
 type Authenticator interface {
 	Authenticate(r *http.Request) (*gatehouse.Principal, error)

@@ -108,7 +108,7 @@ func attrsOf(t *testing.T, line string) (name string, maxAge string, rest map[st
 	return name, maxAge, attrs
 }
 
-// TestCookieModeHTTP is CONTRACT sections 3–4 through the real server and
+// TestCookieModeHTTP is docs/reference.md §§3–4 through the real server and
 // sessions service, on both stores and both cookie-domain settings.
 func TestCookieModeHTTP(t *testing.T) {
 	configs := map[string]CookieConfig{

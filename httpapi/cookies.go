@@ -10,7 +10,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse/auth"
 )
 
-// The cookie names of CONTRACT section 4. Without a cookie domain the
+// The cookie names of docs/reference.md §4. Without a cookie domain the
 // __Host- prefix makes the browser insist on Secure, Path=/ and no Domain, so
 // a sibling subdomain cannot set or shadow them; with a cookie domain the
 // __Secure- prefix still insists on Secure. Only these names are ever read
@@ -128,7 +128,7 @@ func (c CookieConfig) SetSessionCookies(w http.ResponseWriter, refreshToken, csr
 // ClearSessionCookies adds the Set-Cookie headers that delete both cookies:
 // Max-Age=0 and exactly the name, Path, Domain, Secure, HttpOnly and SameSite
 // they were set with, since a browser deletes only the cookie that matches
-// (CONTRACT section 4).
+// (docs/reference.md §4).
 func (c CookieConfig) ClearSessionCookies(w http.ResponseWriter) {
 	rc := c.refreshCookie("")
 	rc.MaxAge = -1 // net/http writes a negative MaxAge as "Max-Age=0"
@@ -205,7 +205,7 @@ type cookieChecker interface {
 }
 
 // rejectTossedCookies answers 400 invalid_request to any API request that
-// carries one of gatehouse's cookies twice (CONTRACT section 4), whether or
+// carries one of gatehouse's cookies twice (docs/reference.md §4), whether or
 // not its handler reads the cookie: two values mean another site on the
 // domain planted one, and neither can be trusted.
 func (s *Server) rejectTossedCookies(next http.Handler) http.Handler {

@@ -67,7 +67,7 @@ func validHost(h string) bool {
 	return true
 }
 
-// The CORS answer for an allowed origin (CONTRACT section 4).
+// The CORS answer for an allowed origin (docs/reference.md §4).
 const (
 	corsMethods       = "GET, POST, PATCH, DELETE"
 	corsHeaders       = "Authorization, Content-Type, X-CSRF-Token"
@@ -134,7 +134,7 @@ func safeMethod(m string) bool {
 
 // checkOrigin refuses a state-changing request from a browser context that
 // is neither gatehouse's own origin nor allowlisted, before any work
-// (CONTRACT section 4; OWASP CSRF Prevention Cheat Sheet, "Verifying Origin
+// (docs/reference.md §4; OWASP CSRF Prevention Cheat Sheet, "Verifying Origin
 // With Standard Headers" and "Fetch Metadata headers"): an Origin that is not
 // allowed, Origin: null (sandboxed frames, file: pages, some redirects), and
 // Sec-Fetch-Site: cross-site unless the Origin is allowlisted. A request with

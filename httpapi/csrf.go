@@ -12,7 +12,7 @@ import (
 )
 
 // CSRF checks the X-CSRF-Token of a request that the refresh cookie
-// authenticates (refresh and logout in cookie mode; CONTRACT section 4), and
+// authenticates (refresh and logout in cookie mode; docs/reference.md §4), and
 // records its refusals. It is one layer of the defence the OWASP Cross-Site
 // Request Forgery Prevention Cheat Sheet describes
 // (https://cheatsheetseries.owasp.org/cheatsheets/Cross-Site_Request_Forgery_Prevention_Cheat_Sheet.html):

@@ -11,7 +11,7 @@ import (
 )
 
 // statusOf is the one map from error code to HTTP status for the JSON API
-// (CONTRACT section 2). The OAuth endpoints answer through writeOAuthError,
+// (docs/reference.md §2). The OAuth endpoints answer through writeOAuthError,
 // which follows RFC 6749 section 5.2 instead.
 var statusOf = map[gatehouse.Code]int{
 	gatehouse.EInvalidRequest:           http.StatusBadRequest,

@@ -18,7 +18,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse/token"
 )
 
-// MaxBodyBytes bounds every request body (CONTRACT section 2).
+// MaxBodyBytes bounds every request body (docs/reference.md §2).
 const MaxBodyBytes = 64 << 10
 
 var (

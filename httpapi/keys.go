@@ -8,7 +8,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse/auth"
 )
 
-// jwks serves the published signing keys (CONTRACT 7; RFC 7517). Clients
+// jwks serves the published signing keys (docs/reference.md §7; RFC 7517). Clients
 // may cache it for the publish-ahead window (a new key is published that long
 // before it signs), and revalidate with If-None-Match.
 func (s *Server) jwks(w http.ResponseWriter, r *http.Request) error {

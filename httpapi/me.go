@@ -23,7 +23,7 @@ type meJSON struct {
 	} `json:"auth"`
 }
 
-// me answers GET /v1/me: the caller, at the top level (CONTRACT 3).
+// me answers GET /v1/me: the caller, at the top level (docs/reference.md §3).
 func (s *Server) me(w http.ResponseWriter, r *http.Request) error {
 	p := principal(r)
 	u, err := s.profile.Me(r.Context(), p)

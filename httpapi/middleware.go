@@ -166,7 +166,7 @@ func (s *Server) recoverPanics(next http.Handler) http.Handler {
 }
 
 // headers sets the headers every response carries: Cache-Control: no-store
-// under /v1/ (CONTRACT 2), HSTS when the public URL is https (RFC 6797), and
+// under /v1/ (docs/reference.md §2), HSTS when the public URL is https (RFC 6797), and
 // nosniff.
 func (s *Server) headers(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

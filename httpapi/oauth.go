@@ -10,7 +10,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse/ratelimit"
 )
 
-// The OAuth 2.0 endpoints (CONTRACT 6, docs/oauth.md): the token endpoint
+// The OAuth 2.0 endpoints (docs/reference.md §6, docs/oauth.md): the token endpoint
 // (RFC 6749), introspection (RFC 7662) and revocation (RFC 7009), all taking
 // application/x-www-form-urlencoded bodies and authenticating the client
 // with client_secret_basic or client_secret_post, and the discovery

@@ -27,24 +27,24 @@ func (s *Server) routes() []route {
 		{"GET /readyz", s.handle(s.readyz)},
 		{metricsRoute, metricsHandler(s.registry)},
 
-		// The web portal (package web, CONTRACT 12): / and one-segment static
+		// The web portal (package web, docs/reference.md §12): / and one-segment static
 		// files (/magic-link, /app.js, /sw.js, …); any other name is its 404.
 		{"GET /{$}", portal},
 		{"GET /{file}", portal},
 
 		// The caller.
 		{"GET /v1/me", s.requireAuth(s.handle(s.me))},
-		// Signing keys (CONTRACT 7).
+		// Signing keys (docs/reference.md §7).
 		{"GET /.well-known/jwks.json", s.handle(s.jwks)},
 
-		// Personal access tokens (CONTRACT 5).
+		// Personal access tokens (docs/reference.md §5).
 		{"POST /v1/tokens", s.limit(s.requireAuth(s.handle(s.createToken)), ratelimit.PATCreateIP)},
 		{"GET /v1/tokens", s.requireAuth(s.handle(s.listTokens))},
 		{"GET /v1/tokens/{id}", s.requireAuth(s.handle(s.getToken))},
 		{"PATCH /v1/tokens/{id}", s.requireAuth(s.handle(s.updateToken))},
 		{"DELETE /v1/tokens/{id}", s.requireAuth(s.handle(s.deleteToken))},
 
-		// Workspaces, members and their audit trail (CONTRACT 8).
+		// Workspaces, members and their audit trail (docs/reference.md §8).
 		{"POST /v1/workspaces", s.limit(s.requireAuth(s.handle(s.createWorkspace)), ratelimit.WorkspaceCreateIP)},
 		{"GET /v1/workspaces", s.requireAuth(s.handle(s.listWorkspaces))},
 		{"GET /v1/workspaces/{id}", s.requireAuth(s.handle(s.getWorkspace))},
@@ -59,7 +59,7 @@ func (s *Server) routes() []route {
 		{"DELETE /v1/workspaces/{id}/clients/{client_id}", s.requireAuth(s.handle(s.deleteClient))},
 		{"POST /v1/workspaces/{id}/clients/{client_id}/secret", s.requireAuth(s.handle(s.rotateClientSecret))},
 
-		// OAuth 2.0 (CONTRACT 6, docs/oauth.md). The per-client policies and
+		// OAuth 2.0 (docs/reference.md §6, docs/oauth.md). The per-client policies and
 		// the failed-auth ceilings apply in auth's client authentication (the
 		// credential guard) before the client secret is checked; revocation
 		// shares introspection's.
@@ -71,7 +71,7 @@ func (s *Server) routes() []route {
 		{"GET /.well-known/oauth-authorization-server", s.handle(s.discovery)},
 		{"GET /.well-known/openid-configuration", s.handle(s.discovery)},
 
-		// People's sessions (CONTRACT 3).
+		// People's sessions (docs/reference.md §3).
 		{"POST /v1/auth/signup", s.limit(s.admitHashing(s.handle(s.withSessions(s.signup))), ratelimit.SignupIP)},
 		{"POST /v1/auth/token", s.limit(s.admitHashing(s.handle(s.withSessions(s.passwordToken))), ratelimit.TokenIP)},
 		{"POST /v1/auth/magic-link", s.limit(s.handle(s.withSessions(s.magicLink)), ratelimit.MagicLinkIP)},

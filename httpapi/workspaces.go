@@ -236,7 +236,7 @@ func auditFilter(q url.Values) (gatehouse.AuditFilter, error) {
 func (s *Server) workspaceAuditEvents(w http.ResponseWriter, r *http.Request) error {
 	f, err := auditFilter(r.URL.Query())
 	if err != nil {
-		// A non-member gets 404 whatever the query (CONTRACT 8).
+		// A non-member gets 404 whatever the query (docs/reference.md §8).
 		if _, werr := s.workspaces.Get(r.Context(), principal(r), r.PathValue("id")); gatehouse.ErrorCode(werr) == gatehouse.ENotFound {
 			return werr
 		}

@@ -18,7 +18,7 @@ const LocalKeyLabel = "gatehouse kms local kek v1"
 // Local is a KEK provider whose keys are 32-byte AES-256 keys derived from
 // the master secret with HKDF (by the caller). It is the default: nothing to
 // run, and a changed master secret makes old envelopes fail to open (with
-// ErrUnknownKEK, not garbage), as CONTRACT section 9 says.
+// ErrUnknownKEK, not garbage), as docs/reference.md §9 says.
 type Local struct {
 	current string
 	keys    map[string]cipher.AEAD

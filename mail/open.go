@@ -7,7 +7,7 @@ import (
 	"log/slog"
 )
 
-// Settings are the mail settings of CONTRACT section 1.
+// Settings are the mail settings of docs/reference.md §1.
 type Settings struct {
 	SMTPURL   string // GATEHOUSE_SMTP_URL: smtp://user:pass@host:port
 	Dir       string // GATEHOUSE_MAIL_DIR: write .eml files here instead of sending

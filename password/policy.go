@@ -13,7 +13,7 @@ import (
 )
 
 // MaxBytes bounds a password as received, before normalization: anything
-// longer is refused with invalid_request before any hashing (CONTRACT 3).
+// longer is refused with invalid_request before any hashing (docs/reference.md §3).
 const MaxBytes = 1024
 
 // DefaultMinLength is the minimum length of a password used as a single

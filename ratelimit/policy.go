@@ -127,7 +127,7 @@ func (ps Policies) Names() []string {
 // entries, e.g. "token.ip=10/1m, failed_auth.account=5/30m", where window is
 // a Go duration (1s to 168h) and limit 1 to 1000000. An unknown name, a bad
 // number or a duplicate is an error; there is no way to switch a policy off
-// (CONTRACT 10: limits never silently stop), only to make it generous.
+// (docs/reference.md §10: limits never silently stop), only to make it generous.
 func ParsePolicies(s string) (Policies, error) {
 	ps := DefaultPolicies()
 	seen := map[string]bool{}

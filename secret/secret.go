@@ -1,4 +1,4 @@
-// Package secret holds gatehouse's master secret (CONTRACT section 9): it
+// Package secret holds gatehouse's master secret (docs/reference.md §9): it
 // parses and checks GATEHOUSE_AUTH_SECRET, generates good ones, and derives
 // every other key (the CSRF HMAC key, the local key-encryption key, …) from it
 // with HKDF-SHA256 (RFC 5869), one label per use.

@@ -13,7 +13,7 @@ import (
 	"strings"
 )
 
-// The personal access token format (CONTRACT section 5):
+// The personal access token format (docs/reference.md §5):
 //
 //	gth_ <body: 43 base62 chars> <checksum: 6 base62 chars>
 //

@@ -1,7 +1,7 @@
 // Package web is gatehouse's portal: static files embedded in the binary (one
 // HTML page, one script, one stylesheet, a web app manifest, icons and a
 // service worker) and the handler that serves them with the security headers
-// every page carries (CONTRACT section 12). The portal talks to the API from
+// every page carries (docs/reference.md §12). The portal talks to the API from
 // the same origin, in cookie mode; docs/browser.md describes what it stores
 // and sends.
 package web

@@ -19,7 +19,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse/token"
 )
 
-// Config is every setting of gatehouse (CONTRACT section 1), read once from
+// Config is every setting of gatehouse (docs/reference.md §1), read once from
 // the environment (flags may override some) and validated at start; then
 // passed to constructors. Nothing reads the environment later.
 type Config struct {
@@ -64,7 +64,7 @@ type KMSConfig struct {
 	Endpoint string // awskms: endpoint override (a KMS-compatible server)
 }
 
-// The environment variables of CONTRACT section 1.
+// The environment variables of docs/reference.md §1.
 const (
 	envAddr            = "GATEHOUSE_ADDR"
 	envPublicURL       = "GATEHOUSE_PUBLIC_URL"
@@ -99,7 +99,7 @@ func bad(name, format string, args ...any) error {
 	return &settingError{name: name, reason: fmt.Sprintf(format, args...)}
 }
 
-// The defaults of --dev (CONTRACT section 1).
+// The defaults of --dev (docs/reference.md §1).
 const (
 	devDataDir = "gatehouse-data"
 	devAddr    = "127.0.0.1:8080"

@@ -6,7 +6,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse/httpapi"
 )
 
-// cookieMode builds what browsers need (CONTRACT section 4): the refresh and
+// cookieMode builds what browsers need (docs/reference.md §4): the refresh and
 // CSRF cookie settings, and the CSRF check keyed by the sessions service's
 // token derivation (an HMAC over the session id under a key from the master
 // secret), recording csrf.rejected through the core.

@@ -55,7 +55,7 @@ func keysCLI(t *testing.T, args ...string) map[string]any {
 }
 
 // waitJWKS polls the running server's JWKS until ok holds, for at most the
-// 5 seconds CONTRACT 7 allows.
+// 5 seconds docs/reference.md §7 allows.
 func waitJWKS(t *testing.T, base string, what string, ok func(kids []string) bool) {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)

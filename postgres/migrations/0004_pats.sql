@@ -1,4 +1,4 @@
--- 0004 PATs: personal access tokens (CONTRACT 5, docs/scopes.md).
+-- 0004 PATs: personal access tokens (docs/reference.md §5, docs/scopes.md).
 --
 -- Only the SHA-256 of a token is stored (token_hash, hex). A PAT belongs to a
 -- user and is bound to a workspace; row-level security is enabled and forced

@@ -1,4 +1,4 @@
--- 0006 OAuth clients (CONTRACT 6, docs/oauth.md).
+-- 0006 OAuth clients (docs/reference.md §6, docs/oauth.md).
 --
 -- A client belongs to one workspace; row-level security is enabled and
 -- forced like every workspace-scoped table. Only the SHA-256 of a client

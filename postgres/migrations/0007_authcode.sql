@@ -1,4 +1,4 @@
--- 0007 the authorization-code grant (CONTRACT 6, docs/oauth.md).
+-- 0007 the authorization-code grant (docs/reference.md §6, docs/oauth.md).
 --
 -- oauth_codes holds only the SHA-256 of each authorization code (RFC 6749
 -- section 4.1.2: short-lived, single use), bound to the client, the redirect

@@ -16,7 +16,7 @@ import (
 
 // Failover is a ratelimit.Backend that decides in Redis and, while Redis is
 // unreachable (an error or a timeout of a short per-call deadline), decides in
-// a per-instance memory store instead, so limits never stop (CONTRACT 10).
+// a per-instance memory store instead, so limits never stop (docs/reference.md §10).
 // It logs each transition once, exports the state as metrics and in Status
 // (for /readyz), and goes back to Redis when a probe, at most once per probe
 // interval while requests arrive, or a Ping, finds it answering again.

@@ -1,4 +1,4 @@
--- 0004 PATs: personal access tokens (CONTRACT 5). Only the SHA-256 of a
+-- 0004 PATs: personal access tokens (docs/reference.md §5). Only the SHA-256 of a
 -- token is stored. See the PostgreSQL migration of the same number.
 
 create table pats (

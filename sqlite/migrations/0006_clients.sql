@@ -1,4 +1,4 @@
--- 0006 OAuth clients (CONTRACT 6). Only the SHA-256 of a client secret is
+-- 0006 OAuth clients (docs/reference.md §6). Only the SHA-256 of a client secret is
 -- stored. See the PostgreSQL migration of the same number.
 
 create table oauth_clients (

@@ -1,4 +1,4 @@
--- 0007 the authorization-code grant (CONTRACT 6, docs/oauth.md): codes
+-- 0007 the authorization-code grant (docs/reference.md §6, docs/oauth.md): codes
 -- (only their SHA-256, single use, 60 seconds) and the grants they start,
 -- each a family of rotating refresh tokens. See the PostgreSQL migration of
 -- the same number.
