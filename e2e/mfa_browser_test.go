@@ -1,16 +1,22 @@
 package e2e
 
 import (
+	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/chromedp/cdproto/webauthn"
 	"github.com/chromedp/chromedp"
 	"github.com/pquerna/otp/totp"
+
+	"github.com/gatehouse-auth/gatehouse/httpapi"
 )
 
 // Second factors and passkeys in the portal (docs/mfa.md, docs/portal.md),
@@ -240,6 +246,128 @@ func TestBrowserPortalTOTP(t *testing.T) {
 	pollAcross(t, b, signedInJS)
 	if who := eval[string](t, b, `document.getElementById('whoami').textContent`); who != email {
 		t.Fatalf("signed in with password and code as %q", who)
+	}
+	if v := eval[[]string](t, b, `window.__csp || []`); len(v) != 0 {
+		t.Errorf("CSP violations: %v", v)
+	}
+}
+
+// reauthAPI answers as gatehouse would for a session whose sign-in is old:
+// making recovery codes needs re-authentication until POST
+// /v1/auth/reauthenticate took the right password; workspace w1 requires
+// two factors the session lacks.
+type reauthAPI struct {
+	mu     sync.Mutex
+	calls  []string
+	fresh  bool
+	cookie httpapi.CookieConfig
+}
+
+func (a *reauthAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	b, _ := io.ReadAll(io.LimitReader(r.Body, 4096))
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.calls = append(a.calls, r.Method+" "+r.URL.Path+" "+string(b))
+	w.Header().Set("Content-Type", "application/json")
+	tok := map[string]any{"token_type": "Bearer", "access_token": "fake-access", "expires_in": 900, "session_id": "s1", "csrf_token": "fake-csrf"}
+	fail := func(st int, code string) {
+		w.WriteHeader(st)
+		json.NewEncoder(w).Encode(map[string]string{"error": code, "error_description": code})
+	}
+	switch r.Method + " " + r.URL.Path {
+	case "POST /v1/auth/token":
+		a.cookie.SetSessionCookies(w, "fake-refresh", "fake-csrf")
+		json.NewEncoder(w).Encode(tok)
+	case "POST /v1/auth/reauthenticate":
+		if !strings.Contains(string(b), `"password":"right password"`) {
+			fail(401, "invalid_grant")
+			return
+		}
+		a.fresh = true
+		tok["access_token"] = "fresh-access"
+		json.NewEncoder(w).Encode(tok)
+	case "POST /v1/mfa/recovery-codes":
+		if !a.fresh || r.Header.Get("Authorization") != "Bearer fresh-access" {
+			fail(403, "reauthentication_required")
+			return
+		}
+		w.WriteHeader(201)
+		json.NewEncoder(w).Encode(map[string]any{"codes": []string{"aaaa-bbbb-cccc", "dddd-eeee-ffff"}})
+	case "GET /v1/me":
+		json.NewEncoder(w).Encode(map[string]any{"id": "u1", "email": "ada@example.com", "status": "active"})
+	case "GET /v1/workspaces":
+		json.NewEncoder(w).Encode(map[string]any{"workspaces": []map[string]any{{"id": "w1", "name": "Strict", "created_at": "2026-01-01T00:00:00Z"}}})
+	case "GET /v1/workspaces/w1/members", "GET /v1/workspaces/w1":
+		fail(403, "mfa_required")
+	case "GET /v1/auth/sessions":
+		json.NewEncoder(w).Encode(map[string]any{"sessions": []any{}})
+	case "GET /v1/mfa/factors":
+		json.NewEncoder(w).Encode(map[string]any{"factors": []any{}})
+	case "GET /v1/tokens":
+		json.NewEncoder(w).Encode(map[string]any{"tokens": []any{}})
+	case "POST /v1/auth/refresh":
+		fail(401, "invalid_grant")
+	default:
+		json.NewEncoder(w).Encode(map[string]any{})
+	}
+}
+
+// TestBrowserPortalReauthentication: a change answered 403
+// reauthentication_required asks for the password in a dialog (a wrong one
+// is said there), posts /v1/auth/reauthenticate, and retries the change
+// with the new access token; a workspace answering 403 mfa_required says
+// why on the page, with a link to Security.
+func TestBrowserPortalReauthentication(t *testing.T) {
+	src := axeSource(t)
+	shots := os.Getenv("GATEHOUSE_PORTAL_SCREENSHOTS")
+	b := newBrowser(t, chromedp.Flag("hide-scrollbars", true))
+	watchCSP(t, b)
+	b.do(t, chromedp.EmulateViewport(1280, 800))
+	api := &reauthAPI{cookie: httpapi.CookieConfig{RefreshTTL: time.Hour}}
+	origin := serveLocalhost(t, portalMux(api))
+	portalSignIn(t, b, origin, "ada@example.com", "any password")
+	pollAcross(t, b, signedInJS)
+	openSecurity(t, b)
+	b.do(t, chromedp.Click(chromedp.CSS("#make-recovery")),
+		chromedp.WaitVisible(chromedp.CSS("dialog[open] button[type=submit]")),
+		chromedp.Click(chromedp.CSS("dialog[open] button[type=submit]")),
+		chromedp.WaitVisible(chromedp.CSS("#reauth-password")))
+	checkAxe(t, b, src, "security-reauthenticate")
+	if shots != "" {
+		shot(t, b, shots, "security-reauthenticate")
+	}
+	b.do(t, chromedp.SendKeys(chromedp.CSS("#reauth-password"), "wrong password"),
+		chromedp.Click(chromedp.CSS(`#reauth-form button[type=submit]`)),
+		chromedp.Poll[chromedp.Void](`!document.getElementById('reauth-password-error').hidden`, chromedp.WithPollingTimeout(10*time.Second)),
+		chromedp.SendKeys(chromedp.CSS("#reauth-password"), "right password"),
+		chromedp.Click(chromedp.CSS(`#reauth-form button[type=submit]`)),
+		chromedp.WaitVisible(chromedp.CSS("#recovery-box")))
+	if codes := eval[[]string](t, b, `[...document.querySelectorAll('#recovery-codes code')].map(c => c.textContent)`); len(codes) != 2 {
+		t.Errorf("after re-authenticating, the codes shown: %v", codes)
+	}
+	api.mu.Lock()
+	var seq []string
+	for _, c := range api.calls {
+		if strings.HasPrefix(c, "POST /v1/mfa/") || strings.HasPrefix(c, "POST /v1/auth/reauth") {
+			seq = append(seq, strings.SplitN(c, " ", 3)[1])
+		}
+	}
+	api.mu.Unlock()
+	want := []string{"/v1/mfa/recovery-codes", "/v1/auth/reauthenticate", "/v1/auth/reauthenticate", "/v1/mfa/recovery-codes"}
+	if !slices.Equal(seq, want) {
+		t.Errorf("calls %v, want %v", seq, want)
+	}
+
+	// A workspace that requires two factors.
+	b.do(t, chromedp.Evaluate[chromedp.Void](`location.hash = '#/workspaces/w1/members'`),
+		chromedp.WaitVisible(chromedp.CSS("#mfa-needed")))
+	if txt := eval[string](t, b, `document.getElementById('mfa-needed').textContent`); !strings.Contains(txt, "requires two-step sign-in") ||
+		!eval[bool](t, b, `!!document.querySelector('#mfa-needed a[href="#/security"]')`) {
+		t.Errorf("the workspace says %q", txt)
+	}
+	checkAxe(t, b, src, "workspace-mfa-required")
+	if shots != "" {
+		shot(t, b, shots, "workspace-mfa-required")
 	}
 	if v := eval[[]string](t, b, `window.__csp || []`); len(v) != 0 {
 		t.Errorf("CSP violations: %v", v)

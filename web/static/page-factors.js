@@ -135,7 +135,8 @@
           el('p', { className: 'small muted' }, 'Then enter the code the app shows to check it works. Until then, it does not ask for anything at sign-in.'),
           form);
         g.onSubmit(form, async (f) => {
-          await api('POST', '/v1/mfa/totp/' + enc(e.id) + '/confirm', { code: f.code.value.trim() });
+          // (retried: a wrong code's 401 is an answer, not an expired token to refresh and retry.)
+          await api('POST', '/v1/mfa/totp/' + enc(e.id) + '/confirm', { code: f.code.value.trim() }, { retried: true });
           panel.remove();
           g.say('Authenticator app added: two-step sign-in is on.');
           await load();
@@ -172,7 +173,7 @@
           } catch (err) {
             throw new g.APIError(0, 'webauthn', g.webauthn.passkeyWords(err));
           }
-          const added = await api('POST', '/v1/webauthn/registration', { flow_id: o.flow_id, name: f.name.value.trim(), credential: g.webauthn.credentialJSON(cred) });
+          const added = await api('POST', '/v1/webauthn/registration', { flow_id: o.flow_id, name: f.name.value.trim(), credential: g.webauthn.credentialJSON(cred) }, { retried: true });
           panel.remove();
           g.say('Passkey "' + (added && added.name ? added.name : 'passkey') + '" added.');
           await load();

@@ -120,6 +120,8 @@
       const pwErr = el('p', { className: 'field-error', id: id + '-password-error', hidden: true });
       const fields = [];
       if (opts.password) {
+        // The account's address for password managers (not shown).
+        fields.push(el('input', { type: 'text', name: 'username', autocomplete: 'username', value: (g.me() || {}).email || '', hidden: true, tabIndex: -1, 'aria-hidden': 'true' }));
         fields.push(el('div', { className: 'field' },
           el('label', { for: id + '-password' }, 'Password'),
           el('input', { id: id + '-password', name: 'password', type: 'password', autocomplete: 'current-password', maxLength: 1024, 'aria-describedby': id + '-password-error' }),
@@ -145,7 +147,7 @@
       let done = false;
       const finish = (v) => { done = true; d.close(); resolve(v); };
       const showError = (e, input) => {
-        const f = input || form.querySelector('input');
+        const f = input || form.querySelector('input:not([hidden])');
         if (f) { g.fieldError(f, e.message || String(e)); f.focus(); } else g.say(e.message || String(e), true);
       };
       form.addEventListener('submit', async (ev) => {
@@ -187,7 +189,7 @@
       });
       document.body.append(d);
       d.showModal();
-      (form.querySelector('input') || ok).focus();
+      (form.querySelector('input:not([hidden])') || ok).focus();
     });
   }
 
@@ -227,11 +229,12 @@
       code: true,
       action: 'Confirm',
       cancelled: 'Not changed: confirm it is you to go on.',
-      submit: (body) => api('POST', '/v1/auth/reauthenticate', body, { reauthed: true }),
+      // (retried: a wrong password's 401 is an answer, not an expired token to refresh.)
+      submit: (body) => api('POST', '/v1/auth/reauthenticate', body, { reauthed: true, retried: true }),
       passkey: async () => {
         const o = await api('POST', '/v1/auth/reauthenticate/webauthn/options', {}, { reauthed: true });
         const credential = await assert(o);
-        return api('POST', '/v1/auth/reauthenticate', { flow_id: o.flow_id, credential }, { reauthed: true });
+        return api('POST', '/v1/auth/reauthenticate', { flow_id: o.flow_id, credential }, { reauthed: true, retried: true });
       },
     });
     g.accept(tok);
