@@ -247,6 +247,22 @@ func TestBrowserPortalTOTP(t *testing.T) {
 	if who := eval[string](t, b, `document.getElementById('whoami').textContent`); who != email {
 		t.Fatalf("signed in with password and code as %q", who)
 	}
+
+	// Signed in with two factors, an owner requires them in a workspace.
+	wsID := eval[string](t, b, `window.gatehouse.api('POST', '/v1/workspaces', {name: 'Strict'}).then(async w => { await window.gatehouse.reloadWorkspaces(); return w.id; })`)
+	b.do(t, chromedp.Evaluate[chromedp.Void](`location.hash = '#/workspaces/`+wsID+`/settings'`),
+		chromedp.WaitVisible(chromedp.CSS("#require-mfa")))
+	if txt := eval[string](t, b, `document.getElementById('require-mfa-state').textContent`); !strings.Contains(txt, "not required") {
+		t.Errorf("the new workspace's policy says %q", txt)
+	}
+	checkAxe(t, b, src, "workspace-settings")
+	b.do(t, chromedp.Click(chromedp.CSS("#require-mfa")),
+		chromedp.WaitVisible(chromedp.CSS("dialog[open] button[type=submit]")),
+		chromedp.Click(chromedp.CSS("dialog[open] button[type=submit]")),
+		chromedp.Poll[chromedp.Void](`document.getElementById('require-mfa-state').textContent.includes('is required')`, chromedp.WithPollingTimeout(10*time.Second)))
+	if !eval[bool](t, b, `window.gatehouse.api('GET', '/v1/workspaces/`+wsID+`').then(w => w.require_mfa === true)`) {
+		t.Error("the workspace does not require two factors after the toggle")
+	}
 	if v := eval[[]string](t, b, `window.__csp || []`); len(v) != 0 {
 		t.Errorf("CSP violations: %v", v)
 	}
