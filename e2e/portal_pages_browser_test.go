@@ -417,14 +417,14 @@ func TestBrowserPortalEveryPage(t *testing.T) {
 	}
 	open("#/workspaces/"+wsID+"/apps", "workspace-apps")
 	open("#/workspaces/"+wsID+"/audit", "workspace-audit")
+	if txt := eval[string](t, b, `document.getElementById('audit-body').textContent`); !strings.Contains(txt, email+" added a member") {
+		t.Errorf("audit shows %q, want people's addresses and words", txt)
+	}
 	// Two-step sign-in: the workspace's Settings (its owner may require two
 	// factors; e2e/mfa_browser_test.go covers the other new states).
 	open("#/workspaces/"+wsID+"/settings", "workspace-settings")
 	if !eval[bool](t, b, `!!document.getElementById('require-mfa') && !document.getElementById('require-mfa').disabled`) {
 		t.Error("the owner has no require-two-step toggle")
-	}
-	if txt := eval[string](t, b, `document.getElementById('audit-body').textContent`); !strings.Contains(txt, email+" added a member") {
-		t.Errorf("audit shows %q, want people's addresses and words", txt)
 	}
 	open("#/admin", "admin")
 	if txt := eval[string](t, b, `document.getElementById('admin-body')?.textContent || ''`); !strings.Contains(txt, "grace@example.com") {
