@@ -154,6 +154,11 @@ func TestBrowserPortalPasskey(t *testing.T) {
 	if who := eval[string](t, b, `document.getElementById('whoami').textContent`); who != email {
 		t.Fatalf("signed in with password and passkey as %q", who)
 	}
+
+	// A fresh visit with no session: the card starts passkey autofill too.
+	signOut(t, b)
+	b.do(t, chromedp.Navigate(gh.Origin+"/"))
+	pollAcross(t, b, signedInJS)
 	if v := eval[[]string](t, b, `window.__csp || []`); len(v) != 0 {
 		t.Errorf("CSP violations: %v", v)
 	}

@@ -131,7 +131,7 @@
         fields.push(el('div', { className: 'field' },
           el('label', { for: id + '-code' }, opts.password ? 'Or a code from your authenticator app' : 'Code from your authenticator app, or a recovery code'),
           el('p', { className: 'hint', id: id + '-code-hint' }, '6 digits, or a recovery code like abcd-efgh-jkmn.'),
-          el('input', { id: id + '-code', name: 'code', type: 'text', autocomplete: 'one-time-code', inputMode: opts.password ? 'text' : 'text',
+          el('input', { id: id + '-code', name: 'code', type: 'text', autocomplete: 'one-time-code', inputMode: 'text',
             spellcheck: false, maxLength: 32, required: !opts.password, 'aria-describedby': id + '-code-hint ' + id + '-code-error' }),
           err));
       }
@@ -322,6 +322,8 @@
       if (card.hidden) abortConditional();
       else startConditional();
     }).observe(card, { attributes: true, attributeFilter: ['hidden'] });
+    // The core may have shown the card already (no session to refresh).
+    startConditional();
   }
 
   document.addEventListener('DOMContentLoaded', wireSignIn);
