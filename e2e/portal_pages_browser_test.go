@@ -420,6 +420,12 @@ func TestBrowserPortalEveryPage(t *testing.T) {
 	if txt := eval[string](t, b, `document.getElementById('audit-body').textContent`); !strings.Contains(txt, email+" added a member") {
 		t.Errorf("audit shows %q, want people's addresses and words", txt)
 	}
+	// Two-step sign-in: the workspace's Settings (its owner may require two
+	// factors; e2e/mfa_browser_test.go covers the other new states).
+	open("#/workspaces/"+wsID+"/settings", "workspace-settings")
+	if !eval[bool](t, b, `!!document.getElementById('require-mfa') && !document.getElementById('require-mfa').disabled`) {
+		t.Error("the owner has no require-two-step toggle")
+	}
 	open("#/admin", "admin")
 	if txt := eval[string](t, b, `document.getElementById('admin-body')?.textContent || ''`); !strings.Contains(txt, "grace@example.com") {
 		t.Errorf("the admin page lists %q", txt)

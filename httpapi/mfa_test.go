@@ -296,6 +296,9 @@ func TestWorkspaceRequireMFA(t *testing.T) {
 		if st != 201 {
 			t.Fatalf("pat: %d %v", st, pat)
 		}
+		if st, b := bearerCall(t, h, "GET", "/v1/workspaces/"+wid, at, ""); st != 200 || b["require_mfa"] != false {
+			t.Fatalf("GET before the policy: %d %v", st, b)
+		}
 		if st, b := bearerCall(t, h, "PATCH", "/v1/workspaces/"+wid, at, `{"require_mfa":true}`); st != 200 || b["require_mfa"] != true {
 			t.Fatalf("patch: %d %v", st, b)
 		}
@@ -325,7 +328,7 @@ func TestWorkspaceRequireMFA(t *testing.T) {
 		if st != 200 {
 			t.Fatalf("verify: %d %v", st, tr)
 		}
-		if st, b := bearerCall(t, h, "GET", "/v1/workspaces/"+wid, str(tr, "access_token"), ""); st != 200 {
+		if st, b := bearerCall(t, h, "GET", "/v1/workspaces/"+wid, str(tr, "access_token"), ""); st != 200 || b["require_mfa"] != true {
 			t.Fatalf("GET with two factors: %d %v", st, b)
 		}
 		if st, b := bearerCall(t, h, "GET", "/v1/workspaces/"+wid+"/audit-events", str(tr, "access_token"), ""); st != 200 || !strings.Contains(func() string { r, _ := json.Marshal(b); return string(r) }(), "workspace.require_mfa_changed") {

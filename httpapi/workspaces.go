@@ -69,7 +69,15 @@ func (s *Server) getWorkspace(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, workspaceOut(ws))
+	// The workspace's policy (docs/mfa.md), for the portal's Settings tab.
+	req, err := s.workspaces.RequiresMFA(r.Context(), principal(r), ws.ID)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, struct {
+		workspaceJSON
+		RequireMFA bool `json:"require_mfa"`
+	}{workspaceOut(ws), req})
 }
 
 func (s *Server) addMember(w http.ResponseWriter, r *http.Request) error {

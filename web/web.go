@@ -57,6 +57,12 @@ var routes = map[string]string{
 	"/icon.svg":             "icon.svg",
 	"/icon-192.png":         "icon-192.png",
 	"/icon-512.png":         "icon-512.png",
+
+	// Second factors and passkeys (docs/mfa.md); qrcode.js is vendored
+	// (npm qrcode-generator 2.0.4, MIT: static/qrcode.LICENSE).
+	"/qrcode.js":       "qrcode.js",
+	"/signin-mfa.js":   "signin-mfa.js",
+	"/page-factors.js": "page-factors.js",
 }
 
 var contentTypes = map[string]string{

@@ -90,6 +90,10 @@ func TestEveryPathServedWithHeaders(t *testing.T) {
 		"/icon.svg":             "image/svg+xml",
 		"/icon-192.png":         "image/png",
 		"/icon-512.png":         "image/png",
+
+		"/qrcode.js":       "text/javascript; charset=utf-8",
+		"/signin-mfa.js":   "text/javascript; charset=utf-8",
+		"/page-factors.js": "text/javascript; charset=utf-8",
 	}
 	if !slices.Equal(Paths(), slices.Sorted(func(yield func(string) bool) {
 		for p := range wantType {

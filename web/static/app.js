@@ -102,6 +102,9 @@
     const ct = res.headers.get('Content-Type') || '';
     if (ct.startsWith('application/json')) data = await res.json().catch(() => null);
     if (!res.ok) {
+      // Error hooks (onAPIError) may answer instead: a second factor at
+      // sign-in, re-authentication before a sensitive change (signin-mfa.js).
+      for (const h of errorHooks) { const r = await h({ status: res.status, data, method, path, body, opts }); if (r !== undefined) return r; }
       let desc = data && data.error_description;
       if (res.status === 429) {
         const after = res.headers.get('Retry-After');
@@ -111,6 +114,11 @@
     }
     return data;
   }
+
+  // errorHooks run on every failed API answer, in order; the first that
+  // returns something other than undefined answers the call instead.
+  const errorHooks = [];
+  const onAPIError = (h) => { errorHooks.push(h); };
 
   // missing reports whether an error means this gatehouse has no such route
   // (an older server): 404 not_found or 405 on the route itself.
@@ -647,6 +655,7 @@
     el, say, report, ago, browserName, network, empty, table, cell, section, pageHead, secretBox,
     fieldError, clearErrors, validate, busy, onSubmit, confirm,
     registerPage, registerSecuritySection, registerWorkspaceTab, registerLinkPage,
+    onAPIError,
     securitySections: () => securitySections.slice(),
     workspaceTabs: () => workspaceTabs.slice(),
     me: () => state.me,
