@@ -48,6 +48,7 @@ var routes = map[string]string{
 	"/page-security.js":     "page-security.js",
 	"/page-workspaces.js":   "page-workspaces.js",
 	"/page-admin.js":        "page-admin.js",
+	"/page-apps.js":         "page-apps.js",
 	"/app.css":              "app.css",
 	"/sw.js":                "sw.js",
 	"/manifest.webmanifest": "manifest.webmanifest",

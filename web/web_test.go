@@ -81,6 +81,7 @@ func TestEveryPathServedWithHeaders(t *testing.T) {
 		"/page-security.js":     "text/javascript; charset=utf-8",
 		"/page-workspaces.js":   "text/javascript; charset=utf-8",
 		"/page-admin.js":        "text/javascript; charset=utf-8",
+		"/page-apps.js":         "text/javascript; charset=utf-8",
 		"/sw.js":                "text/javascript; charset=utf-8",
 		"/app.css":              "text/css; charset=utf-8",
 		"/manifest.webmanifest": "application/manifest+json",

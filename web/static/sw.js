@@ -25,6 +25,7 @@ const SHELL = [
   '/page-security.js',
   '/page-workspaces.js',
   '/page-admin.js',
+  '/page-apps.js',
   '/app.css',
   '/manifest.webmanifest',
   '/icon.svg',
