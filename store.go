@@ -48,4 +48,5 @@ type Tx interface {
 	AccountTx
 	OIDCTx
 	MFATx
+	MyGrantsTx
 }

@@ -172,17 +172,25 @@ func (s *Server) loggedOut(w http.ResponseWriter, r *http.Request, plan *auth.Lo
 	w.WriteHeader(http.StatusSeeOther)
 }
 
+// logoutTmpl is the RP-initiated logout confirmation and its result, in
+// the portal's design (as pageTmpl: /app.css, no script, no inline style).
+// Ending a session is a form with a button: no GET does it alone.
 var logoutTmpl = template.Must(template.New("logout").Parse(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Sign out · gatehouse</title><link rel="stylesheet" href="/app.css"></head>
-<body><main>
-{{if .Done}}<h1>Signed out</h1><p>You are signed out of gatehouse.</p>{{else}}<h1>Sign out?</h1>
+<title>{{if .Done}}Signed out{{else}}Sign out?{{end}} · gatehouse</title><link rel="stylesheet" href="/app.css"></head>
+<body><main class="center"><div class="card narrow">
+<p class="brand-lg"><img src="/icon.svg" alt="" width="32" height="32"> gatehouse</p>
+{{if .Done}}<h1>Signed out</h1>
+<p role="status" class="notice">You are signed out of gatehouse.</p>
+<p><a class="button primary" href="/">Sign in again</a></p>{{else}}<h1>Sign out?</h1>
 <form method="post" action="/v1/oauth/logout" id="logout">
-<p>{{if .Client}}<strong>{{.Client}}</strong> asks to sign you out of gatehouse.{{else}}Sign out of gatehouse?{{end}}</p>
+<p>{{if .Client}}<strong>{{.Client}}</strong> asks to sign you out of gatehouse.{{else}}An application asks to sign you out of gatehouse.{{end}}</p>
+<p class="small muted">You will need to sign in again here{{if .Client}}, and {{.Client}} loses access until you allow it again{{end}}.</p>
 {{range $k, $v := .Hidden}}<input type="hidden" name="{{$k}}" value="{{$v}}">
-{{end}}<button type="submit" name="decision" value="logout">Sign out</button>
+{{end}}<div class="actions"><button type="submit" name="decision" value="logout" class="primary">Sign out</button>
+<a class="button" href="/">Stay signed in</a></div>
 </form>{{end}}
-</main></body></html>
+</div></main></body></html>
 `))
 
 type logoutData struct {

@@ -137,6 +137,12 @@ func (s *Server) routes() []route {
 		{"POST /v1/auth/reauthenticate/webauthn/options", s.limit(s.requireAuth(s.handle(s.withMFA(s.reauthOptions))), ratelimit.ReauthIP)},
 		{"PATCH /v1/workspaces/{id}", s.requireAuth(s.handle(s.updateWorkspacePolicy))},
 
+		// Connected apps (docs/oidc.md, "In the portal"): the caller's own
+		// OAuth grants; revoking one ends it and tells the application by
+		// back-channel logout.
+		{"GET /v1/me/grants", s.limit(s.requireAuth(s.handle(s.listMyGrants)), ratelimit.MyGrantsIP)},
+		{"DELETE /v1/me/grants/{id}", s.limit(s.requireAuth(s.handle(s.revokeMyGrant)), ratelimit.MyGrantsIP)},
+
 		// Instance administration.
 		{"GET /v1/admin/audit-events", s.requireAuth(s.handle(s.adminAuditEvents))},
 		{"PATCH /v1/admin/users/{id}", s.requireAuth(s.handle(s.withSessions(s.setUserStatus)))},

@@ -63,6 +63,10 @@ const (
 	ReauthIP    = "reauth.ip"     // /v1/auth/reauthenticate
 )
 
+// The policy of a person's connected apps (docs/oidc.md), per client IP:
+// each request reads every workspace the person belongs to.
+const MyGrantsIP = "my_grants.ip" // GET /v1/me/grants, DELETE /v1/me/grants/{id}
+
 // Policies is the table of named policies in force.
 type Policies map[string]Policy
 
@@ -106,6 +110,7 @@ func DefaultPolicies() Policies {
 		{PasskeyIP, 60, time.Minute},
 		{MFAManageIP, 60, time.Hour},
 		{ReauthIP, 30, time.Minute},
+		{MyGrantsIP, 60, time.Minute},
 	} {
 		ps[p.Name] = p
 	}

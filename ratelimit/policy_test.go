@@ -20,6 +20,7 @@ func TestDefaultPoliciesAreValid(t *testing.T) {
 		ratelimit.PasswordResetIP, ratelimit.PasswordResetEmail, ratelimit.AccountTokenIP, ratelimit.AccountChangeUser,
 		ratelimit.UserInfoIP, ratelimit.OIDCLogoutIP,
 		ratelimit.MFAVerifyIP, ratelimit.PasskeyIP, ratelimit.MFAManageIP, ratelimit.ReauthIP,
+		ratelimit.MyGrantsIP,
 	}
 	for _, name := range names {
 		p, ok := ps[name]

@@ -38,6 +38,7 @@ var areas = []struct {
 	{"Federation", testFederation},
 	{"Outbox", testOutbox},
 	{"MFA", testMFA},
+	{"MyGrants", testMyGrants},
 }
 
 // Run runs the whole suite against the stores that open returns. Areas run

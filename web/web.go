@@ -51,6 +51,7 @@ var routes = map[string]string{
 	"/signin-providers.js":  "signin-providers.js",
 	"/page-identities.js":   "page-identities.js",
 	"/page-signon.js":       "page-signon.js",
+	"/page-apps.js":         "page-apps.js",
 	"/app.css":              "app.css",
 	"/sw.js":                "sw.js",
 	"/manifest.webmanifest": "manifest.webmanifest",

@@ -84,6 +84,7 @@ func TestEveryPathServedWithHeaders(t *testing.T) {
 		"/signin-providers.js":  "text/javascript; charset=utf-8",
 		"/page-identities.js":   "text/javascript; charset=utf-8",
 		"/page-signon.js":       "text/javascript; charset=utf-8",
+		"/page-apps.js":         "text/javascript; charset=utf-8",
 		"/sw.js":                "text/javascript; charset=utf-8",
 		"/app.css":              "text/css; charset=utf-8",
 		"/manifest.webmanifest": "application/manifest+json",

@@ -201,7 +201,27 @@
     const next = authorizeNext();
     $('signin-why').hidden = !next;
     $('signin-why').textContent = next ? 'Sign in to continue to the application that sent you here.' : '';
+    if (next && signInAgain()) $('signin-why').textContent = 'The application asks you to sign in again to continue.';
+    fillLoginHint();
     document.body.dataset.state = 'signed-out';
+  }
+
+  // signInAgain reports whether the authorization endpoint asked for a new
+  // sign-in (/?prompt=login&next=…: OpenID Connect prompt=login or
+  // max_age): the form is shown even with a session, and only a new
+  // sign-in goes back to the request (httpapi/authorize.go signInFirst).
+  function signInAgain() {
+    return new URLSearchParams(location.search).get('prompt') === 'login' && authorizeNext() !== null;
+  }
+
+  // fillLoginHint puts the request's login_hint (an address) into the
+  // empty email field, once, and moves the focus to the password.
+  function fillLoginHint() {
+    const hint = new URLSearchParams(location.search).get('login_hint');
+    const email = $('signin-email');
+    if (!hint || email.value || hint.length > 254 || !authorizeNext()) return;
+    email.value = hint;
+    $('signin-password').focus();
   }
 
   // authorizeNext returns the authorization request to go back to after
@@ -629,7 +649,8 @@
     if ('serviceWorker' in navigator) {
       navigator.serviceWorker.register('/sw.js', { scope: '/' }).catch(() => { /* the portal works without it */ });
     }
-    const signedIn = readCSRFCookie() && await refresh();
+    // prompt=login: a new sign-in, so the old session is not even refreshed.
+    const signedIn = !signInAgain() && readCSRFCookie() && await refresh();
     if (linkPages[location.pathname]) {
       // A cookie session from an earlier visit is used by the invitation page.
       if (signedIn) {

@@ -31,6 +31,7 @@ const SHELL = [
   '/qrcode.js',
   '/signin-mfa.js',
   '/page-factors.js',
+  '/page-apps.js',
   '/app.css',
   '/manifest.webmanifest',
   '/icon.svg',
