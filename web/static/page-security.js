@@ -93,7 +93,10 @@
       let scopes = Object.keys(SCOPE_WORDS);
       try {
         const d = await api('GET', '/.well-known/oauth-authorization-server', undefined, { noAuth: true });
-        if (d && Array.isArray(d.scopes_supported) && d.scopes_supported.length) scopes = d.scopes_supported;
+        // A PAT's scopes are the resource:action ones (docs/scopes.md); openid,
+        // profile and email are OpenID Connect's, for apps only.
+        const pat = d && Array.isArray(d.scopes_supported) ? d.scopes_supported.filter((s) => s.includes(':')) : [];
+        if (pat.length) scopes = pat;
       } catch (e) { /* keep the defaults */ }
 
       const form = el('form', { id: 'token-form', method: 'post', action: '/', noValidate: true },
