@@ -97,9 +97,33 @@ var errPrivate = errors.New("backchannel: the address is not public")
 // publicAddr reports whether a is a public unicast address.
 func publicAddr(a netip.Addr) bool {
 	a = a.Unmap()
-	return a.IsGlobalUnicast() && !a.IsPrivate() && !a.IsLoopback() && !a.IsLinkLocalUnicast() &&
-		!(a.Is4() && a.As4()[0] == 100 && a.As4()[1]&0xc0 == 64) // 100.64.0.0/10, shared address space
+	if !a.IsGlobalUnicast() || a.IsPrivate() || a.IsLoopback() || a.IsLinkLocalUnicast() {
+		return false
+	}
+	for _, p := range notPublic {
+		if p.Contains(a) {
+			return false
+		}
+	}
+	return true
 }
+
+// notPublic are the special-purpose ranges (IANA IPv4 and IPv6
+// Special-Purpose Address Registries, RFC 6890) that IsGlobalUnicast lets
+// through but no receiver on the internet lives in, and the IPv6 prefixes
+// that embed an IPv4 address (NAT64, 6to4, Teredo), through which a private
+// IPv4 address could be reached.
+var notPublic = func() []netip.Prefix {
+	var ps []netip.Prefix
+	for _, s := range []string{
+		"0.0.0.0/8", "100.64.0.0/10", "192.0.0.0/24", "192.0.2.0/24", "192.88.99.0/24",
+		"198.18.0.0/15", "198.51.100.0/24", "203.0.113.0/24", "240.0.0.0/4",
+		"64:ff9b::/96", "64:ff9b:1::/48", "100::/64", "2001::/32", "2001:db8::/32", "2002::/16",
+	} {
+		ps = append(ps, netip.MustParsePrefix(s))
+	}
+	return ps
+}()
 
 // Run drains the outbox every Poll until ctx ends.
 func (w *Worker) Run(ctx context.Context) {
