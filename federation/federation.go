@@ -61,7 +61,29 @@ func (c *Connectors) client() *http.Client {
 	if c.HTTP != nil {
 		return c.HTTP
 	}
-	return &http.Client{Timeout: 10 * time.Second}
+	return &http.Client{Timeout: 10 * time.Second, CheckRedirect: checkRedirect}
+}
+
+// checkRedirect follows at most 3 redirects, and only to URLs CheckURL
+// accepts, so an upstream cannot send gatehouse's requests to plain HTTP
+// or, through a redirect, anywhere an operator could not have configured.
+func checkRedirect(req *http.Request, via []*http.Request) error {
+	if len(via) >= 3 {
+		return errors.New("federation: too many redirects")
+	}
+	return checkFetchURL(req.URL.String())
+}
+
+// checkFetchURL is CheckURL for a URL gatehouse fetches that an upstream
+// named (a redirect, a jwks_uri): a query is allowed (some providers key
+// their key sets by one), everything else as CheckURL says.
+func checkFetchURL(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return CheckURL(raw)
+	}
+	u.RawQuery, u.ForceQuery = "", false
+	return CheckURL(u.String())
 }
 
 // Connect returns the connector of p, whose client secret is secret.

@@ -2,11 +2,16 @@ package federation
 
 import (
 	"context"
+	"fmt"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
 	"github.com/miekg/dns"
+
+	"github.com/gatehouse-auth/gatehouse"
 )
 
 func TestCheckURL(t *testing.T) {
@@ -72,5 +77,45 @@ func TestResolver(t *testing.T) {
 	r2.Timeout = 200e6
 	if _, err := r2.LookupTXT(context.Background(), "_gatehouse.example.com"); err == nil {
 		t.Fatal("no answer was not an error")
+	}
+}
+
+// An upstream cannot steer gatehouse's fetches where an operator could not
+// configure them: a redirect to plain HTTP off loopback, or a discovery
+// document whose jwks_uri is one, is refused; a query is fine.
+func TestUpstreamFetchesStayOnCheckedURLs(t *testing.T) {
+	for _, ok := range []string{"https://id.example.com/keys", "https://id.example.com/keys?p=b2c_1_signin", "http://127.0.0.1:9000/keys"} {
+		if err := checkFetchURL(ok); err != nil {
+			t.Errorf("%q refused: %v", ok, err)
+		}
+		r, _ := http.NewRequest("GET", ok, nil)
+		if err := checkRedirect(r, nil); err != nil {
+			t.Errorf("redirect to %q refused: %v", ok, err)
+		}
+	}
+	for _, bad := range []string{"http://169.254.169.254/latest/meta-data", "http://10.0.0.1/keys", "file:///etc/passwd", "https://u:p@id.example.com/keys"} {
+		if err := checkFetchURL(bad); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+		if r, err := http.NewRequest("GET", bad, nil); err == nil && checkRedirect(r, nil) == nil {
+			t.Errorf("redirect to %q followed", bad)
+		}
+	}
+	r, _ := http.NewRequest("GET", "https://id.example.com/", nil)
+	if checkRedirect(r, make([]*http.Request, 3)) == nil {
+		t.Error("a fourth redirect followed")
+	}
+
+	// A discovery document naming a plain-HTTP jwks_uri off loopback.
+	var srv *httptest.Server
+	srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"issuer":%q,"authorization_endpoint":"%s/auth","token_endpoint":"%s/token","jwks_uri":"http://169.254.169.254/keys","id_token_signing_alg_values_supported":["RS256"]}`,
+			srv.URL, srv.URL, srv.URL)
+	}))
+	defer srv.Close()
+	_, err := (&Connectors{}).Connect(context.Background(), &gatehouse.Provider{Kind: gatehouse.ProviderOIDC, Issuer: srv.URL, ClientID: "c"}, "s")
+	if err == nil || !strings.Contains(err.Error(), "jwks_uri") {
+		t.Fatalf("a plain-HTTP jwks_uri: %v", err)
 	}
 }

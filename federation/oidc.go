@@ -34,10 +34,19 @@ func newOIDC(ctx context.Context, hc *http.Client, p *gatehouse.Provider, secret
 		return nil, fmt.Errorf("federation: discovery of %s: %w", p.Issuer, err)
 	}
 	ep := prov.Endpoint()
+	var doc struct {
+		JWKSURI string `json:"jwks_uri"`
+	}
+	if err := prov.Claims(&doc); err != nil {
+		return nil, fmt.Errorf("federation: discovery of %s: %w", p.Issuer, err)
+	}
 	for _, u := range []string{ep.AuthURL, ep.TokenURL} {
 		if err := CheckURL(u); err != nil {
 			return nil, fmt.Errorf("federation: discovered endpoint: %w", err)
 		}
+	}
+	if err := checkFetchURL(doc.JWKSURI); err != nil {
+		return nil, fmt.Errorf("federation: discovered jwks_uri: %w", err)
 	}
 	scopes := append([]string{oidc.ScopeOpenID}, p.Scopes...)
 	if len(p.Scopes) == 0 {
