@@ -104,11 +104,12 @@ const (
 	MailEmailChangeConfirm AccountMailKind = "email_change_confirm" // to the new address: the confirmation link
 	MailEmailChangeNotice  AccountMailKind = "email_change_notice"  // to the old address: a change was asked
 	MailInvitation         AccountMailKind = "invitation"           // an invitation to a workspace
+	MailRecoveryCodeUsed   AccountMailKind = "recovery_code_used"   // a recovery code signed the person in (docs/mfa.md)
 )
 
 // AccountMailKinds lists every kind, for template validation.
 var AccountMailKinds = []AccountMailKind{MailVerifyEmail, MailSignupExisting, MailPasswordReset, MailPasswordChanged,
-	MailEmailChangeConfirm, MailEmailChangeNotice, MailInvitation}
+	MailEmailChangeConfirm, MailEmailChangeNotice, MailInvitation, MailRecoveryCodeUsed}
 
 // AccountMail is one account message. Link, when set, holds a secret token:
 // String and LogValue redact it.
@@ -120,6 +121,7 @@ type AccountMail struct {
 	Workspace string        // the workspace's name (invitation)
 	Role      string        // the invited role (invitation)
 	NewEmail  string        // the address asked for (email_change_notice), masked
+	Remaining int           // unused recovery codes left (recovery_code_used)
 }
 
 // String returns the message with the recipient masked and the link redacted.

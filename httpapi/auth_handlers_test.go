@@ -84,7 +84,7 @@ func withSessions(t testing.TB, s gatehouse.Store, mailDir string) option {
 				t.Fatal(err)
 			}
 		}
-		d.MFA, err = auth.NewMFA(core, d.Sessions, auth.MFAConfig{KEK: kek, Passkeys: pk, Hasher: h, Notify: m.SendRecoveryCodeUsed})
+		d.MFA, err = auth.NewMFA(core, d.Sessions, auth.MFAConfig{KEK: kek, Passkeys: pk, Hasher: h, Notify: m.RecoveryCodeNotifier(c.PublicURL.String())})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -29,6 +29,7 @@ type Templates struct {
 // accountData is what a template sees.
 type accountData struct {
 	Link, ExpiresIn, Workspace, Role, NewEmail string
+	Remaining                                  int
 }
 
 // LoadTemplates parses the built-in templates and, when dir is not empty,
@@ -55,7 +56,7 @@ func LoadTemplates(dir string) (*Templates, error) {
 			return nil, fmt.Errorf("mail templates: %s is not a directory", dir)
 		}
 	}
-	sample := accountData{Link: "https://example.com/x?token=t", ExpiresIn: "1 hour", Workspace: "w", Role: "member", NewEmail: "***@example.com"}
+	sample := accountData{Link: "https://example.com/x?token=t", ExpiresIn: "1 hour", Workspace: "w", Role: "member", NewEmail: "***@example.com", Remaining: 9}
 	for _, k := range gatehouse.AccountMailKinds {
 		src, err := read(string(k) + ".txt")
 		if err != nil {
@@ -107,7 +108,7 @@ func (t *Templates) render(k gatehouse.AccountMailKind, d accountData) (*rendere
 
 // AccountMessage renders an account mail with plain-text and HTML parts.
 func (t *Templates) AccountMessage(from string, m gatehouse.AccountMail, now time.Time) (*Message, error) {
-	r, err := t.render(m.Kind, accountData{Link: m.Link, ExpiresIn: humanDuration(m.ExpiresIn), Workspace: m.Workspace, Role: m.Role, NewEmail: m.NewEmail})
+	r, err := t.render(m.Kind, accountData{Link: m.Link, ExpiresIn: humanDuration(m.ExpiresIn), Workspace: m.Workspace, Role: m.Role, NewEmail: m.NewEmail, Remaining: m.Remaining})
 	if err != nil {
 		return nil, err
 	}

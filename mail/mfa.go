@@ -2,42 +2,18 @@ package mail
 
 import (
 	"context"
-	"fmt"
-	"log/slog"
+	"strings"
 
 	"github.com/gatehouse-auth/gatehouse"
 )
 
-// RecoveryCodeUsedSubject is the subject of the notice that a recovery code
-// was used (docs/mfa.md).
-const RecoveryCodeUsedSubject = "A recovery code was used to sign in to your account"
-
-// SendRecoveryCodeUsed tells the person at to that one of their recovery
-// codes was used (remaining are left), queued as magic links are. The
-// message names no code.
-func (m *Mailer) SendRecoveryCodeUsed(ctx context.Context, to string, remaining int) error {
-	msg := &Message{From: m.from, To: to, Subject: RecoveryCodeUsedSubject, Date: m.now(), Text: fmt.Sprintf(`Hello,
-
-a recovery code was just used to sign in to your account. You have %d
-unused recovery codes left.
-
-If this was not you, sign in, remove your second factors' sessions, make
-new recovery codes (which voids the old ones) and change your password.
-`, remaining)}
-	msg.ID = NewMessageID(m.from)
-	if m.queue == nil {
-		return m.deliver(ctx, msg)
-	}
-	m.mu.RLock()
-	defer m.mu.RUnlock()
-	if m.closed {
-		return ErrClosed
-	}
-	select {
-	case m.queue <- msg:
-		return nil
-	default:
-		m.log.LogAttrs(ctx, slog.LevelWarn, "mail dropped: queue full", slog.String("to", gatehouse.MaskEmail(msg.To)))
-		return ErrQueueFull
+// RecoveryCodeNotifier returns what tells a person that one of their
+// recovery codes was used (remaining are left): an account mail with its
+// plain-text and HTML parts (templates/recovery_code_used.*) linking to the
+// portal's Security page under publicURL. The message names no code.
+func (m *Mailer) RecoveryCodeNotifier(publicURL string) func(ctx context.Context, to string, remaining int) error {
+	link := strings.TrimRight(publicURL, "/") + "/#/security"
+	return func(ctx context.Context, to string, remaining int) error {
+		return m.SendAccountMail(ctx, gatehouse.AccountMail{Kind: gatehouse.MailRecoveryCodeUsed, To: to, Remaining: remaining, Link: link})
 	}
 }

@@ -82,6 +82,6 @@ func newMFA(cfg *Config, svc *services) (*auth.MFA, error) {
 	}
 	return auth.NewMFA(svc.core, svc.sessions, auth.MFAConfig{
 		KEK: svc.keys.Config().KEK, Passkeys: pk, Hasher: svc.hasher, Issuer: cfg.PublicURL.Hostname(),
-		Notify: svc.mailer.SendRecoveryCodeUsed,
+		Notify: svc.mailer.RecoveryCodeNotifier(cfg.PublicURL.String()),
 	})
 }
