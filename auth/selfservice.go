@@ -181,19 +181,9 @@ func (s *SelfService) VerifyEmail(ctx context.Context, token string) (_ *TokenRe
 	var sess *gatehouse.Session
 	var refresh string
 	err = s.InTx(ctx, gatehouse.Scope{}, func(t *Tx) error {
-		at, err := t.ConsumeAccountToken(ctx, hashToken(token), gatehouse.PurposeVerifyEmail, now)
-		if errors.Is(err, gatehouse.ErrNotFound) {
-			return errBadAccountToken
-		}
+		at, u, err := consumeAccountToken(ctx, t, token, gatehouse.PurposeVerifyEmail, now)
 		if err != nil {
 			return err
-		}
-		u, err := t.UserByID(ctx, at.UserID)
-		if err != nil {
-			return err
-		}
-		if u.Status != gatehouse.StatusActive {
-			return statusError(u.Status)
 		}
 		if at.PasswordHash != "" && u.EmailVerifiedAt.IsZero() {
 			if err := t.UpdatePasswordHash(ctx, u.ID, at.PasswordHash, now); err != nil {
@@ -404,22 +394,12 @@ func (s *SelfService) ConfirmPasswordReset(ctx context.Context, token, pw string
 	// Scoped to the user the look found, so that a first mailbox proof sees
 	// (and deletes) the account's personal access tokens.
 	err = s.InTx(ctx, gatehouse.Scope{UserID: u.ID}, func(t *Tx) error {
-		at, err := t.ConsumeAccountToken(ctx, hashToken(token), gatehouse.PurposePasswordReset, now)
-		if errors.Is(err, gatehouse.ErrNotFound) || err == nil && at.UserID != u.ID {
-			return errBadAccountToken
-		}
+		at, cur, err := consumeAccountToken(ctx, t, token, gatehouse.PurposePasswordReset, now)
 		if err != nil {
 			return err
 		}
-		cur, err := t.UserByID(ctx, at.UserID)
-		if err != nil {
-			return err
-		}
-		if at.Email != "" && at.Email != cur.Email {
-			return errBadAccountToken // the address changed since the link was mailed
-		}
-		if cur.Status != gatehouse.StatusActive {
-			return statusError(cur.Status)
+		if at.UserID != u.ID || at.Email != "" && at.Email != cur.Email {
+			return errBadAccountToken // another account's, or the address changed since the link was mailed
 		}
 		if err := firstMailboxProof(ctx, t, cur, "password_reset", now); err != nil {
 			return err
@@ -440,4 +420,26 @@ func (s *SelfService) ConfirmPasswordReset(ctx context.Context, token, pw string
 	}
 	s.send(ctx, *mail)
 	return nil
+}
+
+// consumeAccountToken spends the emailed token of purpose in t (one
+// statement: of two uses, one wins) and returns it with its account, which
+// must be active; an unknown, used, expired or other-purpose token is
+// errBadAccountToken.
+func consumeAccountToken(ctx context.Context, t *Tx, token string, purpose gatehouse.TokenPurpose, now time.Time) (*gatehouse.AccountToken, *gatehouse.User, error) {
+	at, err := t.ConsumeAccountToken(ctx, hashToken(token), purpose, now)
+	if errors.Is(err, gatehouse.ErrNotFound) {
+		return nil, nil, errBadAccountToken
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	u, err := t.UserByID(ctx, at.UserID)
+	if err != nil {
+		return nil, nil, err
+	}
+	if u.Status != gatehouse.StatusActive {
+		return nil, nil, statusError(u.Status)
+	}
+	return at, u, nil
 }

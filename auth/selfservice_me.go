@@ -167,19 +167,9 @@ func (s *SelfService) ConfirmEmailChange(ctx context.Context, token string) (err
 	}
 	now := s.now()
 	return s.InTx(ctx, gatehouse.Scope{}, func(t *Tx) error {
-		at, err := t.ConsumeAccountToken(ctx, hashToken(token), gatehouse.PurposeEmailChange, now)
-		if errors.Is(err, gatehouse.ErrNotFound) {
-			return errBadAccountToken
-		}
+		at, u, err := consumeAccountToken(ctx, t, token, gatehouse.PurposeEmailChange, now)
 		if err != nil {
 			return err
-		}
-		u, err := t.UserByID(ctx, at.UserID)
-		if err != nil {
-			return err
-		}
-		if u.Status != gatehouse.StatusActive {
-			return statusError(u.Status)
 		}
 		if err := t.UpdateUserEmail(ctx, u.ID, at.Email, now); err != nil {
 			if errors.Is(err, gatehouse.ErrConflict) {
