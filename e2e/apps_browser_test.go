@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
@@ -35,25 +34,9 @@ func TestBrowserConnectedAppsAndSignInAgain(t *testing.T) {
 	gh := startGatehouse(t, nil)
 	const email, password = "ada@example.com", "a long and unusual passphrase 42"
 	gh.signup(t, email, password)
-	api := strings.Replace(gh.Origin, "localhost", "127.0.0.1", 1)
 	send := func(method, path, contentType, bearer, body string) (int, map[string]any) {
 		t.Helper()
-		req, err := http.NewRequest(method, api+path, bytes.NewBufferString(body))
-		if err != nil {
-			t.Fatal(err)
-		}
-		req.Header.Set("Content-Type", contentType)
-		if bearer != "" {
-			req.Header.Set("Authorization", "Bearer "+bearer)
-		}
-		res, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer res.Body.Close()
-		var out map[string]any
-		json.NewDecoder(res.Body).Decode(&out)
-		return res.StatusCode, out
+		return gh.send(t, method, path, contentType, bearer, body)
 	}
 	const js = "application/json"
 	_, tok := send("POST", "/v1/auth/token", js, "", `{"email":"`+email+`","password":"`+password+`"}`)

@@ -195,6 +195,29 @@ func (g *gatehouseServer) call(t *testing.T, method, path string, body any, out 
 	return res.StatusCode
 }
 
+// send makes a request with a raw body of contentType and, when bearer is
+// not empty, an access token, as a native client would, and decodes a JSON
+// answer (nil when there is none).
+func (g *gatehouseServer) send(t *testing.T, method, path, contentType, bearer, body string) (int, map[string]any) {
+	t.Helper()
+	req, err := http.NewRequest(method, strings.Replace(g.Origin, "localhost", "127.0.0.1", 1)+path, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", contentType)
+	if bearer != "" {
+		req.Header.Set("Authorization", "Bearer "+bearer)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var out map[string]any
+	json.NewDecoder(res.Body).Decode(&out)
+	return res.StatusCode, out
+}
+
 // signup creates an account through the API.
 func (g *gatehouseServer) signup(t *testing.T, email, password string) {
 	t.Helper()
