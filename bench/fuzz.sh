@@ -8,6 +8,8 @@
 #   bench/fuzz.sh                     # FUZZTIME=10m per target
 #   FUZZTIME=90s bench/fuzz.sh        # shorter
 #   FUZZTIME=2m bench/fuzz.sh FuzzNormalizeEmail FuzzCheckReturnTo   # only these
+#   FUZZJOBS=3 bench/fuzz.sh          # three targets at a time
+#   FUZZIDLE=1 bench/fuzz.sh          # under SCHED_IDLE: only the CPU nothing else wants
 #
 # Not part of CI (CI runs the seeds with plain `go test`).
 set -uo pipefail
@@ -15,11 +17,12 @@ cd "$(dirname "$0")/.."
 T=${FUZZTIME:-10m}
 log=${FUZZLOG:-$(mktemp -d)}
 mkdir -p "$log"
-grep -rn --include='*_test.go' '^func Fuzz' . | sed -E 's#^\./(.*)/[^/]*_test\.go:[0-9]+:func (Fuzz[A-Za-z0-9_]+).*#\1 \2#; s#^\./[^/]*_test\.go:[0-9]+:func (Fuzz[A-Za-z0-9_]+).*#. \1#' | sort -u |
-while read -r pkg name; do
-	if [ $# -gt 0 ] && ! printf '%s\n' "$@" | grep -qx "$name"; then continue; fi
+idle=
+[ -n "${FUZZIDLE:-}" ] && idle="chrt --idle 0"
+one() {
+	pkg=$1 name=$2
 	out="$log/${pkg//\//_}.$name.log"
-	go test "./$pkg" -run='^$' -fuzz="^$name\$" -fuzztime="$T" -parallel=1 >"$out" 2>&1
+	$idle go test "./$pkg" -run='^$' -fuzz="^$name\$" -fuzztime="$T" -parallel=1 >"$out" 2>&1
 	rc=$?
 	last=$(grep -E 'fuzz: elapsed' "$out" | tail -1)
 	execs=$(sed -nE 's/.*execs: ([0-9]+).*/\1/p' <<<"$last")
@@ -27,4 +30,11 @@ while read -r pkg name; do
 	newi=$(sed -nE 's/.*new interesting: ([0-9]+).*/\1/p' <<<"$last")
 	if [ $rc -eq 0 ]; then verdict=PASS; else verdict="FAIL: $(grep -m1 -E 'Failing input|panic:|--- FAIL' "$out")"; fi
 	printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$pkg" "$name" "${el:-?}" "${execs:-?}" "${newi:-?}" "$verdict"
-done
+}
+export -f one
+export T log idle
+grep -rn --include='*_test.go' '^func Fuzz' . | sed -E 's#^\./(.*)/[^/]*_test\.go:[0-9]+:func (Fuzz[A-Za-z0-9_]+).*#\1 \2#; s#^\./[^/]*_test\.go:[0-9]+:func (Fuzz[A-Za-z0-9_]+).*#. \1#' | sort -u |
+while read -r pkg name; do
+	if [ $# -gt 0 ] && ! printf '%s\n' "$@" | grep -qx "$name"; then continue; fi
+	printf '%s %s\n' "$pkg" "$name"
+done | xargs -P "${FUZZJOBS:-1}" -L 1 bash -c 'one "$0" "$1"'

@@ -146,6 +146,51 @@ func (s *Store) ResetFailures(ctx context.Context, key string) error {
 	return ctx.Err()
 }
 
+// Refuse makes key's bucket under p refuse for retryAfter from now, without
+// a second FirstDenied meanwhile: the state that a refusal decided elsewhere
+// (in Redis) implies. It never loosens what the store already holds.
+// redis.Failover calls it for every refusal Redis answers, so that a
+// fallback to memory starts from those refusals instead of a fresh
+// allowance for a key already over its limit.
+func (s *Store) Refuse(key string, p ratelimit.Policy, retryAfter time.Duration) {
+	if retryAfter <= 0 {
+		return
+	}
+	key = "r" + key
+	now := ratelimit.Micro(s.now())
+	until := now + retryAfter.Microseconds()
+	// GCRA refuses while now < tat + interval - window (ratelimit.GCRA).
+	tat := until + p.Window.Microseconds() - ratelimit.Interval(p)
+	sh := s.shard(key)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	e, ok := sh.m[key]
+	if ok && e.exp > now && e.a >= tat && e.b >= until {
+		return
+	}
+	sh.put(s, key, entry{a: max(tat, e.a), b: max(until, e.b), exp: max(tat, until, e.exp)}, ok, now)
+}
+
+// Block makes key's failed-auth counter under p blocked for retryAfter from
+// now, as Refuse does for a bucket: the state a blocked counter read in Redis
+// implies.
+func (s *Store) Block(key string, p ratelimit.Policy, retryAfter time.Duration) {
+	if retryAfter <= 0 {
+		return
+	}
+	key = "f" + key
+	now := ratelimit.Micro(s.now())
+	until := now + retryAfter.Microseconds()
+	sh := s.shard(key)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	e, ok := sh.m[key]
+	if ok && e.b > now && int(e.a) >= p.Limit && e.b >= until {
+		return
+	}
+	sh.put(s, key, entry{a: int64(max(p.Limit, int(e.a))), b: until, exp: until}, ok, now)
+}
+
 // put stores e under key; existed says key is already in the map. A new key
 // in a full shard first sweeps expired entries (at most once per second), then
 // evicts, of a few sampled entries, the one that expires first: it holds the

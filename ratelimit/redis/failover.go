@@ -20,6 +20,13 @@ import (
 // It logs each transition once, exports the state as metrics and in Status
 // (for /readyz), and goes back to Redis when a probe, at most once per probe
 // interval while requests arrive, or a Ping, finds it answering again.
+//
+// Every refusal Redis answers is also written to the memory store (Refuse,
+// Block), so a fallback starts from them: a key over its limit in Redis is
+// still refused in memory until its retry time, rather than finding a fresh
+// allowance there. Allowed decisions are not mirrored (that would be a second
+// write on every request); a key under its limit in Redis starts the fallback
+// with the per-instance allowance, the documented cost of an outage.
 type Failover struct {
 	redis    *Limiter
 	fallback *memory.Store
@@ -192,31 +199,62 @@ func decide[T any](f *Failover, ctx context.Context, onRedis, onMemory func(cont
 	return onMemory(ctx)
 }
 
+// refused mirrors a refusal Redis answered into the memory store.
+func (f *Failover) refused(key string, d ratelimit.Decision, err error) {
+	if err == nil && !d.Allowed {
+		f.fallback.Refuse(key, d.Policy, d.RetryAfter)
+	}
+}
+
+// blocked mirrors a blocked failed-auth counter Redis answered into the
+// memory store.
+func (f *Failover) blocked(key string, v ratelimit.Failures, err error) {
+	if err == nil && v.Blocked {
+		f.fallback.Block(key, v.Policy, v.RetryAfter)
+	}
+}
+
 // Allow implements ratelimit.Backend.
 func (f *Failover) Allow(ctx context.Context, key string, p ratelimit.Policy) (ratelimit.Decision, error) {
 	return decide(f, ctx,
-		func(c context.Context) (ratelimit.Decision, error) { return f.redis.Allow(c, key, p) },
+		func(c context.Context) (ratelimit.Decision, error) {
+			v, err := f.redis.Allow(c, key, p)
+			f.refused(key, v, err)
+			return v, err
+		},
 		func(c context.Context) (ratelimit.Decision, error) { return f.fallback.Allow(c, key, p) })
 }
 
 // Peek implements ratelimit.Backend.
 func (f *Failover) Peek(ctx context.Context, key string, p ratelimit.Policy) (ratelimit.Decision, error) {
 	return decide(f, ctx,
-		func(c context.Context) (ratelimit.Decision, error) { return f.redis.Peek(c, key, p) },
+		func(c context.Context) (ratelimit.Decision, error) {
+			v, err := f.redis.Peek(c, key, p)
+			f.refused(key, v, err)
+			return v, err
+		},
 		func(c context.Context) (ratelimit.Decision, error) { return f.fallback.Peek(c, key, p) })
 }
 
 // AddFailure implements ratelimit.Backend.
 func (f *Failover) AddFailure(ctx context.Context, key string, p ratelimit.Policy) (ratelimit.Failures, error) {
 	return decide(f, ctx,
-		func(c context.Context) (ratelimit.Failures, error) { return f.redis.AddFailure(c, key, p) },
+		func(c context.Context) (ratelimit.Failures, error) {
+			v, err := f.redis.AddFailure(c, key, p)
+			f.blocked(key, v, err)
+			return v, err
+		},
 		func(c context.Context) (ratelimit.Failures, error) { return f.fallback.AddFailure(c, key, p) })
 }
 
 // Failures implements ratelimit.Backend.
 func (f *Failover) Failures(ctx context.Context, key string, p ratelimit.Policy) (ratelimit.Failures, error) {
 	return decide(f, ctx,
-		func(c context.Context) (ratelimit.Failures, error) { return f.redis.Failures(c, key, p) },
+		func(c context.Context) (ratelimit.Failures, error) {
+			v, err := f.redis.Failures(c, key, p)
+			f.blocked(key, v, err)
+			return v, err
+		},
 		func(c context.Context) (ratelimit.Failures, error) { return f.fallback.Failures(c, key, p) })
 }
 

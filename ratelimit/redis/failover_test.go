@@ -350,3 +350,50 @@ func TestFailoverCallerCancelIsNotAnOutage(t *testing.T) {
 		t.Fatal("a caller's cancellation switched to the fallback")
 	}
 }
+
+// A key Redis refused stays refused when the failover falls back to memory
+// (until its retry time), and so does a blocked failed-auth counter: the
+// fallback does not hand a key over its limit a fresh allowance. A key never
+// refused gets the per-instance allowance.
+func TestFailoverKeepsRedisRefusals(t *testing.T) {
+	direct, prefix := redistest.Open(t)
+	px := newProxy(t, direct.Options().Addr)
+	c, err := redis.Open("redis://" + px.addr + "/" + strconv.Itoa(direct.Options().DB))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	f, _, _ := newFailover(t, redis.New(c, redis.Options{Prefix: prefix}))
+	ctx := context.Background()
+	p := ratelimit.Policy{Name: "carry", Limit: 2, Window: time.Hour}
+	for i := 0; i < 3; i++ {
+		d, err := f.Allow(ctx, "over", p)
+		if err != nil || d.Allowed != (i < 2) {
+			t.Fatalf("request %d through Redis: %+v %v", i, d, err)
+		}
+	}
+	for i := 0; i < 2; i++ {
+		if _, err := f.AddFailure(ctx, "acct", p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if v, err := f.Failures(ctx, "acct", p); err != nil || !v.Blocked {
+		t.Fatalf("the ceiling in Redis: %+v %v", v, err)
+	}
+
+	px.cut()
+	for i := 0; i < 5; i++ {
+		if d, err := f.Allow(ctx, "over", p); err != nil || d.Allowed {
+			t.Fatalf("request %d during the outage for a key Redis refused: %+v %v", i, d, err)
+		}
+	}
+	if !f.Status().Degraded {
+		t.Fatal("the failover did not fall back")
+	}
+	if v, err := f.Failures(ctx, "acct", p); err != nil || !v.Blocked {
+		t.Fatalf("a ceiling blocked in Redis, during the outage: %+v %v", v, err)
+	}
+	if d, err := f.Allow(ctx, "never-refused", p); err != nil || !d.Allowed {
+		t.Fatalf("a key never refused during the outage: %+v %v", d, err)
+	}
+}
