@@ -8,6 +8,8 @@
 # -pg-port, -redis-port, -port). Exit status 1 when a verdict is FAIL.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+# The load signs accounts up and straight in: no mailbox round trip.
+export GATEHOUSE_EMAIL_VERIFICATION=off
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 go build -o "$tmp/gatehouse" ./cmd/gatehouse
