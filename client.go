@@ -89,7 +89,8 @@ func (c *Client) HasRedirectURI(uri string) bool {
 // loopbackRedirect splits an http redirect URI to a loopback IP literal
 // into "http://127.0.0.1" or "http://[::1]" and what follows the port
 // (empty, or starting with "/" or "?"); ok is false for anything else. The
-// port, when there is one, is 1 to 5 digits, 1 to 65535. Lexical on
+// port, when there is one, is 1 to 5 digits, 1 to 65535, and the rest holds
+// no space or control character. Lexical on
 // purpose: http://127.0.0.1.example.com/, http://127.0.0.1:80@evil/ and
 // http://127.0.0.1%2e…/ are not loopback URIs.
 func loopbackRedirect(s string) (host, rest string, ok bool) {
@@ -111,6 +112,13 @@ func loopbackRedirect(s string) (host, rest string, ok bool) {
 		}
 		if rest != "" && rest[0] != '/' && rest[0] != '?' {
 			return "", "", false
+		}
+		// No space or control character: such a string is no URI (RFC 3986
+		// section 2), so it matches only itself, never on another port.
+		for i := 0; i < len(rest); i++ {
+			if rest[i] <= ' ' || rest[i] == 0x7f {
+				return "", "", false
+			}
 		}
 		return h, rest, true
 	}

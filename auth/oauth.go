@@ -34,7 +34,7 @@ var errBadClient = gatehouse.Errorf(gatehouse.EInvalidClient, "client authentica
 // known; nil, nil when there is none.
 func (o *OAuth) findClient(ctx context.Context, clientID string) (*gatehouse.Client, error) {
 	var c *gatehouse.Client
-	err := o.Store.Tx(ctx, gatehouse.Scope{}, func(tx gatehouse.Tx) error {
+	err := o.Store.Read(ctx, gatehouse.Scope{}, func(tx gatehouse.Tx) error {
 		var err error
 		c, err = tx.ClientByClientID(ctx, clientID)
 		return err
@@ -228,18 +228,26 @@ func (o *OAuth) Introspect(ctx context.Context, caller *gatehouse.Client, tok st
 	if err != nil || cl.SessionID != "" || cl.WorkspaceID != caller.WorkspaceID || !ValidClientID(cl.ClientID) {
 		return inactive, nil
 	}
-	err = o.Store.Tx(ctx, gatehouse.Scope{WorkspaceID: caller.WorkspaceID}, func(tx gatehouse.Tx) error {
-		if _, err := tx.Client(ctx, caller.WorkspaceID, cl.ClientID); err != nil {
-			return err
-		}
-		if cl.Subject != cl.ClientID && gatehouse.ValidID(cl.Subject) {
-			// Issued for a person (authorization-code grant): inactive once
-			// the person is no longer a member of the workspace.
-			_, err := tx.Member(ctx, caller.WorkspaceID, cl.Subject)
-			return err
-		}
-		return nil
-	})
+	// The token's client must still exist: when it is the caller, which was
+	// just read from the store to authenticate, it does.
+	other := cl.ClientID != caller.ClientID
+	// Issued for a person (authorization-code grant): inactive once the
+	// person is no longer a member of the workspace.
+	person := cl.Subject != cl.ClientID && gatehouse.ValidID(cl.Subject)
+	if other || person {
+		err = o.Store.Tx(ctx, gatehouse.Scope{WorkspaceID: caller.WorkspaceID}, func(tx gatehouse.Tx) error {
+			if other {
+				if _, err := tx.Client(ctx, caller.WorkspaceID, cl.ClientID); err != nil {
+					return err
+				}
+			}
+			if person {
+				_, err := tx.Member(ctx, caller.WorkspaceID, cl.Subject)
+				return err
+			}
+			return nil
+		})
+	}
 	if gatehouse.ErrorCode(err) == gatehouse.ENotFound {
 		return inactive, nil
 	}

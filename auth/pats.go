@@ -286,9 +286,9 @@ func (s *PATs) Delete(ctx context.Context, p *gatehouse.Principal, id string) er
 var errBadPAT = gatehouse.Errorf(gatehouse.EUnauthorized, "the bearer token is not valid")
 
 // Authenticate checks a PAT: format and checksum first (a malformed token
-// never reaches the store), then one transaction that finds it by its
-// SHA-256 hash, checks expiry and the owner's status, and (at most once a
-// minute per token) records its use.
+// never reaches the store), then one statement that finds it by its SHA-256
+// hash with its owner's status, then expiry and that status; at most once a
+// minute per token, a short transaction records its use.
 func (s *PATs) Authenticate(ctx context.Context, bearer string) (_ *gatehouse.Principal, err error) {
 	// The guard (guard.go): refused while the IP is past its failed-auth
 	// ceiling; a PAT that does not authenticate counts against the IP.
@@ -303,20 +303,22 @@ func (s *PATs) Authenticate(ctx context.Context, bearer string) (_ *gatehouse.Pr
 	}
 	hash := token.LookupHashHex(secret.Reveal())
 	var pat *gatehouse.PAT
-	err = s.Store.Tx(ctx, gatehouse.Scope{}, func(tx gatehouse.Tx) error {
+	now := s.now()
+	err = s.Store.Read(ctx, gatehouse.Scope{}, func(tx gatehouse.Tx) error {
 		var err error
 		if pat, err = tx.PATByHash(ctx, hash); err != nil {
 			return err
 		}
-		now := s.now()
 		if !now.Before(pat.ExpiresAt) || pat.OwnerStatus != gatehouse.StatusActive {
 			return errBadPAT
 		}
-		if pat.LastUsedAt.IsZero() || now.Sub(pat.LastUsedAt) >= PATTouchEvery {
-			return tx.TouchPAT(ctx, hash, now, PATTouchEvery)
-		}
 		return nil
 	})
+	if err == nil && (pat.LastUsedAt.IsZero() || now.Sub(pat.LastUsedAt) >= PATTouchEvery) {
+		err = s.Store.Tx(ctx, gatehouse.Scope{}, func(tx gatehouse.Tx) error {
+			return tx.TouchPAT(ctx, hash, now, PATTouchEvery)
+		})
+	}
 	if err != nil {
 		if gatehouse.ErrorCode(err) == gatehouse.ENotFound {
 			return nil, errBadPAT

@@ -17,6 +17,7 @@
 #   bench/run.sh                  # both stores: SQLite (--dev) and PostgreSQL + Redis
 #   STORES=postgres bench/run.sh  # one
 #
+# BENCH_PERF=1 also profiles gatehouse's CPU in each phase (perf record).
 # BENCH_SECONDS (default 4) is the length of each phase, BENCH_WORKERS
 # (default 16) the clients. Results go to BENCH_OUT (default
 # docs/performance/), one "name {json}" line per figure in results-STORE.txt,
@@ -100,7 +101,20 @@ bench_store() {
 	"$L" -serve-bare 127.0.0.1:18081 -bare-db "$dburl" -bare-jwks $gh/.well-known/jwks.json &
 	wait_bare=$!
 	for _ in $(seq 1 100); do curl -fs $bare/ >/dev/null && break; sleep 0.1; done
-	run() { echo "$1 $("$L" -xff -base "$2" -mode "$3" -c "$C" -d "$D" ${4:-})"; }
+	run() {
+		# BENCH_PERF=1: a CPU profile of gatehouse (not of the baselines)
+		# during each phase, its hottest functions in $OUT/perf-STORE-NAME.txt.
+		local prof=
+		if [ -n "${BENCH_PERF:-}" ] && [ "$2" = $gh ]; then
+			perf record -q -F 999 -g -p $pid -o "$tmp/perf-$1.data" -- sleep "${D%s}" >/dev/null 2>&1 &
+			prof=$!
+		fi
+		echo "$1 $("$L" -xff -base "$2" -mode "$3" -c "$C" -d "$D" ${4:-})"
+		if [ -n "$prof" ]; then
+			wait $prof || true
+			perf report -q -i "$tmp/perf-$1.data" --no-children --stdio -g none --percent-limit 0.7 2>/dev/null >"$OUT/perf-$store-$1.txt" || true
+		fi
+	}
 	{
 		run refresh $gh refresh "-pid $pid"
 		run me $gh me "-pid $pid"

@@ -2,6 +2,7 @@ package postgres_test
 
 import (
 	"database/sql"
+	"strings"
 	"testing"
 	"time"
 
@@ -70,5 +71,50 @@ func TestPATLookupUnderRLS(t *testing.T) {
 	}
 	if n := count(map[string]string{"app.pat_hash": hash}, `update pats set last_used_at = 1 where id = $1`); n != 1 {
 		t.Fatalf("last-used update through the hash: %d rows", n)
+	}
+}
+
+// TestLookupFunctionsEndTheirSetting: the one-statement lookups of
+// migration 0014 see the one row they name, and the setting they make
+// ends with their statement outside a transaction: the next statement on
+// the same connection sees no PAT and no client.
+func TestLookupFunctionsEndTheirSetting(t *testing.T) {
+	w := seed(t)
+	secret, _ := token.NewPAT(nil)
+	hash := token.LookupHashHex(secret.Reveal())
+	now := time.Now()
+	must(t, w.pg.DB.Tx(ctx, gatehouse.Scope{WorkspaceID: w.a, UserID: w.alice}, func(tx gatehouse.Tx) error {
+		return tx.CreatePAT(ctx, &gatehouse.PAT{ID: gatehouse.NewID(now), WorkspaceID: w.a, UserID: w.alice, Name: "ci",
+			Prefix: secret.Prefix(), Hash: hash, Scopes: []string{"profile:read"}, CreatedAt: now, ExpiresAt: now.Add(time.Hour)})
+	}))
+	clientID := gatehouse.NewID(now)
+	must(t, w.pg.DB.Tx(ctx, gatehouse.Scope{WorkspaceID: w.a}, func(tx gatehouse.Tx) error {
+		return tx.CreateClient(ctx, &gatehouse.Client{ID: gatehouse.NewID(now), WorkspaceID: w.a, ClientID: clientID, Name: "svc",
+			SecretHash: strings.Repeat("ab", 32), Grants: []string{gatehouse.GrantClientCredentials}, CreatedAt: now})
+	}))
+	app, err := sql.Open("pgx", w.pg.AppURL)
+	must(t, err)
+	defer app.Close()
+	conn, err := app.Conn(ctx) // one connection: what a setting left behind would leak into
+	must(t, err)
+	defer conn.Close()
+	for _, c := range []struct{ lookup, arg, table string }{
+		{"gatehouse_pat_lookup", hash, "pats"},
+		{"gatehouse_client_lookup", clientID, "oauth_clients"},
+	} {
+		var n int64
+		must(t, conn.QueryRowContext(ctx, `select count(*) from `+c.lookup+`($1)`, c.arg).Scan(&n))
+		if n != 1 {
+			t.Errorf("%s(the row's key) finds %d rows, want 1", c.lookup, n)
+		}
+		must(t, conn.QueryRowContext(ctx, `select count(*) from `+c.lookup+`($1)`, "nope").Scan(&n))
+		if n != 0 {
+			t.Errorf("%s(another key) finds %d rows, want 0", c.lookup, n)
+		}
+		must(t, conn.QueryRowContext(ctx, `select count(*) from `+c.lookup+`($1)`, c.arg).Scan(&n))
+		must(t, conn.QueryRowContext(ctx, `select count(*) from `+c.table).Scan(&n))
+		if n != 0 {
+			t.Errorf("after %s, the next statement sees %d %s rows, want 0: the setting outlived its statement", c.lookup, n, c.table)
+		}
 	}
 }

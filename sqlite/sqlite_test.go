@@ -56,24 +56,3 @@ func TestEmailCheck(t *testing.T) {
 		t.Error("upper-case email stored")
 	}
 }
-
-// TestLookupNeedsTx: the PAT and client lookups set a transaction-local
-// setting under PostgreSQL, so they refuse an unscoped Read in every dialect
-// rather than work here and find nothing there.
-func TestLookupNeedsTx(t *testing.T) {
-	s := testdb.SQLite(t)
-	ctx := context.Background()
-	hash := strings.Repeat("a", 64)
-	lookups := map[string]func(gatehouse.Tx) error{
-		"PATByHash":        func(tx gatehouse.Tx) error { _, err := tx.PATByHash(ctx, hash); return err },
-		"ClientByClientID": func(tx gatehouse.Tx) error { _, err := tx.ClientByClientID(ctx, "nope"); return err },
-	}
-	for name, fn := range lookups {
-		if err := s.Read(ctx, gatehouse.Scope{}, fn); err == nil || gatehouse.ErrorCode(err) == gatehouse.ENotFound {
-			t.Errorf("%s in an unscoped Read: %v, want refused", name, err)
-		}
-		if err := s.Tx(ctx, gatehouse.Scope{}, fn); gatehouse.ErrorCode(err) != gatehouse.ENotFound {
-			t.Errorf("%s in a Tx: %v, want not found", name, err)
-		}
-	}
-}

@@ -34,17 +34,13 @@ func (t *Tx) Client(ctx context.Context, workspaceID, clientID string) (*gatehou
 		workspaceID, clientID))
 }
 
-// ClientByClientID finds a client by its client id. Under PostgreSQL it
-// first sets the transaction-local app.client_id, which the oauth_clients
-// select policy reads: that one row becomes visible, and nothing else
-// (postgres/migrations/0006_clients.sql). It needs a transaction (Store.Tx,
-// not an unscoped Store.Read, where the setting would end with its own
-// statement).
+// ClientByClientID finds a client by its client id. Under PostgreSQL the
+// lookup sets app.client_id, which the oauth_clients select policy reads, in
+// the same statement (gatehouse_client_lookup, migration 0014): that one row
+// becomes visible, and nothing else. It needs no transaction.
 func (t *Tx) ClientByClientID(ctx context.Context, clientID string) (*gatehouse.Client, error) {
-	if err := t.setLookup(ctx, "app.client_id", clientID, "find client"); err != nil {
-		return nil, err
-	}
-	return t.scanClient(t.tx.QueryRowContext(ctx, `select `+clientColumns+` from oauth_clients where client_id = $1`, clientID))
+	return t.scanClient(t.tx.QueryRowContext(ctx, `select `+clientColumns+` from `+
+		t.lookupFrom("gatehouse_client_lookup", "oauth_clients")+` where client_id = $1`, clientID))
 }
 
 // SetClientSecret replaces the secret hash of workspaceID's client clientID.

@@ -202,6 +202,18 @@ func list[T any](ctx context.Context, t *Tx, what string, scan func(rowScanner) 
 	return out, t.err(rows.Err(), what)
 }
 
+// lookupFrom is the FROM item that finds table's rows by a lookup setting
+// (app.pat_hash, app.client_id) in one statement, with the setting's value
+// as $1: under PostgreSQL the function of migration 0014 that sets it and
+// selects, so no transaction is needed (it works in Store.Read as in
+// Store.Tx); in SQLite, where no policy reads a setting, the table itself.
+func (t *Tx) lookupFrom(fn, table string) string {
+	if t.d.SetScope == nil {
+		return table
+	}
+	return fn + "($1)"
+}
+
 // setLookup sets the transaction-local setting name (app.pat_hash or
 // app.client_id) that a lookup policy reads under PostgreSQL. It refuses to
 // run outside a transaction (an unscoped Read) in every dialect: there the

@@ -60,15 +60,12 @@ func (t *Tx) DeletePAT(ctx context.Context, userID, id string) error {
 }
 
 // PATByHash finds a token by its lookup hash, with its owner's status. Under
-// PostgreSQL it first sets the transaction-local app.pat_hash, which the pats
-// policies read: that one row becomes visible, and nothing else
-// (postgres/migrations/0004_pats.sql).
+// PostgreSQL the lookup sets app.pat_hash, which the pats policies read,
+// in the same statement (gatehouse_pat_lookup, migration 0014): that one row
+// becomes visible, and nothing else. It needs no transaction.
 func (t *Tx) PATByHash(ctx context.Context, hash string) (*gatehouse.PAT, error) {
-	if err := t.setLookup(ctx, "app.pat_hash", hash, "find pat"); err != nil {
-		return nil, err
-	}
 	row := t.tx.QueryRowContext(ctx, `select `+patColumns+`, u.status, u.admin
-		from pats p join users u on u.id = p.user_id where p.token_hash = $1`, hash)
+		from `+t.lookupFrom("gatehouse_pat_lookup", "pats")+` p join users u on u.id = p.user_id where p.token_hash = $1`, hash)
 	var status string
 	p, err := t.scanPAT(row, &status, new(bool))
 	if err != nil {
@@ -79,7 +76,11 @@ func (t *Tx) PATByHash(ctx context.Context, hash string) (*gatehouse.PAT, error)
 }
 
 // TouchPAT sets last_used_at to now unless it is already after now - every.
+// Under PostgreSQL it sets app.pat_hash first, which the update policy reads.
 func (t *Tx) TouchPAT(ctx context.Context, hash string, now time.Time, every time.Duration) error {
+	if err := t.setLookup(ctx, "app.pat_hash", hash, "touch pat"); err != nil {
+		return err
+	}
 	_, err := t.tx.ExecContext(ctx, `update pats set last_used_at = $2 where token_hash = $1 and (last_used_at is null or last_used_at <= $3)`,
 		hash, Micros(now), Micros(now.Add(-every)))
 	return t.err(err, "touch pat")

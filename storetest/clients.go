@@ -60,7 +60,7 @@ func testClients(t *testing.T, open Opener) {
 	})
 
 	t.Run("find by client id without a scope", func(t *testing.T) {
-		tx(t, s, unscoped, func(tx gatehouse.Tx) error {
+		find := func(tx gatehouse.Tx) error {
 			got, err := tx.ClientByClientID(ctx, c.ClientID)
 			if err != nil {
 				return err
@@ -71,7 +71,12 @@ func testClients(t *testing.T, open Opener) {
 			_, err = tx.ClientByClientID(ctx, "00000000-0000-4000-8000-000000000000")
 			wantIs(t, err, gatehouse.ErrNotFound)
 			return nil
-		})
+		}
+		tx(t, s, unscoped, find)
+		// One statement: it needs no transaction either.
+		if err := s.Read(ctx, unscoped, find); err != nil {
+			t.Fatalf("ClientByClientID in an unscoped Read: %v", err)
+		}
 	})
 
 	t.Run("rotate the secret", func(t *testing.T) {
