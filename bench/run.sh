@@ -101,17 +101,13 @@ bench_store() {
 	"$L" -serve-bare 127.0.0.1:18081 -bare-db "$dburl" -bare-jwks $gh/.well-known/jwks.json &
 	wait_bare=$!
 	for _ in $(seq 1 100); do curl -fs $bare/ >/dev/null && break; sleep 0.1; done
+	# BENCH_PERF=1: a CPU profile of gatehouse (not of the baselines) during
+	# each measured phase, its hottest functions in $OUT/perf-STORE-NAME.txt.
 	run() {
-		# BENCH_PERF=1: a CPU profile of gatehouse (not of the baselines)
-		# during each phase, its hottest functions in $OUT/perf-STORE-NAME.txt.
-		local prof=
-		if [ -n "${BENCH_PERF:-}" ] && [ "$2" = $gh ]; then
-			perf record -q -F 999 -g -p $pid -o "$tmp/perf-$1.data" -- sleep "${D%s}" >/dev/null 2>&1 &
-			prof=$!
-		fi
-		echo "$1 $("$L" -xff -base "$2" -mode "$3" -c "$C" -d "$D" ${4:-})"
-		if [ -n "$prof" ]; then
-			wait $prof || true
+		local prof=()
+		[ -n "${BENCH_PERF:-}" ] && [ "$2" = $gh ] && prof=(-perf "$tmp/perf-$1.data")
+		echo "$1 $("$L" -xff -base "$2" -mode "$3" -c "$C" -d "$D" ${4:-} "${prof[@]}")"
+		if [ ${#prof[@]} -gt 0 ]; then
 			perf report -q -i "$tmp/perf-$1.data" --no-children --stdio -g none --percent-limit 0.7 2>/dev/null >"$OUT/perf-$store-$1.txt" || true
 		fi
 	}

@@ -61,6 +61,7 @@ import (
 	"log"
 	"net/http"
 	"os"
+	"os/exec"
 	"strconv"
 	"strings"
 	"sync"
@@ -84,6 +85,7 @@ func main() {
 	honour := flag.Bool("honour-retry-after", false, "after a 503 with Retry-After, wait that long before the next request")
 	pid := flag.Int("pid", 0, "the server's process id: report its CPU per request and peak RSS")
 	countsURL := flag.String("counts", "", "URL of the counting proxies' stats: report statements and round trips per request")
+	perfOut := flag.String("perf", "", "with -pid: record the server's CPU profile during the phase (perf record -g) into this file")
 	floodN := flag.Int("flood", 64, "flood mode: workers sending over-limit logins")
 	floodAddrs := flag.Int("flood-addrs", 128, "flood mode: addresses the flood comes from")
 	floodRate := flag.Float64("flood-rate", 1000, "flood mode: the flood's requests a second, all workers together")
@@ -172,7 +174,7 @@ func main() {
 			log.Fatal(err)
 		}
 	}
-	m := &meter{pid: *pid, counts: *countsURL}
+	m := &meter{pid: *pid, counts: *countsURL, perf: *perfOut}
 	if *mode == "argon2" {
 		m.pid = os.Getpid() // the hashes' own CPU time: the baseline of CPU per login
 	}
@@ -232,11 +234,13 @@ func (a *ownAddress) RoundTrip(r *http.Request) (*http.Response, error) {
 type meter struct {
 	pid    int
 	counts string
+	perf   string
 }
 
 type reading struct {
-	cpu float64
-	c   counts
+	cpu  float64
+	c    counts
+	perf *exec.Cmd
 }
 
 func (m *meter) start() reading {
@@ -248,10 +252,21 @@ func (m *meter) start() reading {
 	if m.counts != "" {
 		r.c, _ = fetchCounts(m.counts)
 	}
+	if m.perf != "" && m.pid > 0 {
+		r.perf = exec.Command("perf", "record", "-q", "-F", "999", "-g", "-p", strconv.Itoa(m.pid), "-o", m.perf)
+		if err := r.perf.Start(); err != nil {
+			log.Printf("perf: %v", err)
+			r.perf = nil
+		}
+	}
 	return r
 }
 
 func (m *meter) stop(r0 reading, p *phase) {
+	if r0.perf != nil {
+		_ = r0.perf.Process.Signal(os.Interrupt) // perf writes its file and exits
+		_ = r0.perf.Wait()
+	}
 	if m.pid > 0 {
 		if cpu, err := procCPU(m.pid); err == nil {
 			p.cpu = cpu - r0.cpu
