@@ -124,8 +124,12 @@ bench_store() {
 		"$L" -xff -base $gh -mode flood -c 4 -flood 64 -flood-addrs 128 -flood-rate ${BENCH_FLOOD_RATE:-1000} -d "$D" -pid $pid | sed -n '1s/^/flood-idle /p;2s/^/flood /p'
 		if [ "$store" = postgres ]; then
 			pgbench -q -i -s 1 "${PG/\/postgres\?/\/gatehouse_pgbench?}" >/dev/null 2>&1
-			tps=$(pgbench -n -b simple-update -c 8 -j 2 -T "${D%s}" "${PG/\/postgres\?/\/gatehouse_pgbench?}" 2>/dev/null | awk '/^tps/ {print $3; exit}')
-			echo "pgbench {\"per_second\": $tps}"
+			# -l: each transaction's latency (µs, third column), for its p50/p99:
+			# the tail a committing transaction has on this machine at all.
+			tps=$(cd "$tmp" && pgbench -n -b simple-update -c 8 -j 2 -T "${D%s}" -l --log-prefix=pgb "${PG/\/postgres\?/\/gatehouse_pgbench?}" 2>/dev/null | awk '/^tps/ {print $3; exit}')
+			pct=$(cat "$tmp"/pgb.* | awk '{print $3}' | sort -n | awk '{v[NR]=$1} END {printf "\"p50_ms\": %.3f, \"p99_ms\": %.3f", v[int(NR*0.5)]/1000, v[int(NR*0.99)]/1000}')
+			rm -f "$tmp"/pgb.*
+			echo "pgbench {\"per_second\": $tps, $pct}"
 		fi
 	} | tee -a "$res"
 	kill $wait_bare
@@ -180,8 +184,8 @@ for store in stores:
         ps("login"), l["cpu_s_per_1k"], l["cpu_s_per_1k"] / argon_cpu, argon_cpu, l["p99_ms"] / l["p50_ms"]),
         l["cpu_s_per_1k"] <= 1.1 * argon_cpu and l["p99_ms"] <= 3 * l["p50_ms"])
     if "pgbench" in r:
-        check("refresh %.0f/s = %.2f x pgbench simple-update %.0f tps (>= 0.5); p99 %.1f ms (<= 15)" % (
-            ps("refresh"), ps("refresh") / ps("pgbench"), ps("pgbench"), r["refresh"]["p99_ms"]),
+        check("refresh %.0f/s = %.2f x pgbench simple-update %.0f tps (>= 0.5); p99 %.1f ms (<= 15; pgbench's own p99 %.1f ms)" % (
+            ps("refresh"), ps("refresh") / ps("pgbench"), ps("pgbench"), r["refresh"]["p99_ms"], r["pgbench"].get("p99_ms", float("nan"))),
             ps("refresh") >= 0.5 * ps("pgbench") and r["refresh"]["p99_ms"] <= 15)
     else:
         print("  refresh %.0f/s, p99 %.1f ms (no pgbench on SQLite)" % (ps("refresh"), r["refresh"]["p99_ms"]))
