@@ -7,6 +7,7 @@
 #                        primary-key read with the same driver
 #   client_credentials, introspection vs the same bare handler
 #   JWKS                 vs a bare handler serving the same bytes
+#   package verify's middleware vs the same bare handler without it
 #   a flood of over-limit logins from many addresses, legitimate logins mixed in
 #   500 concurrent logins: the server's peak RSS
 # For each: goodput, p50/p99/p999 (HDR histogram), answers by status, the
@@ -98,7 +99,7 @@ bench_store() {
 		# bound must hold memory, not only time).
 		"$L" -xff -base $gh -mode login -c "$C,500" -d "$D" -pid $pid | sed -n '1s/^/login /p;2s/^/login500 /p'
 	} | tee "$res"
-	"$L" -serve-bare 127.0.0.1:18081 -bare-db "$dburl" -bare-jwks $gh/.well-known/jwks.json &
+	"$L" -serve-bare 127.0.0.1:18081 -bare-db "$dburl" -bare-jwks $gh/.well-known/jwks.json -bare-issuer $gh &
 	wait_bare=$!
 	for _ in $(seq 1 100); do curl -fs $bare/ >/dev/null && break; sleep 0.1; done
 	# BENCH_PERF=1: a CPU profile of gatehouse (not of the baselines) during
@@ -121,6 +122,12 @@ bench_store() {
 		run jwks $gh jwks "-pid $pid"
 		run bare-jwks $bare/jwks bare "-pid $wait_bare"
 		run bare $bare/ bare "-pid $wait_bare"
+		# package verify's middleware (examples/resource-server) in front of
+		# the bare static handler, checking the sessions' access tokens,
+		# against the same requests (the same bearer header) to that handler
+		# without it.
+		run verify $gh verify "-pid $wait_bare -verify-url $bare/verify"
+		run bare-bearer $gh verify "-pid $wait_bare -verify-url $bare/"
 		"$L" -xff -base $gh -mode flood -c 4 -flood 64 -flood-addrs 128 -flood-rate ${BENCH_FLOOD_RATE:-1000} -d "$D" -pid $pid | sed -n '1s/^/flood-idle /p;2s/^/flood /p'
 		if [ "$store" = postgres ]; then
 			pgbench -q -i -s 1 "${PG/\/postgres\?/\/gatehouse_pgbench?}" >/dev/null 2>&1
@@ -190,7 +197,7 @@ for store in stores:
     else:
         print("  refresh %.0f/s, p99 %.1f ms (no pgbench on SQLite)" % (ps("refresh"), r["refresh"]["p99_ms"]))
     cpu = lambda k: r[k].get("cpu_s_per_1k", float("nan")) * 1000  # µs a request
-    for k, t, b in (("me", 0.85, "bare-db"), ("me-pat", 0.35, "bare-db"), ("cc", 0.25, "bare-db"), ("introspect", 0.35, "bare-db"), ("jwks", 0.8, "bare-jwks")):
+    for k, t, b in (("verify", 0.8, "bare-bearer"), ("me", 0.85, "bare-db"), ("me-pat", 0.35, "bare-db"), ("cc", 0.25, "bare-db"), ("introspect", 0.35, "bare-db"), ("jwks", 0.8, "bare-jwks")):
         check("%-10s %6.0f/s = %.2f x %s %.0f/s (>= %.2f); server CPU %.0f vs %.0f us a request" % (
             k, ps(k), ps(k) / ps(b), b, ps(b), t, cpu(k), cpu(b)), ps(k) >= t * ps(b))
     f, fi = r["flood"], r["flood-idle"]

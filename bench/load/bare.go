@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/gatehouse-auth/gatehouse/verify"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
 	_ "modernc.org/sqlite"
@@ -25,12 +26,23 @@ import (
 //	           written as JSON
 //	GET /jwks  the bytes of jwksURL as fetched at start, with its ETag and
 //	           Cache-Control
-func serveBareHandlers(addr, dbURL, jwksURL string) error {
+//	GET /verify  GET / behind package verify's middleware, as
+//	           examples/resource-server uses it, checking gatehouse's
+//	           access tokens (issuer: gatehouse's URL)
+func serveBareHandlers(addr, dbURL, jwksURL, issuer string) error {
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+	static := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		w.Write([]byte(`{"id":"0","email":"bare@example.com","status":"active"}` + "\n"))
 	})
+	mux.Handle("GET /{$}", static)
+	if issuer != "" {
+		jwt, err := verify.NewJWT(verify.JWTConfig{Issuer: issuer, Audience: issuer, AnyWorkspace: true, AllowSessions: true})
+		if err != nil {
+			return err
+		}
+		mux.Handle("GET /verify", verify.Require(jwt)(static))
+	}
 	if dbURL != "" {
 		db, err := openBareDB(dbURL)
 		if err != nil {

@@ -71,14 +71,15 @@ import (
 
 // opts are the settings of the workers' requests.
 type opts struct {
-	cl   *http.Client
-	base string
-	mode string
+	cl        *http.Client
+	base      string
+	mode      string
+	verifyURL string
 }
 
 func main() {
 	base := flag.String("base", "http://127.0.0.1:8080", "gatehouse base URL (loopback)")
-	mode := flag.String("mode", "me", "login, refresh, me, me-pat, cc, introspect, jwks, flood, bare or argon2")
+	mode := flag.String("mode", "me", "login, refresh, me, me-pat, verify, cc, introspect, jwks, flood, bare or argon2")
 	concList := flag.String("c", "8", "concurrent workers; a comma-separated list runs each in turn")
 	dur := flag.Duration("d", 10*time.Second, "how long to run each -c")
 	maxReq := flag.Int64("max", 2_000_000, "stop after this many requests")
@@ -93,6 +94,8 @@ func main() {
 	serveBare := flag.String("serve-bare", "", "only serve the bare net/http handlers on this address")
 	bareDB := flag.String("bare-db", "", "with -serve-bare: the database of GET /db (postgres://… or sqlite:PATH)")
 	bareJWKS := flag.String("bare-jwks", "", "with -serve-bare: the URL whose bytes GET /jwks serves")
+	bareIssuer := flag.String("bare-issuer", "", "with -serve-bare: gatehouse's URL, whose access tokens GET /verify checks with package verify")
+	verifyURL := flag.String("verify-url", "", "verify mode: the URL to GET with the session's access token (a -serve-bare server's /verify)")
 	proxyPG := flag.String("proxy-pg", "", "only run counting proxies: LISTEN=TARGET for PostgreSQL")
 	proxyRedis := flag.String("proxy-redis", "", "counting proxy LISTEN=TARGET for Redis")
 	proxyStats := flag.String("proxy-stats", "", "address serving the proxies' counts")
@@ -102,7 +105,7 @@ func main() {
 	flag.Parse()
 	switch {
 	case *serveBare != "":
-		log.Fatal(serveBareHandlers(*serveBare, *bareDB, *bareJWKS))
+		log.Fatal(serveBareHandlers(*serveBare, *bareDB, *bareJWKS, *bareIssuer))
 	case *proxyStats != "":
 		serveCounts(*proxyPG, *proxyRedis, *proxyStats)
 	case *plotOut != "":
@@ -137,7 +140,7 @@ func main() {
 	if *xff {
 		rt = &ownAddress{next: tr}
 	}
-	o := &opts{cl: &http.Client{Transport: rt, Timeout: 30 * time.Second}, base: *base, mode: *mode}
+	o := &opts{cl: &http.Client{Transport: rt, Timeout: 30 * time.Second}, base: *base, mode: *mode, verifyURL: *verifyURL}
 
 	// Accounts are made by a few workers at a time, waiting out 503s, so
 	// that setting up 500 workers does not itself overload the server.

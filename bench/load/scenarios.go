@@ -79,6 +79,11 @@ func setup(o *opts, i int) (func() error, error) {
 		}, nil
 	case "me":
 		return func() error { return get(cl, base+"/v1/me", t.AccessToken) }, nil
+	case "verify":
+		if o.verifyURL == "" {
+			return nil, errors.New("verify mode needs -verify-url")
+		}
+		return func() error { return get(cl, o.verifyURL, t.AccessToken) }, nil
 	}
 	// PATs and clients belong to a workspace.
 	var ws struct {
