@@ -8,6 +8,8 @@
 #   client_credentials, introspection vs the same bare handler
 #   JWKS                 vs a bare handler serving the same bytes
 #   package verify's middleware vs the same bare handler without it
+#   a TOTP second-factor sign-in (password, then code) and a passwordless
+#                        passkey sign-in: figures only, no target
 #   a flood of over-limit logins from many addresses, legitimate logins mixed in
 #   500 concurrent logins: the server's peak RSS
 # For each: goodput, p50/p99/p999 (HDR histogram), answers by status, the
@@ -54,6 +56,11 @@ L=$tmp/load
 LIFT=1000000/1s
 export GATEHOUSE_RATE_LIMITS=${BENCH_RATE_LIMITS-token.ip=1/1h,signup.email=$LIFT,token.account=$LIFT,refresh.token=$LIFT,pat_create.user=$LIFT,workspace_create.user=$LIFT,oauth_token.client=$LIFT,introspect.client=$LIFT}
 export GATEHOUSE_TRUSTED_PROXIES=127.0.0.0/8
+# Passkeys need a relying party, and the public URL is an IP address, which
+# cannot be one (docs/mfa.md): localhost is, with the public URL's port as
+# the origin the load's authenticator signs for.
+WEBAUTHN_ORIGIN=http://localhost:18080
+export GATEHOUSE_WEBAUTHN_RP_ID=localhost GATEHOUSE_WEBAUTHN_ORIGINS=$WEBAUTHN_ORIGIN
 
 wait_up() { for _ in $(seq 1 150); do curl -fs "$1/healthz" >/dev/null && return; sleep 0.1; done; echo "no answer from $1" >&2; exit 1; }
 
@@ -128,6 +135,11 @@ bench_store() {
 		# without it.
 		run verify $gh verify "-pid $wait_bare -verify-url $bare/verify"
 		run bare-bearer $gh verify "-pid $wait_bare -verify-url $bare/"
+		# Sign-ins with a second factor: TOTP after the password (each
+		# worker signs in accounts of its own in turn, each code once), and
+		# a passkey alone.
+		run totp $gh totp "-pid $pid"
+		run passkey $gh passkey "-pid $pid -webauthn-origin $WEBAUTHN_ORIGIN"
 		"$L" -xff -base $gh -mode flood -c 4 -flood 64 -flood-addrs 128 -flood-rate ${BENCH_FLOOD_RATE:-1000} -d "$D" -pid $pid | sed -n '1s/^/flood-idle /p;2s/^/flood /p'
 		if [ "$store" = postgres ]; then
 			pgbench -q -i -s 1 "${PG/\/postgres\?/\/gatehouse_pgbench?}" >/dev/null 2>&1
@@ -149,8 +161,8 @@ bench_store() {
 			GATEHOUSE_DATABASE_URL="postgres://gatehouse_bench_app@127.0.0.1:15432/gatehouse_bench?sslmode=disable" \
 			GATEHOUSE_REDIS_URL=redis://127.0.0.1:16379/13 "$tmp/gatehouse" serve 2>"$tmp/serve-count.log" &
 		wait_up http://127.0.0.1:18082
-		for m in login refresh me me-pat cc introspect jwks; do
-			echo "count-$m $("$L" -xff -base http://127.0.0.1:18082 -mode $m -c 2 -d 1s -counts http://127.0.0.1:18099)"
+		for m in login refresh me me-pat cc introspect jwks totp passkey; do
+			echo "count-$m $("$L" -xff -base http://127.0.0.1:18082 -mode $m -c 2 -d 1s -counts http://127.0.0.1:18099 -webauthn-origin $WEBAUTHN_ORIGIN)"
 		done | tee -a "$res"
 		# Table sizes of what the run left behind (docs/scaling.md).
 		psql "postgres://postgres@127.0.0.1:5432/gatehouse_bench?sslmode=disable" -qAt -F ' ' <<-'SQL' | sed 's/^/size /' | tee -a "$res"
@@ -204,6 +216,14 @@ for store in stores:
     check("flood: %d over-limit logins (%.0f/s), %d not refused before hashing (0); legitimate p99 %.0f ms = %.2f x idle %.0f ms (<= 2)" % (
         f["flood_sent"], f["flood_per_second"], f["flood_not_refused"], f["p99_ms"], f["p99_ms"] / fi["p99_ms"], fi["p99_ms"]),
         f["flood_not_refused"] == 0 and f["p99_ms"] <= 2 * fi["p99_ms"])
+    # The second-factor sign-ins: figures, no target. A totp request is both
+    # steps (the password's argon2id hash included), a passkey one both calls.
+    for k, what in (("totp", "TOTP sign-in (password, then code)"), ("passkey", "passkey sign-in (options, assertion)")):
+        if k in r:
+            x = r[k]
+            print("  %-38s %6.1f/s, p99 %.1f ms, server CPU %.2f ms a sign-in%s" % (
+                what, ps(k), x["p99_ms"], x.get("cpu_s_per_1k", float("nan")),
+                "; %d workers ran out of codes (a lower bound)" % x["dry_workers"] if x.get("dry_workers") else ""))
     check("peak RSS at 500 concurrent logins %.0f MiB (<= 200)" % r["login500"]["peak_rss_mib"], r["login500"]["peak_rss_mib"] <= 200)
     for k in [k for k in r if k.startswith("count-")]:
         c = r[k]
@@ -212,7 +232,7 @@ for store in stores:
 sys.exit(0 if ok else 1)
 PY
 if [ "$(echo $STORES | wc -w)" -gt 1 ]; then
-	for s in login refresh me me-pat cc introspect jwks flood; do
+	for s in login refresh me me-pat cc introspect jwks totp passkey flood; do
 		args=()
 		for st in $STORES; do args+=("$st=$OUT/results-$st.txt:$s"); done
 		[ $s = flood ] && for st in $STORES; do args+=("$st, no flood=$OUT/results-$st.txt:flood-idle"); done

@@ -147,3 +147,66 @@ func TestReport(t *testing.T) {
 		t.Fatal("no SVG drawn")
 	}
 }
+
+func TestNextTOTPStep(t *testing.T) {
+	at := func(step, sec int64) time.Time { return time.Unix(step*totpPeriod+sec, 0) }
+	for _, c := range []struct {
+		last, sec, want int64
+		ok              bool
+	}{
+		{0, 0, 999, true},     // a fresh factor: the previous step, while the server still takes it
+		{999, 0, 1000, true},  // then the current one
+		{1000, 0, 1001, true}, // then the next (one step of drift)
+		{1001, 0, 1002, false},
+		{0, 24, 999, true},  // 6 s left: the previous step is still sent
+		{0, 25, 1000, true}, // 5 s left: it might be checked in the next step, too late
+		{1001, 29, 1002, false},
+	} {
+		got, ok := nextTOTPStep(c.last, at(1000, c.sec))
+		if ok != c.ok || ok && got != c.want {
+			t.Errorf("nextTOTPStep(%d, step 1000 + %d s) = %d, %v; want %d, %v", c.last, c.sec, got, ok, c.want, c.ok)
+		}
+	}
+	// Over two minutes, one factor used as often as it can be: every step
+	// sent is later than the last and one the server accepts (within one
+	// step of its clock when it checks, up to totpMargin seconds later).
+	last, used := int64(0), 0
+	for s := int64(0); s < 120; s++ {
+		now := at(1000, s)
+		for {
+			step, ok := nextTOTPStep(last, now)
+			if !ok {
+				break
+			}
+			for _, check := range []time.Time{now, now.Add(totpMargin*time.Second - time.Nanosecond)} {
+				if cur := check.Unix() / totpPeriod; step <= last || step < cur-1 || step > cur+1 {
+					t.Fatalf("at %v: step %d after %d, server at step %d", now, step, last, cur)
+				}
+			}
+			last = step
+			used++
+		}
+	}
+	if used != 6 { // 999, 1000, 1001 at once, then one a step: 1002, 1003, 1004
+		t.Fatalf("%d sign-ins in four steps, want 6", used)
+	}
+}
+
+func TestTOTPCode(t *testing.T) {
+	// RFC 6238 appendix B, SHA-1, T = 59 s (step 1), the low 6 digits of 94287082.
+	code, err := totpCode("GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ", 1)
+	if err != nil || code != "287082" {
+		t.Fatalf("code = %q, %v; want 287082", code, err)
+	}
+}
+
+func TestTOTPAccountsFor(t *testing.T) {
+	// 100 sign-ins a second over 4 s among 16 workers: 25 each, two an account.
+	if n := totpAccountsFor(100, 4*time.Second, []int{16}); n != 14 {
+		t.Fatalf("accounts = %d, want 14", n)
+	}
+	// A worker takes part in every phase of a -c list.
+	if n := totpAccountsFor(100, 4*time.Second, []int{16, 16}); n != 26 {
+		t.Fatalf("accounts = %d, want 26", n)
+	}
+}

@@ -21,13 +21,41 @@
 //	            send wrong passwords from -flood-addrs addresses already past
 //	            their failed-auth ceiling ("flood"); phases alternate
 //	            -rounds times and are merged
-//	totp, passkey  sign-in with a second factor: not served by this build
-//	            (the hook is here; the tool says so and exits 2)
+//	totp        a whole second-factor sign-in (docs/mfa.md): POST
+//	            /v1/auth/token with the right password (answered 403
+//	            mfa_required with an mfa_token), then POST
+//	            /v1/auth/mfa/verify with the mfa_token and a TOTP code
+//	            (pquerna/otp), both from one address; see below
+//	passkey     a passwordless passkey sign-in: POST /v1/auth/passkey/options,
+//	            then POST /v1/auth/passkey with the assertion of a software
+//	            authenticator (descope/virtualwebauthn) registered through
+//	            the API at setup, both from one address; the server needs a
+//	            relying party (GATEHOUSE_WEBAUTHN_RP_ID=localhost and
+//	            GATEHOUSE_WEBAUTHN_ORIGINS=http://localhost:PORT on a
+//	            loopback public URL: an IP address is no rp id), and the tool
+//	            signs for -webauthn-origin (default: -base's scheme and port
+//	            on the rp id the server names)
 //	bare        GET -base (a bare net/http server: `-serve-bare ADDR`, whose
 //	            / is a static JSON answer, /db the same primary-key read as
 //	            GET /v1/me with the same driver (-bare-db), /jwks the bytes
 //	            of -bare-jwks with their ETag and Cache-Control)
 //	argon2      raw argon2id at gatehouse's parameters on -c goroutines
+//
+// TOTP codes are accepted once: a factor keeps the last step (30 s) the
+// server accepted and takes only a later one, within one step of its clock
+// either way (docs/mfa.md). One factor therefore serves two or three
+// sign-ins in a step and then one a step, as one person's phone does; a
+// worker that reused its code, or waited for the next step, would measure
+// the refusal or its own sleep. So each totp worker holds -totp-accounts
+// accounts, each with one TOTP factor enrolled and confirmed through the
+// API (POST /v1/mfa/totp, then /confirm), and signs them in in turn, each
+// with the earliest step its factor has not used: the server's check is the
+// real one (the factor's single secret opened, the code compared, the step
+// moved forward in one conditional UPDATE), on accounts shaped as people's
+// are. The default count covers -d at every -c at the rate this machine can
+// hash (the password step is one argon2id hash; its cost is expected); a
+// worker that still runs out leaves the phase and the line says how many
+// did (dry_workers): its goodput is then a lower bound.
 //
 // For each -c it prints one JSON line: goodput (requests that succeeded
 // within the window, per second of it), p50/p99/p999 from an HDR
@@ -75,11 +103,14 @@ type opts struct {
 	base      string
 	mode      string
 	verifyURL string
+
+	totpAccounts   int    // totp: accounts (each with a TOTP factor) a worker
+	webauthnOrigin string // passkey: the origin the authenticator signs for
 }
 
 func main() {
 	base := flag.String("base", "http://127.0.0.1:8080", "gatehouse base URL (loopback)")
-	mode := flag.String("mode", "me", "login, refresh, me, me-pat, verify, cc, introspect, jwks, flood, bare or argon2")
+	mode := flag.String("mode", "me", "login, refresh, me, me-pat, verify, cc, introspect, jwks, flood, totp, passkey, bare or argon2")
 	concList := flag.String("c", "8", "concurrent workers; a comma-separated list runs each in turn")
 	dur := flag.Duration("d", 10*time.Second, "how long to run each -c")
 	maxReq := flag.Int64("max", 2_000_000, "stop after this many requests")
@@ -99,6 +130,8 @@ func main() {
 	proxyPG := flag.String("proxy-pg", "", "only run counting proxies: LISTEN=TARGET for PostgreSQL")
 	proxyRedis := flag.String("proxy-redis", "", "counting proxy LISTEN=TARGET for Redis")
 	proxyStats := flag.String("proxy-stats", "", "address serving the proxies' counts")
+	totpAccounts := flag.Int("totp-accounts", 0, "totp mode: accounts a worker, each with a TOTP factor (0: enough for -d and -c at the rate this machine hashes)")
+	webauthnOrigin := flag.String("webauthn-origin", "", "passkey mode: the origin the authenticator signs for (default: -base's scheme and port on the server's rp id)")
 	xff := flag.Bool("xff", false, "send each request from an address of its own (a random IPv6 /64) (X-Forwarded-For; the server must trust loopback), so that no per-address limit is met")
 	plotOut := flag.String("plot", "", "only draw the latency distributions of LABEL=FILE arguments into this SVG")
 	title := flag.String("title", "", "with -plot: the plot's title")
@@ -113,13 +146,6 @@ func main() {
 			log.Fatal(err)
 		}
 		return
-	}
-	if *mode == "totp" || *mode == "passkey" {
-		// The hook for the second-factor sign-ins: once their endpoints
-		// are served, a worker enrols a factor at setup and each request
-		// is the password step plus the factor step.
-		fmt.Fprintf(os.Stderr, "load: mode %s: this build serves no %s sign-in yet\n", *mode, *mode)
-		os.Exit(2)
 	}
 	var concs []int
 	most := 0
@@ -140,7 +166,12 @@ func main() {
 	if *xff {
 		rt = &ownAddress{next: tr}
 	}
-	o := &opts{cl: &http.Client{Transport: rt, Timeout: 30 * time.Second}, base: *base, mode: *mode, verifyURL: *verifyURL}
+	o := &opts{cl: &http.Client{Transport: rt, Timeout: 30 * time.Second}, base: *base, mode: *mode, verifyURL: *verifyURL,
+		totpAccounts: *totpAccounts, webauthnOrigin: *webauthnOrigin}
+	if o.mode == "totp" && o.totpAccounts < 1 {
+		o.totpAccounts = totpAccountsFor(hashRate(), *dur, concs)
+		log.Printf("totp: %d accounts a worker", o.totpAccounts)
+	}
 
 	// Accounts are made by a few workers at a time, waiting out 503s, so
 	// that setting up 500 workers does not itself overload the server.
@@ -304,6 +335,11 @@ func run(workers, flood []func() error, d time.Duration, maxReq int64, honour bo
 		for time.Now().Before(ending) && n.Add(1) <= maxReq {
 			t := time.Now()
 			err := w()
+			if errors.Is(err, errDry) {
+				mine.dry++
+				log.Printf("a worker leaves the phase: %v", err)
+				break
+			}
 			mine.done++
 			if err == nil {
 				if end := time.Now(); !end.After(ending) {

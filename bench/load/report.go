@@ -20,6 +20,7 @@ type phase struct {
 	lat                *hdrhistogram.Histogram // of the successful requests within the window
 	done               int64                   // requests answered (any status), within the window or not
 	errs, shed, withRA int64
+	dry                int64         // workers that ran out of TOTP codes (totp mode)
 	byStatus           map[int]int64 // every answer outside 2xx; 0 is a transport error
 	phases             int
 
@@ -39,6 +40,7 @@ func (p *phase) add(q *phase) {
 	p.lat.Merge(q.lat)
 	p.done += q.done
 	p.errs, p.shed, p.withRA, p.phases = p.errs+q.errs, p.shed+q.shed, p.withRA+q.withRA, p.phases+q.phases
+	p.dry += q.dry
 	for k, v := range q.byStatus {
 		p.byStatus[k] += v
 	}
@@ -93,6 +95,9 @@ func (p *phase) report(mode string, workers int, honour bool) map[string]any {
 		"by_status":          status,
 		"honour_retry_after": honour, "shed_503": p.shed, "shed_with_retry_after": p.withRA,
 		"dist": dist,
+	}
+	if p.dry > 0 {
+		r["dry_workers"] = p.dry // their goodput is missing: a lower bound
 	}
 	if p.cpu > 0 && p.done > 0 {
 		r["cpu_s_per_1k"] = p.cpu / float64(p.done) * 1000

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -39,12 +40,11 @@ func setup(o *opts, i int) (func() error, error) {
 			return nil
 		}, nil
 	}
-	var suffix [6]byte
-	rand.Read(suffix[:])
-	email := fmt.Sprintf("load-%d-%x@example.com", i, suffix)
-	if err := patiently(func() error {
-		return post(cl, base+"/v1/auth/signup", map[string]string{"email": email, "password": loadPassword}, nil)
-	}); err != nil {
+	if o.mode == "totp" {
+		return setupTOTP(o, i, o.totpAccounts)
+	}
+	email, err := signUp(o, strconv.Itoa(i))
+	if err != nil {
 		return nil, err
 	}
 	switch o.mode {
@@ -61,13 +61,13 @@ func setup(o *opts, i int) (func() error, error) {
 				"X-Forwarded-For", ip)
 		}, nil
 	}
-	var t tokens
-	if err := patiently(func() error {
-		return post(cl, base+"/v1/auth/token", map[string]string{"email": email, "password": loadPassword}, &t)
-	}); err != nil {
+	t, err := signIn(o, email)
+	if err != nil {
 		return nil, err
 	}
 	switch o.mode {
+	case "passkey":
+		return setupPasskey(o, t)
 	case "refresh":
 		return func() error {
 			var next tokens
@@ -137,6 +137,26 @@ func setup(o *opts, i int) (func() error, error) {
 		}, nil
 	}
 	return nil, fmt.Errorf("unknown mode %q", o.mode)
+}
+
+// signUp makes an account whose address names the worker (tag), waiting
+// out 503s.
+func signUp(o *opts, tag string) (string, error) {
+	var suffix [6]byte
+	rand.Read(suffix[:])
+	email := fmt.Sprintf("load-%s-%x@example.com", tag, suffix)
+	return email, patiently(func() error {
+		return post(o.cl, o.base+"/v1/auth/signup", map[string]string{"email": email, "password": loadPassword}, nil)
+	})
+}
+
+// signIn signs email in with its password, waiting out 503s.
+func signIn(o *opts, email string) (tokens, error) {
+	var t tokens
+	err := patiently(func() error {
+		return post(o.cl, o.base+"/v1/auth/token", map[string]string{"email": email, "password": loadPassword}, &t)
+	})
+	return t, err
 }
 
 // setupFlood pushes each of addrs addresses past its failed-auth ceiling
