@@ -6,6 +6,7 @@ import (
 	"crypto/sha512"
 	"encoding/json"
 	"errors"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -210,9 +211,11 @@ func (o *OAuth) UserInfo(ctx context.Context, p *gatehouse.Principal) (map[strin
 
 // authAgeOK reports whether a session that authenticated at authTime
 // satisfies max_age seconds (Core section 3.1.2.1) at now; a negative
-// maxAge means none was given.
+// maxAge means none was given. A max_age beyond what a time.Duration holds
+// (about 292 years) is satisfied by any session: converting it would
+// overflow and wrap.
 func authAgeOK(authTime time.Time, maxAge int64, now time.Time) bool {
-	return maxAge < 0 || !now.After(authTime.Add(time.Duration(maxAge)*time.Second))
+	return maxAge < 0 || maxAge > int64(math.MaxInt64/time.Second) || now.Sub(authTime) <= time.Duration(maxAge)*time.Second
 }
 
 // Now is the OAuth service's clock.
@@ -223,25 +226,11 @@ func (o *OAuth) Now() time.Time { return o.now() }
 // section 3.1.2.1): prompt=login, a max_age the session's auth_time is
 // older than, or auth_after (Unix milliseconds: what a request that sent
 // the person to sign in again carries back) not before the session's
-// auth_time.
+// auth_time. The session is read only when the answer depends on it.
 func (o *OAuth) ReauthNeeded(ctx context.Context, sessionID string, q interface{ Get(string) string }) (bool, error) {
-	login := slices.Contains(strings.Fields(q.Get("prompt")), "login")
-	maxAge, after := int64(-1), int64(0)
-	if v := q.Get("max_age"); v != "" {
-		maxAge, _ = strconv.ParseInt(v, 10, 64)
-	}
-	if v := q.Get("auth_after"); v != "" {
-		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil {
-			return false, gatehouse.Errorf(gatehouse.EInvalidRequest, "auth_after is malformed")
-		}
-		after, login, maxAge = n, false, -1 // it replaces prompt=login and max_age
-	}
-	if !login && maxAge < 0 && after == 0 {
-		return false, nil
-	}
-	if login {
-		return true, nil
+	r, err := parseReauth(q)
+	if err != nil || r.login || r.maxAge < 0 && r.after == 0 {
+		return r.login, err
 	}
 	var sess *gatehouse.Session
 	if err := o.Store.Read(ctx, gatehouse.Scope{}, func(tx gatehouse.Tx) error {
@@ -255,8 +244,59 @@ func (o *OAuth) ReauthNeeded(ctx context.Context, sessionID string, q interface{
 	if at.IsZero() {
 		at = sess.CreatedAt
 	}
-	if after > 0 && !at.After(time.UnixMilli(after)) {
-		return true, nil
+	return r.needs(at, o.now()), nil
+}
+
+// ParseMaxAge reads an authorization request's max_age (Core section
+// 3.1.2.1: the allowable time in seconds since the person last
+// authenticated): decimal digits only (no sign, no space) within an int64;
+// invalid_request otherwise. The authorization endpoint's checks and
+// ReauthNeeded read it alike.
+func ParseMaxAge(v string) (int64, error) {
+	if v != "" && strings.Trim(v, "0123456789") == "" {
+		if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+			return n, nil
+		}
 	}
-	return !authAgeOK(at, maxAge, o.now()), nil
+	return 0, gatehouse.Errorf(gatehouse.EInvalidRequest, "max_age must be a number of seconds")
+}
+
+// reauthRequest is what an authorization request asks of the age of the
+// person's sign-in: prompt=login, max_age in seconds (-1: none), auth_after
+// in Unix milliseconds (0: none), which replaces the other two.
+type reauthRequest struct {
+	login         bool
+	maxAge, after int64
+}
+
+// parseReauth reads prompt, max_age and auth_after from q; a malformed
+// max_age or auth_after is invalid_request.
+func parseReauth(q interface{ Get(string) string }) (reauthRequest, error) {
+	r := reauthRequest{login: slices.Contains(strings.Fields(q.Get("prompt")), "login"), maxAge: -1}
+	if v := q.Get("max_age"); v != "" {
+		var err error
+		if r.maxAge, err = ParseMaxAge(v); err != nil {
+			return reauthRequest{}, err
+		}
+	}
+	if v := q.Get("auth_after"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return reauthRequest{}, gatehouse.Errorf(gatehouse.EInvalidRequest, "auth_after is malformed")
+		}
+		r = reauthRequest{maxAge: -1, after: n} // it replaces prompt=login and max_age
+	}
+	return r, nil
+}
+
+// needs reports whether a session that authenticated at authTime must sign
+// in again at now.
+func (r reauthRequest) needs(authTime, now time.Time) bool {
+	if r.login {
+		return true
+	}
+	if r.after > 0 && !authTime.After(time.UnixMilli(r.after)) {
+		return true
+	}
+	return !authAgeOK(authTime, r.maxAge, now)
 }

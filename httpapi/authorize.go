@@ -200,8 +200,8 @@ func oidcParamsCheck(q url.Values) error {
 		return &auth.AuthorizeError{Code: "invalid_request", Description: "prompt=none cannot be combined with other values"}
 	}
 	if m := q.Get("max_age"); m != "" {
-		if n, err := strconv.ParseInt(m, 10, 64); err != nil || n < 0 {
-			return &auth.AuthorizeError{Code: "invalid_request", Description: "max_age must be a number of seconds"}
+		if _, err := auth.ParseMaxAge(m); err != nil {
+			return &auth.AuthorizeError{Code: "invalid_request", Description: gatehouse.ErrorMessage(err)}
 		}
 	}
 	return nil
