@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"crypto/sha512"
+	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"math"
@@ -229,6 +230,9 @@ func (o *OAuth) Now() time.Time { return o.now() }
 // auth_time. The session is read only when the answer depends on it.
 func (o *OAuth) ReauthNeeded(ctx context.Context, sessionID string, q interface{ Get(string) string }) (bool, error) {
 	r, err := parseReauth(q)
+	if err == nil && r.after != 0 && !o.checkAuthAfter(q, r, o.now()) {
+		err = gatehouse.Errorf(gatehouse.EInvalidRequest, "auth_after is not one this server gave, or it has expired")
+	}
 	if err != nil || r.login || r.maxAge < 0 && r.after == 0 {
 		return r.login, err
 	}
@@ -263,10 +267,48 @@ func ParseMaxAge(v string) (int64, error) {
 
 // reauthRequest is what an authorization request asks of the age of the
 // person's sign-in: prompt=login, max_age in seconds (-1: none), auth_after
-// in Unix milliseconds (0: none), which replaces the other two.
+// in Unix milliseconds (0: none), which replaces the other two, with its
+// MAC (AuthAfter).
 type reauthRequest struct {
 	login         bool
 	maxAge, after int64
+	afterMAC      string
+}
+
+// AuthAfterTTL is how long the auth_after of a request sent to sign in
+// again stays good: the new sign-in must come back within it.
+const AuthAfterTTL = 15 * time.Minute
+
+// AuthAfter is the auth_after parameter of authorization request q, sent at
+// now to sign in again: the time in Unix milliseconds, ".", and a MAC over
+// it and the request (client, redirect URI, state, PKCE challenge, nonce).
+// auth_after replaces prompt=login and max_age in the request that comes
+// back, so a value the browser made up (auth_after=1) would skip both; the
+// MAC and AuthAfterTTL make it one this server gave for this request, lately.
+// Empty without the session service's key.
+func (o *OAuth) AuthAfter(q interface{ Get(string) string }, now time.Time) string {
+	ms := strconv.FormatInt(now.UnixMilli(), 10)
+	if mac := o.authAfterMAC(q, ms); mac != "" {
+		return ms + "." + mac
+	}
+	return ""
+}
+
+func (o *OAuth) authAfterMAC(q interface{ Get(string) string }, ms string) string {
+	if o.Sessions == nil {
+		return ""
+	}
+	return o.Sessions.CSRF.mac("gatehouse auth_after v1", ms, q.Get("client_id"), q.Get("redirect_uri"), q.Get("state"),
+		q.Get("code_challenge"), q.Get("nonce"))
+}
+
+// checkAuthAfter reports whether r's auth_after is AuthAfter's for q (in
+// constant time) and no older than AuthAfterTTL at now.
+func (o *OAuth) checkAuthAfter(q interface{ Get(string) string }, r reauthRequest, now time.Time) bool {
+	want := o.authAfterMAC(q, strconv.FormatInt(r.after, 10))
+	at := time.UnixMilli(r.after)
+	return want != "" && subtle.ConstantTimeCompare([]byte(r.afterMAC), []byte(want)) == 1 &&
+		!at.After(now) && now.Sub(at) <= AuthAfterTTL
 }
 
 // parseReauth reads prompt, max_age and auth_after from q; a malformed
@@ -280,11 +322,12 @@ func parseReauth(q interface{ Get(string) string }) (reauthRequest, error) {
 		}
 	}
 	if v := q.Get("auth_after"); v != "" {
-		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil {
+		ms, mac, _ := strings.Cut(v, ".")
+		n, err := strconv.ParseInt(ms, 10, 64)
+		if err != nil || n <= 0 || mac == "" {
 			return reauthRequest{}, gatehouse.Errorf(gatehouse.EInvalidRequest, "auth_after is malformed")
 		}
-		r = reauthRequest{maxAge: -1, after: n} // it replaces prompt=login and max_age
+		r = reauthRequest{maxAge: -1, after: n, afterMAC: mac} // it replaces prompt=login and max_age
 	}
 	return r, nil
 }

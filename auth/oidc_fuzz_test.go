@@ -351,8 +351,9 @@ func FuzzParsePersonScope(f *testing.F) {
 // and a session that authenticated age ago (reauthRequest.needs, what
 // OAuth.ReauthNeeded answers once it has read the session). Against an
 // exact reading: a malformed max_age (anything but decimal digits within
-// an int64) or auth_after is invalid_request; auth_after
-// (Unix milliseconds) replaces prompt and max_age and asks again while the
+// an int64) or auth_after (not "MILLIS.MAC" with MILLIS > 0) is
+// invalid_request; auth_after (whose MAC ReauthNeeded checks: see
+// TestAuthAfterIsBound) replaces prompt and max_age and asks again while the
 // session's auth_time is not after it; otherwise prompt=login always asks,
 // and max_age asks when the session is more than that many seconds old, in
 // exact arithmetic however large max_age is. Never a panic.
@@ -363,17 +364,18 @@ func FuzzReauthNeeded(f *testing.F) {
 		age                   int64
 	}{
 		{"login", "", "", 0}, {"consent", "60", "", 61_000}, {"", "60", "", 60_000}, {"", "0", "", 1}, {"", "", "", 1 << 40},
-		{"none login", "", "", 0}, {"", "", strconv.FormatInt(at.UnixMilli(), 10), 5}, {"login", "1", strconv.FormatInt(at.UnixMilli()-1, 10), 1 << 30},
-		{"", "", "-1", 0}, {"", "", "x", 0}, {"", "+5", "", 6000}, {"", "-1", "", 0}, {"", "99999999999999999999", "", 1000},
+		{"none login", "", "", 0}, {"", "", strconv.FormatInt(at.UnixMilli(), 10) + ".m", 5}, {"login", "1", strconv.FormatInt(at.UnixMilli()-1, 10) + ".m", 1 << 30},
+		{"", "", "-1.m", 0}, {"", "", "x", 0}, {"", "", "1", 0}, {"", "", "1.", 0}, {"", "+5", "", 6000}, {"", "-1", "", 0}, {"", "99999999999999999999", "", 1000},
 	} {
 		f.Add(s.prompt, s.maxAge, s.after, s.age)
 	}
 	f.Fuzz(func(t *testing.T, prompt, maxAge, after string, ageMillis int64) {
 		age := time.Duration(ageMillis%(1<<43)) * time.Millisecond // within ±278 years
 		r, err := parseReauth(url.Values{"prompt": {prompt}, "max_age": {maxAge}, "auth_after": {after}})
-		n, perr := strconv.ParseInt(after, 10, 64)
+		ms, mac, _ := strings.Cut(after, ".")
+		n, perr := strconv.ParseInt(ms, 10, 64)
 		m, mok := decimal(maxAge)
-		if after != "" && perr != nil || maxAge != "" && !mok {
+		if after != "" && (perr != nil || n <= 0 || mac == "") || maxAge != "" && !mok {
 			if gatehouse.ErrorCode(err) != gatehouse.EInvalidRequest {
 				t.Fatalf("max_age %q, auth_after %q: %+v, %v", maxAge, after, r, err)
 			}

@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/gatehouse-auth/gatehouse"
@@ -121,6 +120,13 @@ func (s *Server) oauthAuthorize(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if again, err := s.oauth.ReauthNeeded(r.Context(), sid, q); err != nil {
+		if gatehouse.ErrorCode(err) == gatehouse.EInvalidRequest {
+			// The client and its redirect URI are good: the error goes
+			// back to it (RFC 6749 section 4.1.2.1).
+			_, msg := body(err)
+			s.authorizeRedirect(w, r, req, url.Values{}, &auth.AuthorizeError{Code: "invalid_request", Description: msg})
+			return
+		}
 		s.authorizeFailed(w, r, err)
 		return
 	} else if again {
@@ -166,7 +172,7 @@ func (s *Server) signInFirst(w http.ResponseWriter, r *http.Request, req auth.Au
 		portal.Set("login_hint", h)
 	}
 	if again {
-		next.Set("auth_after", strconv.FormatInt(s.oauth.Now().UnixMilli(), 10))
+		next.Set("auth_after", s.oauth.AuthAfter(next, s.oauth.Now()))
 		portal.Set("prompt", "login")
 	}
 	portal.Set("next", "/v1/oauth/authorize?"+next.Encode())

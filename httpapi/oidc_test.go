@@ -122,6 +122,20 @@ func TestOpenIDConnectCodeFlow(t *testing.T) {
 		// Signing in again satisfies the request that came back: the new
 		// session's auth_time is after auth_after.
 		next := lu.Query().Get("next")
+		// auth_after is bound to its request by a MAC: one made up (which
+		// would skip prompt=login) or moved to another request is refused.
+		nu, _ := url.Parse(next)
+		for name, edit := range map[string]func(url.Values){
+			"made-up auth_after":            func(v url.Values) { v.Set("auth_after", "1.AAAA") },
+			"auth_after without a MAC":      func(v url.Values) { v.Set("auth_after", strings.Split(v.Get("auth_after"), ".")[0]) },
+			"auth_after of another request": func(v url.Values) { v.Set("state", "another") },
+		} {
+			v := nu.Query()
+			edit(v)
+			if w := br.send("GET", "/v1/oauth/authorize?"+v.Encode(), "", ""); !strings.Contains(w.Header().Get("Location"), "error=invalid_request") {
+				t.Fatalf("%s: %d %q, want invalid_request", name, w.Code, w.Header().Get("Location"))
+			}
+		}
 		if w := br.send("GET", next, "", ""); !strings.Contains(w.Header().Get("Location"), "error=login_required") {
 			t.Fatalf("auth_after before signing in again: %d %q (want login_required, not a loop)", w.Code, w.Header().Get("Location"))
 		}

@@ -35,6 +35,12 @@
 //	            loopback public URL: an IP address is no rp id), and the tool
 //	            signs for -webauthn-origin (default: -base's scheme and port
 //	            on the rp id the server names)
+//	peer-cc, peer-introspect
+//	            client_credentials and introspection at another OAuth 2.0
+//	            server (-base its public URL, -peer-admin its admin URL;
+//	            bench/peer.sh runs Ory Hydra beside gatehouse): peer.go
+//	verify      GET -verify-url with the session's access token (a
+//	            -serve-bare server's /verify: package verify's middleware)
 //	bare        GET -base (a bare net/http server: `-serve-bare ADDR`, whose
 //	            / is a static JSON answer, /db the same primary-key read as
 //	            GET /v1/me with the same driver (-bare-db), /jwks the bytes
@@ -103,6 +109,7 @@ type opts struct {
 	base      string
 	mode      string
 	verifyURL string
+	peerAdmin string // peer modes: the other OAuth server's admin URL
 
 	totpAccounts   int    // totp: accounts (each with a TOTP factor) a worker
 	webauthnOrigin string // passkey: the origin the authenticator signs for
@@ -110,7 +117,7 @@ type opts struct {
 
 func main() {
 	base := flag.String("base", "http://127.0.0.1:8080", "gatehouse base URL (loopback)")
-	mode := flag.String("mode", "me", "login, refresh, me, me-pat, verify, cc, introspect, jwks, flood, totp, passkey, bare or argon2")
+	mode := flag.String("mode", "me", "login, refresh, me, me-pat, verify, cc, introspect, jwks, flood, totp, passkey, peer-cc, peer-introspect, bare or argon2")
 	concList := flag.String("c", "8", "concurrent workers; a comma-separated list runs each in turn")
 	dur := flag.Duration("d", 10*time.Second, "how long to run each -c")
 	maxReq := flag.Int64("max", 2_000_000, "stop after this many requests")
@@ -126,6 +133,7 @@ func main() {
 	bareDB := flag.String("bare-db", "", "with -serve-bare: the database of GET /db (postgres://… or sqlite:PATH)")
 	bareJWKS := flag.String("bare-jwks", "", "with -serve-bare: the URL whose bytes GET /jwks serves")
 	bareIssuer := flag.String("bare-issuer", "", "with -serve-bare: gatehouse's URL, whose access tokens GET /verify checks with package verify")
+	peerAdmin := flag.String("peer-admin", "", "peer modes: the admin URL of the OAuth 2.0 server measured beside gatehouse (bench/peer.sh)")
 	verifyURL := flag.String("verify-url", "", "verify mode: the URL to GET with the session's access token (a -serve-bare server's /verify)")
 	proxyPG := flag.String("proxy-pg", "", "only run counting proxies: LISTEN=TARGET for PostgreSQL")
 	proxyRedis := flag.String("proxy-redis", "", "counting proxy LISTEN=TARGET for Redis")
@@ -166,7 +174,7 @@ func main() {
 	if *xff {
 		rt = &ownAddress{next: tr}
 	}
-	o := &opts{cl: &http.Client{Transport: rt, Timeout: 30 * time.Second}, base: *base, mode: *mode, verifyURL: *verifyURL,
+	o := &opts{cl: &http.Client{Transport: rt, Timeout: 30 * time.Second}, base: *base, mode: *mode, verifyURL: *verifyURL, peerAdmin: *peerAdmin,
 		totpAccounts: *totpAccounts, webauthnOrigin: *webauthnOrigin}
 	if o.mode == "totp" && o.totpAccounts < 1 {
 		o.totpAccounts = totpAccountsFor(hashRate(), *dur, concs)

@@ -31,6 +31,8 @@ func setup(o *opts, i int) (func() error, error) {
 			u = base + "/.well-known/jwks.json"
 		}
 		return func() error { return get(cl, u, "") }, nil
+	case "peer-cc", "peer-introspect":
+		return setupPeer(o)
 	case "argon2":
 		p := password.DefaultParams // the parameters gatehouse hashes with
 		salt := make([]byte, p.SaltLen)
