@@ -29,10 +29,11 @@ import (
 //     Refresh: refresh.token;
 //   - Workspaces.Create, AddMember, PATs.Create: their per-user policies.
 //
-// A refusal comes before any hashing, look-up or write: an over-limit
-// attempt costs one limiter round trip. After the check, only a credential
-// failure (invalid_grant, invalid_client, unauthorized) counts against the
-// ceilings; a success never touches them.
+// A refusal comes before any hashing, look-up or write: the policy and the
+// ceilings are decided in one limiter round trip (ratelimit.EnforceAttempt),
+// and so is the counting of a failure against both ceilings. After the
+// check, only a credential failure (invalid_grant, invalid_client,
+// unauthorized) counts against the ceilings; a success never touches them.
 //
 // The HTTP layer puts the guard in every request's context (WithGuard), so
 // a new endpoint that calls these services cannot skip it; the per-IP rate
@@ -179,12 +180,8 @@ func (g *Guard) Enter(ctx context.Context, a Attempt) (*Pass, error) {
 			}
 		}
 	}
-	if a.Policy != "" {
-		if err := g.limits.Enforce(ctx, a.Policy, a.Identity); err != nil {
-			return nil, err
-		}
-	}
-	if err := g.failed.Enforce(ctx, p.ip, a.Account); err != nil {
+	// The policy, then the ceilings, in one limiter round trip.
+	if err := ratelimit.EnforceAttempt(ctx, g.limits, a.Policy, a.Identity, g.failed, p.ip, a.Account); err != nil {
 		return nil, err
 	}
 	return p, nil

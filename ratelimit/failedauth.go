@@ -88,6 +88,12 @@ func (fa *FailedAuth) Fail(ctx context.Context, ip, account string) (Verdict, er
 // unavailable one when the backend failed.
 func (fa *FailedAuth) Enforce(ctx context.Context, ip, account string) error {
 	v, err := fa.Check(ctx, ip, account)
+	return enforceVerdict(ctx, v, err)
+}
+
+// enforceVerdict is Enforce's answer for the verdict v, or for the backend's
+// err.
+func enforceVerdict(ctx context.Context, v Verdict, err error) error {
 	if err != nil {
 		return gatehouse.Wrap(gatehouse.EUnavailable, err, "rate limiter unavailable")
 	}
@@ -118,24 +124,42 @@ func (fa *FailedAuth) Reset(ctx context.Context, ip, account string) error {
 }
 
 func (fa *FailedAuth) do(ctx context.Context, ip, account string, add bool) (Verdict, error) {
-	var v Verdict
-	step := func(p Policy, identity string) (Failures, error) {
-		key := Key(p.Name, identity)
-		if add {
-			return fa.backend.AddFailure(ctx, key, p)
-		}
-		return fa.backend.Failures(ctx, key, p)
+	op := OpFailures
+	if add {
+		op = OpAddFailure
 	}
-	var err error
+	return fa.verdict(ip, account, Batch(ctx, fa.backend, fa.steps(ip, account, op)))
+}
+
+// steps are the steps that take op (OpFailures or OpAddFailure) on the
+// ceilings of ip and of account, each skipped when empty: one round trip for
+// both on a Batcher.
+func (fa *FailedAuth) steps(ip, account string, op Op) []Step {
+	steps := make([]Step, 0, 2)
 	if ip != "" {
-		if v.IP, err = step(fa.perIP, ip); err != nil {
-			return Verdict{}, err
-		}
+		steps = append(steps, Step{Op: op, Key: Key(fa.perIP.Name, ip), Policy: fa.perIP})
 	}
 	if account != "" {
-		if v.Account, err = step(fa.accountPolicy(account), account); err != nil {
-			return Verdict{}, err
+		p := fa.accountPolicy(account)
+		steps = append(steps, Step{Op: op, Key: Key(p.Name, account), Policy: p})
+	}
+	return steps
+}
+
+// verdict is the Verdict of the outcomes of steps(ip, account, …), or the
+// first step's error.
+func (fa *FailedAuth) verdict(ip, account string, out []Outcome) (Verdict, error) {
+	for _, o := range out {
+		if o.Err != nil {
+			return Verdict{}, o.Err
 		}
+	}
+	var v Verdict
+	if ip != "" {
+		v.IP, out = out[0].Failures, out[1:]
+	}
+	if account != "" {
+		v.Account = out[0].Failures
 	}
 	for _, f := range []Failures{v.IP, v.Account} {
 		if f.Crossed {

@@ -49,8 +49,13 @@ func (l *Limits) Allow(ctx context.Context, name, identity string) (Decision, er
 	if !ok {
 		return Decision{}, fmt.Errorf("ratelimit: unknown policy %q", name)
 	}
-	key := Key(name, identity)
-	d, err := l.backend.Allow(ctx, key, p)
+	d, err := l.backend.Allow(ctx, Key(name, identity), p)
+	return l.took(ctx, d, err)
+}
+
+// took adds the decision d the backend took (unless it failed with err) to
+// the request's Record and calls OnExceeded on its first denial.
+func (l *Limits) took(ctx context.Context, d Decision, err error) (Decision, error) {
 	if err != nil {
 		return Decision{}, err
 	}
@@ -76,7 +81,11 @@ func (l *Limits) Peek(ctx context.Context, name, identity string) (Decision, err
 // *ExceededError) when it may not, and an unavailable one when the backend
 // failed, so that a broken limiter refuses rather than lets everything through.
 func (l *Limits) Enforce(ctx context.Context, name, identity string) error {
-	d, err := l.Allow(ctx, name, identity)
+	return enforced(l.Allow(ctx, name, identity))
+}
+
+// enforced is Enforce's answer for the decision d, or for the backend's err.
+func enforced(d Decision, err error) error {
 	if err != nil {
 		return gatehouse.Wrap(gatehouse.EUnavailable, err, "rate limiter unavailable")
 	}

@@ -74,7 +74,8 @@ type Failures struct {
 // process) and redis.Limiter (shared by every instance), and redis.Failover
 // (Redis with a memory fallback). Keys are opaque strings built by this
 // package; a backend keeps GCRA buckets and failure counters apart. Every
-// call is one atomic step (in Redis, one round trip).
+// call is one atomic step (in Redis, one round trip); a Batcher also takes
+// several steps in one round trip (Batch).
 type Backend interface {
 	// Allow consumes one request from key's GCRA bucket under p.
 	Allow(ctx context.Context, key string, p Policy) (Decision, error)

@@ -5,12 +5,15 @@ package ratelimittest
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/gatehouse-auth/gatehouse"
 	"github.com/gatehouse-auth/gatehouse/ratelimit"
 )
 
@@ -274,10 +277,210 @@ func Run(t *testing.T, newBackend Factory) {
 		b, _, k, _ := setup(t)
 		cctx, cancel := context.WithCancel(ctx)
 		cancel()
-		if _, err := b.Allow(cctx, k, ratelimit.Policy{Name: "t.cancel", Limit: 1, Window: time.Minute}); err == nil {
+		p := ratelimit.Policy{Name: "t.cancel", Limit: 1, Window: time.Minute}
+		if _, err := b.Allow(cctx, k, p); err == nil {
 			t.Fatal("a canceled context decided")
 		}
+		out := ratelimit.Batch(cctx, b, []ratelimit.Step{{Op: ratelimit.OpAllow, Key: k, Policy: p}, {Op: ratelimit.OpFailures, Key: k, Policy: p}})
+		for i, o := range out {
+			if o.Err == nil {
+				t.Fatalf("step %d of a batch decided on a canceled context: %+v", i, o)
+			}
+		}
 	})
+
+	// A batch (one round trip on a Batcher) decides exactly as the same
+	// calls one after another: in order, each step seeing the ones before.
+	t.Run("BatchIsTheCallsInOrder", func(t *testing.T) {
+		b, _, k, _ := setup(t)
+		p := ratelimit.Policy{Name: "t.batch", Limit: 2, Window: time.Minute}
+		ops := []ratelimit.Op{
+			ratelimit.OpAllow, ratelimit.OpPeek, ratelimit.OpAddFailure, ratelimit.OpFailures,
+			ratelimit.OpAllow, ratelimit.OpAllow, ratelimit.OpAllow, ratelimit.OpPeek,
+			ratelimit.OpAddFailure, ratelimit.OpAddFailure, ratelimit.OpFailures,
+		}
+		steps := func(k string) []ratelimit.Step {
+			s := make([]ratelimit.Step, len(ops))
+			for i, op := range ops {
+				s[i] = ratelimit.Step{Op: op, Key: k, Policy: p}
+			}
+			return s
+		}
+		got := ratelimit.Batch(ctx, b, steps(k+"batch"))
+		if len(got) != len(ops) {
+			t.Fatalf("%d outcomes for %d steps", len(got), len(ops))
+		}
+		for i, o := range got {
+			if o.Err != nil {
+				t.Fatalf("step %d: %v", i, o.Err)
+			}
+		}
+		want := []struct {
+			allowed, first, blocked, crossed bool
+			remaining, count                 int
+		}{
+			{allowed: true, remaining: 1}, {allowed: true, remaining: 1}, {count: 1}, {count: 1},
+			{allowed: true, remaining: 0}, {first: true}, {}, {},
+			{count: 2, blocked: true, crossed: true}, {count: 3, blocked: true}, {count: 3, blocked: true},
+		}
+		for i, w := range want {
+			d, f := got[i].Decision, got[i].Failures
+			switch ops[i] {
+			case ratelimit.OpAllow, ratelimit.OpPeek:
+				if d.Policy != p || d.Allowed != w.allowed || d.FirstDenied != w.first || d.Remaining != w.remaining {
+					t.Fatalf("step %d (op %d): %+v, want allowed=%v first=%v remaining=%d", i, ops[i], d, w.allowed, w.first, w.remaining)
+				}
+			default:
+				if f.Policy != p || f.Count != w.count || f.Blocked != w.blocked || f.Crossed != w.crossed {
+					t.Fatalf("step %d (op %d): %+v, want count=%d blocked=%v crossed=%v", i, ops[i], f, w.count, w.blocked, w.crossed)
+				}
+			}
+		}
+		// The same steps one call at a time, on another key: the same outcomes.
+		one := steps(k + "one")
+		for i, s := range one {
+			var o ratelimit.Outcome
+			switch s.Op {
+			case ratelimit.OpAllow:
+				o.Decision, o.Err = b.Allow(ctx, s.Key, p)
+			case ratelimit.OpPeek:
+				o.Decision, o.Err = b.Peek(ctx, s.Key, p)
+			case ratelimit.OpAddFailure:
+				o.Failures, o.Err = b.AddFailure(ctx, s.Key, p)
+			case ratelimit.OpFailures:
+				o.Failures, o.Err = b.Failures(ctx, s.Key, p)
+			}
+			if o != got[i] {
+				t.Fatalf("step %d: one call decided %+v, the batch %+v", i, o, got[i])
+			}
+		}
+		// The batch's state stays: its Allow steps consumed, its failures count.
+		if d, err := b.Peek(ctx, k+"batch", p); err != nil || d.Allowed {
+			t.Fatalf("after the batch: %+v %v, want the bucket exhausted", d, err)
+		}
+		if f, err := b.Failures(ctx, k+"batch", p); err != nil || f.Count != 3 {
+			t.Fatalf("after the batch: %+v %v, want 3 failures", f, err)
+		}
+		if out := ratelimit.Batch(ctx, b, nil); len(out) != 0 {
+			t.Fatalf("an empty batch: %+v", out)
+		}
+	})
+
+	t.Run("EnforceAttempt", func(t *testing.T) {
+		b, c, k, _ := setup(t)
+		enforceAttempt(t, b, c, k)
+	})
+}
+
+// enforceAttempt checks that ratelimit.EnforceAttempt answers, records and
+// reports exactly as Limits.Enforce followed by FailedAuth.Enforce (what
+// package auth's guard did before it took both in one round trip), on two
+// parallel sets of keys of b: the policy's request is consumed even when a
+// ceiling then refuses, the policy's refusal wins over a ceiling's and then
+// records nothing of the ceilings, and rate_limit.exceeded is reported once.
+func enforceAttempt(t *testing.T, b ratelimit.Backend, c *Clock, k string) {
+	ps, err := ratelimit.ParsePolicies("token.account=3/1m, failed_auth.ip=2/15m, failed_auth.account=4/15m")
+	if err != nil {
+		t.Fatal(err)
+	}
+	type world struct {
+		ip, account, identity string
+		limits                *ratelimit.Limits
+		failed                *ratelimit.FailedAuth
+		events                []ratelimit.Decision
+		enforce               func(ctx context.Context) error
+	}
+	newWorld := func(name string) *world {
+		w := &world{ip: k + name + "ip", account: "client:" + k + name, identity: k + name,
+			limits: ratelimit.NewLimits(b, ps), failed: ratelimit.NewFailedAuth(b, ps)}
+		w.limits.OnExceeded = func(_ context.Context, d ratelimit.Decision) { w.events = append(w.events, d) }
+		return w
+	}
+	seq, batch := newWorld("seq"), newWorld("batch")
+	seq.enforce = func(ctx context.Context) error {
+		if err := seq.limits.Enforce(ctx, ratelimit.TokenAccount, seq.identity); err != nil {
+			return err
+		}
+		return seq.failed.Enforce(ctx, seq.ip, seq.account)
+	}
+	batch.enforce = func(ctx context.Context) error {
+		return ratelimit.EnforceAttempt(ctx, batch.limits, ratelimit.TokenAccount, batch.identity, batch.failed, batch.ip, batch.account)
+	}
+	refusedBy := func(err error) string {
+		var e *ratelimit.ExceededError
+		if errors.As(err, &e) {
+			return e.Decision.Policy.Name
+		}
+		return ""
+	}
+	// attempt runs one attempt in both worlds: refused by the policy named
+	// want ("" for none), with the decisions named recorded, the same in both.
+	attempt := func(what, want string, recorded ...string) {
+		t.Helper()
+		var errs [2]error
+		var recs [2][]ratelimit.Decision
+		for i, w := range []*world{seq, batch} {
+			ctx, rec := ratelimit.NewContext(context.Background())
+			errs[i] = w.enforce(ctx)
+			recs[i] = rec.Decisions()
+		}
+		if got := refusedBy(errs[1]); got != want || (errs[1] == nil) != (want == "") {
+			t.Fatalf("%s: %v, want refused by %q", what, errs[1], want)
+		}
+		if (errs[0] == nil) != (errs[1] == nil) || errs[0] != nil && (errs[0].Error() != errs[1].Error() ||
+			gatehouse.ErrorCode(errs[0]) != gatehouse.ErrorCode(errs[1]) || gatehouse.ErrorMessage(errs[0]) != gatehouse.ErrorMessage(errs[1])) {
+			t.Fatalf("%s: one after another %v, in one batch %v", what, errs[0], errs[1])
+		}
+		if !slices.Equal(recs[0], recs[1]) {
+			t.Fatalf("%s: one after another recorded %+v, in one batch %+v", what, recs[0], recs[1])
+		}
+		var names []string
+		for _, d := range recs[1] {
+			names = append(names, d.Policy.Name)
+		}
+		if !slices.Equal(names, recorded) {
+			t.Fatalf("%s: recorded %q, want %q", what, names, recorded)
+		}
+		if !slices.Equal(seq.events, batch.events) {
+			t.Fatalf("%s: rate_limit.exceeded one after another %+v, in one batch %+v", what, seq.events, batch.events)
+		}
+	}
+	fail := func() {
+		t.Helper()
+		for _, w := range []*world{seq, batch} {
+			if _, err := w.failed.Fail(context.Background(), w.ip, w.account); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	const policy, ipCeiling = ratelimit.TokenAccount, ratelimit.FailedAuthIP
+	attempt("first attempt", "", policy)
+	attempt("second attempt", "", policy)
+	fail()
+	fail() // the IP's ceiling (2) is reached
+	attempt("the policy allows, the IP's ceiling refuses", ipCeiling, policy, ipCeiling)
+	if d, err := batch.limits.Peek(context.Background(), policy, batch.identity); err != nil || d.Allowed {
+		t.Fatalf("the request a ceiling refused was not consumed: %+v %v", d, err)
+	}
+	attempt("both refuse: the policy's refusal wins", policy, policy)
+	if len(batch.events) != 1 || batch.events[0].Policy.Name != policy || !batch.events[0].FirstDenied {
+		t.Fatalf("rate_limit.exceeded reported %+v, want once for %s", batch.events, policy)
+	}
+	attempt("both refuse again", policy, policy)
+	if len(batch.events) != 1 {
+		t.Fatalf("rate_limit.exceeded reported %d times in one window, want once", len(batch.events))
+	}
+	c.Advance(20 * time.Second) // one request of token.account comes back
+	attempt("the policy allows again, the IP's ceiling still refuses", ipCeiling, policy, ipCeiling)
+	attempt("and the request it took is gone", policy, policy)
+	c.Advance(15 * time.Minute)
+	attempt("after the windows", "", policy)
+	fail()
+	fail() // the IP's ceiling: blocked for 15 minutes
+	c.Advance(time.Minute)
+	fail()
+	fail() // the account's: blocked for 15 minutes, one minute longer
+	attempt("both ceilings reached: the longer block is reported", ratelimit.FailedAuthAccount, policy, ratelimit.FailedAuthAccount)
 }
 
 type helpers struct {

@@ -1,6 +1,7 @@
 package redis
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"log/slog"
@@ -258,6 +259,37 @@ func (f *Failover) Failures(ctx context.Context, key string, p ratelimit.Policy)
 		func(c context.Context) (ratelimit.Failures, error) { return f.fallback.Failures(c, key, p) })
 }
 
+// Batch implements ratelimit.Batcher: the steps are decided as one unit,
+// all in Redis (one round trip) or, when any of them fails there, all in
+// memory. The refusals and blocks Redis answered are mirrored into memory
+// first, as Allow and Failures do, so a batch that falls back halfway still
+// starts from them.
+func (f *Failover) Batch(ctx context.Context, steps []ratelimit.Step) []ratelimit.Outcome {
+	out, _ := decide(f, ctx,
+		func(c context.Context) ([]ratelimit.Outcome, error) {
+			out := f.redis.Batch(c, steps)
+			var first error
+			for i, o := range out {
+				switch s := steps[i]; {
+				case o.Err != nil:
+					first = cmp.Or(first, o.Err)
+				case s.Op == ratelimit.OpAllow || s.Op == ratelimit.OpPeek:
+					f.refused(s.Key, o.Decision, nil)
+				default:
+					f.blocked(s.Key, o.Failures, nil)
+				}
+			}
+			return out, first
+		},
+		func(c context.Context) ([]ratelimit.Outcome, error) {
+			if n := len(steps) - 1; n > 0 {
+				f.fallbacks.Add(float64(n)) // decide counted one
+			}
+			return ratelimit.Batch(c, f.fallback, steps), nil
+		})
+	return out
+}
+
 // ResetFailures implements ratelimit.Backend. It clears both stores, so an
 // unlock made during an outage also holds once Redis is back.
 func (f *Failover) ResetFailures(ctx context.Context, key string) error {
@@ -268,4 +300,4 @@ func (f *Failover) ResetFailures(ctx context.Context, key string) error {
 	return err
 }
 
-var _ ratelimit.Backend = (*Failover)(nil)
+var _ ratelimit.Batcher = (*Failover)(nil)

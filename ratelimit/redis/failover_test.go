@@ -397,3 +397,102 @@ func TestFailoverKeepsRedisRefusals(t *testing.T) {
 		t.Fatalf("a key never refused during the outage: %+v %v", d, err)
 	}
 }
+
+// A batch is decided as one unit: when one of its steps fails in Redis
+// (here a counter key of the wrong type: Redis answers the other steps and
+// that one an error, as when Redis goes away between them), every step is
+// decided again in memory, after the refusals Redis did answer were
+// mirrored there. The steps Redis took stay taken in Redis.
+func TestFailoverBatchFallsBackAsOneUnit(t *testing.T) {
+	direct, prefix := redistest.Open(t)
+	f, _, logs := newFailover(t, redis.New(direct, redis.Options{Prefix: prefix}))
+	inRedis := redis.New(direct, redis.Options{Prefix: prefix})
+	ctx := context.Background()
+	p := ratelimit.Policy{Name: "unit", Limit: 3, Window: time.Hour}
+	for i := 0; i < 3; i++ { // "over": exhausted in Redis
+		if d, err := f.Allow(ctx, "over", p); err != nil || !d.Allowed {
+			t.Fatalf("request %d: %+v %v", i, d, err)
+		}
+	}
+	if d, err := f.Allow(ctx, "under", p); err != nil || d.Remaining != 2 {
+		t.Fatalf("under: %+v %v", d, err)
+	}
+	if err := direct.Set(ctx, prefix+"f{broken}", "not a hash", time.Hour).Err(); err != nil {
+		t.Fatal(err)
+	}
+	steps := []ratelimit.Step{
+		{Op: ratelimit.OpAllow, Key: "over", Policy: p},
+		{Op: ratelimit.OpAllow, Key: "under", Policy: p},
+		{Op: ratelimit.OpFailures, Key: "broken", Policy: p},
+	}
+	if out := inRedis.Batch(ctx, steps[2:]); out[0].Err == nil {
+		t.Fatalf("a counter of the wrong type read: %+v", out[0])
+	}
+	out := f.Batch(ctx, steps)
+	for i, o := range out {
+		if o.Err != nil {
+			t.Fatalf("step %d: %v (a fallback decision must not fail)", i, o.Err)
+		}
+	}
+	if !f.Status().Degraded || logs.count(downLine) != 1 {
+		t.Fatalf("status %+v, %d log lines: a step failing in Redis must fall back", f.Status(), logs.count(downLine))
+	}
+	if d := out[0].Decision; d.Allowed {
+		t.Fatalf("a key Redis refused in the batch itself, decided in memory: %+v, want refused (mirrored)", d)
+	}
+	if d := out[1].Decision; !d.Allowed || d.Remaining != 2 {
+		t.Fatalf("a key Redis allowed, decided in memory: %+v, want the per-instance allowance (remaining 2), not Redis's answer (1)", d)
+	}
+	if f := out[2].Failures; f.Count != 0 || f.Blocked {
+		t.Fatalf("the broken counter, read in memory: %+v", f)
+	}
+	if d, err := inRedis.Peek(ctx, "under", p); err != nil || d.Remaining != 1 {
+		t.Fatalf("Redis holds %+v %v for the key it allowed in the batch, want remaining 1 (taken there too)", d, err)
+	}
+}
+
+// A batch sent to a Redis that stopped answering is decided in memory, as
+// one unit, within the per-call timeout.
+func TestFailoverBatchStalledRedis(t *testing.T) {
+	direct, prefix := redistest.Open(t)
+	px := newProxy(t, direct.Options().Addr)
+	c, err := redis.Open("redis://" + px.addr + "/" + strconv.Itoa(direct.Options().DB))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	f, reg, _ := newFailover(t, redis.New(c, redis.Options{Prefix: prefix}))
+	ctx := context.Background()
+	p := ratelimit.Policy{Name: "stallbatch", Limit: 1, Window: time.Hour}
+	perIP := ratelimit.Policy{Name: ratelimit.FailedAuthIP, Limit: 1, Window: time.Hour}
+	perAccount := ratelimit.Policy{Name: ratelimit.FailedAuthAccount, Limit: 5, Window: time.Hour}
+	fa := ratelimit.NewFailedAuth(f, ratelimit.Policies{ratelimit.FailedAuthIP: perIP, ratelimit.FailedAuthAccount: perAccount})
+	if v, err := fa.Fail(ctx, "198.51.100.7", "client:x"); err != nil || !v.Blocked || v.IP.Count != 1 || v.Account.Count != 1 {
+		t.Fatalf("a failure counted in Redis: %+v %v", v, err)
+	}
+	px.stalled.Store(true)
+	steps := []ratelimit.Step{
+		{Op: ratelimit.OpAllow, Key: "k", Policy: p},
+		{Op: ratelimit.OpFailures, Key: ratelimit.Key(ratelimit.FailedAuthIP, "198.51.100.7"), Policy: perIP},
+		{Op: ratelimit.OpFailures, Key: ratelimit.Key(ratelimit.FailedAuthAccount, "client:x"), Policy: perAccount},
+	}
+	start := time.Now()
+	out := f.Batch(ctx, steps)
+	if time.Since(start) > time.Second {
+		t.Fatalf("the batch took %s with Redis stalled", time.Since(start))
+	}
+	if !f.Status().Degraded {
+		t.Fatal("a stalled Redis did not make the batch fall back")
+	}
+	for i, o := range out {
+		if o.Err != nil {
+			t.Fatalf("step %d: %v", i, o.Err)
+		}
+	}
+	if !out[0].Decision.Allowed || !out[1].Failures.Blocked || out[2].Failures.Count != 0 {
+		t.Fatalf("decided in memory: %+v; want the request allowed, the IP's ceiling blocked (mirrored from Redis), the account's count 0", out)
+	}
+	if v := metric(t, reg, "gatehouse_ratelimit_fallback_decisions_total", ""); v != 3 {
+		t.Fatalf("fallback decisions %v, want 3 (one per step)", v)
+	}
+}

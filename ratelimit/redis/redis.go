@@ -1,8 +1,9 @@
 // Package redis is the shared rate-limit backend: every decision is one
 // atomic round trip (a Lua script run with EVALSHA, falling back to EVAL when
-// the server does not have it yet), so limits hold across every gatehouse
-// instance that uses the same Redis. Failover wraps it with a per-instance
-// memory fallback for when Redis is unreachable.
+// the server does not have it yet), and a batch of them one pipelined round
+// trip, so limits hold across every gatehouse instance that uses the same
+// Redis. Failover wraps it with a per-instance memory fallback for when Redis
+// is unreachable.
 //
 // Keys all start with ratelimit.KeyPrefix and carry a hash tag ("{…}") around
 // the whole key, so each script touches one slot and runs on Redis Cluster.
@@ -28,6 +29,7 @@ import (
 // *ClusterClient and *Ring all qualify).
 type Client interface {
 	goredis.Scripter
+	Pipeline() goredis.Pipeliner
 	Ping(ctx context.Context) *goredis.StatusCmd
 	Del(ctx context.Context, keys ...string) *goredis.IntCmd
 }
@@ -153,48 +155,116 @@ return {n, e - now, crossed}
 
 // Allow implements ratelimit.Backend.
 func (l *Limiter) Allow(ctx context.Context, key string, p ratelimit.Policy) (ratelimit.Decision, error) {
-	return l.gcra(ctx, key, p, "1")
+	o := l.run(ctx, ratelimit.Step{Op: ratelimit.OpAllow, Key: key, Policy: p})
+	return o.Decision, o.Err
 }
 
 // Peek implements ratelimit.Backend.
 func (l *Limiter) Peek(ctx context.Context, key string, p ratelimit.Policy) (ratelimit.Decision, error) {
-	return l.gcra(ctx, key, p, "0")
-}
-
-func (l *Limiter) gcra(ctx context.Context, key string, p ratelimit.Policy, consume string) (ratelimit.Decision, error) {
-	r, err := gcraScript.Run(ctx, l.c, []string{l.key("r", key)},
-		l.nowArg(), ratelimit.Interval(p), p.Window.Microseconds(), consume).Int64Slice()
-	if err != nil {
-		return ratelimit.Decision{}, fmt.Errorf("redis rate limit: %w", err)
-	}
-	if len(r) != 4 {
-		return ratelimit.Decision{}, errors.New("redis rate limit: unexpected script reply")
-	}
-	d := ratelimit.FromGCRA(p, r[0] == 1, r[1], r[2])
-	d.FirstDenied = r[3] == 1
-	return d, nil
+	o := l.run(ctx, ratelimit.Step{Op: ratelimit.OpPeek, Key: key, Policy: p})
+	return o.Decision, o.Err
 }
 
 // AddFailure implements ratelimit.Backend.
 func (l *Limiter) AddFailure(ctx context.Context, key string, p ratelimit.Policy) (ratelimit.Failures, error) {
-	return l.count(ctx, key, p, "1")
+	o := l.run(ctx, ratelimit.Step{Op: ratelimit.OpAddFailure, Key: key, Policy: p})
+	return o.Failures, o.Err
 }
 
 // Failures implements ratelimit.Backend.
 func (l *Limiter) Failures(ctx context.Context, key string, p ratelimit.Policy) (ratelimit.Failures, error) {
-	return l.count(ctx, key, p, "0")
+	o := l.run(ctx, ratelimit.Step{Op: ratelimit.OpFailures, Key: key, Policy: p})
+	return o.Failures, o.Err
 }
 
-func (l *Limiter) count(ctx context.Context, key string, p ratelimit.Policy, add string) (ratelimit.Failures, error) {
-	r, err := failScript.Run(ctx, l.c, []string{l.key("f", key)},
-		l.nowArg(), p.Limit, p.Window.Microseconds(), add).Int64Slice()
-	if err != nil {
-		return ratelimit.Failures{}, fmt.Errorf("redis failed-auth counter: %w", err)
+// run takes one step: its script with EVALSHA, or EVAL when Redis lost it.
+func (l *Limiter) run(ctx context.Context, s ratelimit.Step) ratelimit.Outcome {
+	sc, keys, args := l.script(s, l.nowArg())
+	return outcome(s, sc.Run(ctx, l.c, keys, args...))
+}
+
+// Batch implements ratelimit.Batcher: the steps' scripts go to Redis in one
+// pipeline, one round trip, and run there in order, each atomic as alone.
+// The steps Redis answers NOSCRIPT (it lost the script) are sent again with
+// EVAL, in a second pipeline, as Script.Run does for one.
+func (l *Limiter) Batch(ctx context.Context, steps []ratelimit.Step) []ratelimit.Outcome {
+	now := l.nowArg()
+	cmds := make([]*goredis.Cmd, len(steps))
+	pipe := l.c.Pipeline()
+	for i, s := range steps {
+		if sc, keys, args := l.script(s, now); sc != nil {
+			cmds[i] = sc.EvalSha(ctx, pipe, keys, args...)
+		}
 	}
-	if len(r) != 3 {
-		return ratelimit.Failures{}, errors.New("redis failed-auth counter: unexpected script reply")
+	_, _ = pipe.Exec(ctx) // each command holds its own error
+	var again goredis.Pipeliner
+	for i, s := range steps {
+		if cmds[i] != nil && goredis.HasErrorPrefix(cmds[i].Err(), "NOSCRIPT") {
+			if again == nil {
+				again = l.c.Pipeline()
+			}
+			sc, keys, args := l.script(s, now)
+			cmds[i] = sc.Eval(ctx, again, keys, args...)
+		}
 	}
-	return ratelimit.FromCount(p, int(r[0]), r[1], r[2] == 1), nil
+	if again != nil {
+		_, _ = again.Exec(ctx)
+	}
+	out := make([]ratelimit.Outcome, len(steps))
+	for i, s := range steps {
+		if cmds[i] == nil {
+			out[i].Err = errUnknownStep
+		} else {
+			out[i] = outcome(s, cmds[i])
+		}
+	}
+	return out
+}
+
+var errUnknownStep = errors.New("redis rate limit: unknown step")
+
+// script returns the script of s and its keys and arguments at now (see
+// nowArg), or a nil script for an unknown step.
+func (l *Limiter) script(s ratelimit.Step, now string) (*goredis.Script, []string, []any) {
+	p := s.Policy
+	switch s.Op {
+	case ratelimit.OpAllow, ratelimit.OpPeek:
+		consume := "0"
+		if s.Op == ratelimit.OpAllow {
+			consume = "1"
+		}
+		return gcraScript, []string{l.key("r", s.Key)}, []any{now, ratelimit.Interval(p), p.Window.Microseconds(), consume}
+	case ratelimit.OpAddFailure, ratelimit.OpFailures:
+		add := "0"
+		if s.Op == ratelimit.OpAddFailure {
+			add = "1"
+		}
+		return failScript, []string{l.key("f", s.Key)}, []any{now, p.Limit, p.Window.Microseconds(), add}
+	}
+	return nil, nil, nil
+}
+
+// outcome reads the reply of s's script.
+func outcome(s ratelimit.Step, c *goredis.Cmd) ratelimit.Outcome {
+	r, err := c.Int64Slice()
+	if s.Op == ratelimit.OpAllow || s.Op == ratelimit.OpPeek {
+		switch {
+		case err != nil:
+			return ratelimit.Outcome{Err: fmt.Errorf("redis rate limit: %w", err)}
+		case len(r) != 4:
+			return ratelimit.Outcome{Err: errors.New("redis rate limit: unexpected script reply")}
+		}
+		d := ratelimit.FromGCRA(s.Policy, r[0] == 1, r[1], r[2])
+		d.FirstDenied = r[3] == 1
+		return ratelimit.Outcome{Decision: d}
+	}
+	switch {
+	case err != nil:
+		return ratelimit.Outcome{Err: fmt.Errorf("redis failed-auth counter: %w", err)}
+	case len(r) != 3:
+		return ratelimit.Outcome{Err: errors.New("redis failed-auth counter: unexpected script reply")}
+	}
+	return ratelimit.Outcome{Failures: ratelimit.FromCount(s.Policy, int(r[0]), r[1], r[2] == 1)}
 }
 
 // ResetFailures implements ratelimit.Backend.
@@ -205,4 +275,4 @@ func (l *Limiter) ResetFailures(ctx context.Context, key string) error {
 	return nil
 }
 
-var _ ratelimit.Backend = (*Limiter)(nil)
+var _ ratelimit.Batcher = (*Limiter)(nil)

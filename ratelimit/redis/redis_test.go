@@ -2,11 +2,14 @@ package redis_test
 
 import (
 	"context"
+	"io"
+	"log/slog"
 	"regexp"
 	"testing"
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse/ratelimit"
+	"github.com/gatehouse-auth/gatehouse/ratelimit/memory"
 	"github.com/gatehouse-auth/gatehouse/ratelimit/ratelimittest"
 	"github.com/gatehouse-auth/gatehouse/ratelimit/redis"
 	"github.com/gatehouse-auth/gatehouse/ratelimit/redis/redistest"
@@ -16,6 +19,28 @@ func TestConformance(t *testing.T) {
 	c, prefix := redistest.Open(t)
 	ratelimittest.Run(t, func(t *testing.T, now func() time.Time) ratelimit.Backend {
 		return redis.New(c, redis.Options{Prefix: prefix, Now: now})
+	})
+}
+
+// The Failover on a Redis that answers decides as Redis does, batches
+// included.
+func TestFailoverConformance(t *testing.T) {
+	c, prefix := redistest.Open(t)
+	ratelimittest.Run(t, func(t *testing.T, now func() time.Time) ratelimit.Backend {
+		f, err := redis.NewFailover(redis.New(c, redis.Options{Prefix: prefix, Now: now}), redis.FailoverOptions{
+			Logger:   slog.New(slog.NewTextHandler(io.Discard, nil)),
+			Fallback: memory.New(memory.Options{Now: now}),
+			Timeout:  5 * time.Second, // a loaded machine must not make it fall back
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			if f.Status().Degraded {
+				t.Error("the failover fell back to memory")
+			}
+		})
+		return f
 	})
 }
 
@@ -92,5 +117,23 @@ func TestScriptFlush(t *testing.T) {
 	d, err := l.Allow(ctx, "k", p)
 	if err != nil || !d.Allowed || d.Remaining != 0 {
 		t.Fatalf("after SCRIPT FLUSH: %+v %v", d, err)
+	}
+	// A batch's steps that Redis answers NOSCRIPT are sent again with EVAL,
+	// and each runs once.
+	p = ratelimit.Policy{Name: "flush.batch", Limit: 3, Window: time.Minute}
+	for i := 0; i < 2; i++ {
+		if err := c.ScriptFlush(ctx).Err(); err != nil {
+			t.Fatal(err)
+		}
+		out := l.Batch(ctx, []ratelimit.Step{
+			{Op: ratelimit.OpAllow, Key: "b", Policy: p},
+			{Op: ratelimit.OpAddFailure, Key: "b", Policy: p},
+		})
+		if o := out[0]; o.Err != nil || !o.Decision.Allowed || o.Decision.Remaining != 2-i {
+			t.Fatalf("batch %d after SCRIPT FLUSH, the request: %+v, want remaining %d", i+1, o, 2-i)
+		}
+		if o := out[1]; o.Err != nil || o.Failures.Count != i+1 {
+			t.Fatalf("batch %d after SCRIPT FLUSH, the failure: %+v, want count %d", i+1, o, i+1)
+		}
 	}
 }
