@@ -158,7 +158,10 @@ func grantApp(ctx context.Context, db *sql.DB, appRole string) error {
 			`revoke all on table `+tbl+` from `+role,
 			`grant `+privs+` on table `+tbl+` to `+role)
 	}
-	stmts = append(stmts, `grant usage, select on all sequences in schema `+sch+` to `+role)
+	stmts = append(stmts, `grant usage, select on all sequences in schema `+sch+` to `+role,
+		// The one-statement lookups (migration 0014), explicitly: default
+		// privileges may have revoked EXECUTE from PUBLIC.
+		`grant execute on all functions in schema `+sch+` to `+role)
 	for _, s := range stmts {
 		if _, err := tx.ExecContext(ctx, s); err != nil {
 			return fmt.Errorf("postgres: %s: %w", s, err)

@@ -67,6 +67,15 @@ func TestMigrateGrants(t *testing.T) {
 		}
 	}
 	must(t, rows.Err())
+	// The lookups of 0014: EXECUTE granted to the app role itself, not only
+	// through PUBLIC's default, which hardened databases revoke.
+	var n int
+	must(t, owner.QueryRowContext(ctx, `select count(*) from pg_proc p, aclexplode(p.proacl) a
+		where p.proname in ('gatehouse_pat_lookup', 'gatehouse_client_lookup') and a.privilege_type = 'EXECUTE'
+		  and a.grantee = (select oid from pg_roles where rolname = $1)`, testdb.AppRole).Scan(&n))
+	if n != 2 {
+		t.Errorf("the app role holds EXECUTE on %d of the 2 lookup functions", n)
+	}
 }
 
 func TestMigrateRefusesBadAppRole(t *testing.T) {

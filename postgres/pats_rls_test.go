@@ -76,8 +76,8 @@ func TestPATLookupUnderRLS(t *testing.T) {
 
 // TestLookupFunctionsEndTheirSetting: the one-statement lookups of
 // migration 0014 see the one row they name, and the setting they make
-// ends with their statement outside a transaction: the next statement on
-// the same connection sees no PAT and no client.
+// does not outlive their statement, outside a transaction or inside one:
+// the next statement sees no PAT and no client.
 func TestLookupFunctionsEndTheirSetting(t *testing.T) {
 	w := seed(t)
 	secret, _ := token.NewPAT(nil)
@@ -116,5 +116,17 @@ func TestLookupFunctionsEndTheirSetting(t *testing.T) {
 		if n != 0 {
 			t.Errorf("after %s, the next statement sees %d %s rows, want 0: the setting outlived its statement", c.lookup, n, c.table)
 		}
+		// Inside a transaction too: the function puts the setting back.
+		tx, err := conn.BeginTx(ctx, nil)
+		must(t, err)
+		must(t, tx.QueryRowContext(ctx, `select count(*) from `+c.lookup+`($1)`, c.arg).Scan(&n))
+		if n != 1 {
+			t.Errorf("%s in a transaction finds %d rows, want 1", c.lookup, n)
+		}
+		must(t, tx.QueryRowContext(ctx, `select count(*) from `+c.table).Scan(&n))
+		if n != 0 {
+			t.Errorf("after %s, the transaction's next statement sees %d %s rows, want 0", c.lookup, n, c.table)
+		}
+		must(t, tx.Rollback())
 	}
 }

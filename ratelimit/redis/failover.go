@@ -22,15 +22,21 @@ import (
 // (for /readyz), and goes back to Redis when a probe, at most once per probe
 // interval while requests arrive, or a Ping, finds it answering again.
 //
-// Every refusal Redis answers is also written to the memory store (Refuse,
-// Block), so a fallback starts from them: a key over its limit in Redis is
-// still refused in memory until its retry time, rather than finding a fresh
-// allowance there. Allowed decisions are not mirrored (that would be a second
-// write on every request); a key under its limit in Redis starts the fallback
-// with the per-instance allowance, the documented cost of an outage.
+// Every refusal Redis answers is also copied into memory (Refuse, Block),
+// so a fallback starts from them: a key over its limit in Redis is still
+// refused in memory until its retry time, rather than finding a fresh
+// allowance there; a failed-auth ceiling Redis answers as not blocked (an
+// administrator's reset) drops its copy. Allowed decisions are not copied
+// (that would be a second write on every request); a key under its limit in
+// Redis starts the fallback with the per-instance allowance, the documented
+// cost of an outage. The copies live in a store of their own (mirror), apart
+// from the fallback's, so that copies accumulated while Redis is up never
+// push the fallback's own state (a live block) out of its bounded store.
 type Failover struct {
 	redis    *Limiter
 	fallback *memory.Store
+	mirror   *memory.Store
+	mem      mirrored // what decides in memory: mirror, then fallback
 	log      *slog.Logger
 	timeout  time.Duration
 	every    time.Duration
@@ -72,7 +78,7 @@ func NewFailover(r *Limiter, o FailoverOptions) (*Failover, error) {
 		o.ProbeInterval = time.Second
 	}
 	f := &Failover{
-		redis: r, fallback: o.Fallback, log: o.Logger, timeout: o.Timeout, every: o.ProbeInterval,
+		redis: r, fallback: o.Fallback, mirror: memory.New(memory.Options{}), log: o.Logger, timeout: o.Timeout, every: o.ProbeInterval,
 		since: time.Now(),
 		active: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "gatehouse_ratelimit_fallback_active",
@@ -94,6 +100,7 @@ func NewFailover(r *Limiter, o FailoverOptions) (*Failover, error) {
 			}
 		}
 	}
+	f.mem = mirrored{mirror: f.mirror, fallback: f.fallback}
 	return f, nil
 }
 
@@ -200,19 +207,61 @@ func decide[T any](f *Failover, ctx context.Context, onRedis, onMemory func(cont
 	return onMemory(ctx)
 }
 
-// refused mirrors a refusal Redis answered into the memory store.
+// refused copies a refusal Redis answered into the mirror.
 func (f *Failover) refused(key string, d ratelimit.Decision, err error) {
 	if err == nil && !d.Allowed {
-		f.fallback.Refuse(key, d.Policy, d.RetryAfter)
+		f.mirror.Refuse(key, d.Policy, d.RetryAfter)
 	}
 }
 
-// blocked mirrors a blocked failed-auth counter Redis answered into the
-// memory store.
+// blocked copies a blocked failed-auth counter Redis answered into the
+// mirror, and drops the copy once Redis answers it is not blocked.
 func (f *Failover) blocked(key string, v ratelimit.Failures, err error) {
-	if err == nil && v.Blocked {
-		f.fallback.Block(key, v.Policy, v.RetryAfter)
+	switch {
+	case err != nil:
+	case v.Blocked:
+		f.mirror.Block(key, v.Policy, v.RetryAfter)
+	default:
+		_ = f.mirror.ResetFailures(context.Background(), key)
 	}
+}
+
+// mirrored is the memory side of a Failover, a ratelimit.Backend: a refusal
+// or block copied from Redis (mirror) answers first; everything else is
+// decided by the per-instance limits (fallback).
+type mirrored struct{ mirror, fallback *memory.Store }
+
+func (m mirrored) Allow(ctx context.Context, key string, p ratelimit.Policy) (ratelimit.Decision, error) {
+	if d, err := m.mirror.Peek(ctx, key, p); err == nil && !d.Allowed {
+		return d, nil
+	}
+	return m.fallback.Allow(ctx, key, p)
+}
+
+func (m mirrored) Peek(ctx context.Context, key string, p ratelimit.Policy) (ratelimit.Decision, error) {
+	if d, err := m.mirror.Peek(ctx, key, p); err == nil && !d.Allowed {
+		return d, nil
+	}
+	return m.fallback.Peek(ctx, key, p)
+}
+
+func (m mirrored) AddFailure(ctx context.Context, key string, p ratelimit.Policy) (ratelimit.Failures, error) {
+	if v, err := m.mirror.Failures(ctx, key, p); err == nil && v.Blocked {
+		return v, nil
+	}
+	return m.fallback.AddFailure(ctx, key, p)
+}
+
+func (m mirrored) Failures(ctx context.Context, key string, p ratelimit.Policy) (ratelimit.Failures, error) {
+	if v, err := m.mirror.Failures(ctx, key, p); err == nil && v.Blocked {
+		return v, nil
+	}
+	return m.fallback.Failures(ctx, key, p)
+}
+
+func (m mirrored) ResetFailures(ctx context.Context, key string) error {
+	_ = m.mirror.ResetFailures(ctx, key)
+	return m.fallback.ResetFailures(ctx, key)
 }
 
 // Allow implements ratelimit.Backend.
@@ -223,7 +272,7 @@ func (f *Failover) Allow(ctx context.Context, key string, p ratelimit.Policy) (r
 			f.refused(key, v, err)
 			return v, err
 		},
-		func(c context.Context) (ratelimit.Decision, error) { return f.fallback.Allow(c, key, p) })
+		func(c context.Context) (ratelimit.Decision, error) { return f.mem.Allow(c, key, p) })
 }
 
 // Peek implements ratelimit.Backend.
@@ -234,7 +283,7 @@ func (f *Failover) Peek(ctx context.Context, key string, p ratelimit.Policy) (ra
 			f.refused(key, v, err)
 			return v, err
 		},
-		func(c context.Context) (ratelimit.Decision, error) { return f.fallback.Peek(c, key, p) })
+		func(c context.Context) (ratelimit.Decision, error) { return f.mem.Peek(c, key, p) })
 }
 
 // AddFailure implements ratelimit.Backend.
@@ -245,7 +294,7 @@ func (f *Failover) AddFailure(ctx context.Context, key string, p ratelimit.Polic
 			f.blocked(key, v, err)
 			return v, err
 		},
-		func(c context.Context) (ratelimit.Failures, error) { return f.fallback.AddFailure(c, key, p) })
+		func(c context.Context) (ratelimit.Failures, error) { return f.mem.AddFailure(c, key, p) })
 }
 
 // Failures implements ratelimit.Backend.
@@ -256,7 +305,7 @@ func (f *Failover) Failures(ctx context.Context, key string, p ratelimit.Policy)
 			f.blocked(key, v, err)
 			return v, err
 		},
-		func(c context.Context) (ratelimit.Failures, error) { return f.fallback.Failures(c, key, p) })
+		func(c context.Context) (ratelimit.Failures, error) { return f.mem.Failures(c, key, p) })
 }
 
 // Batch implements ratelimit.Batcher: the steps are decided as one unit,
@@ -285,7 +334,7 @@ func (f *Failover) Batch(ctx context.Context, steps []ratelimit.Step) []ratelimi
 			if n := len(steps) - 1; n > 0 {
 				f.fallbacks.Add(float64(n)) // decide counted one
 			}
-			return ratelimit.Batch(c, f.fallback, steps), nil
+			return ratelimit.Batch(c, f.mem, steps), nil
 		})
 	return out
 }
@@ -293,7 +342,7 @@ func (f *Failover) Batch(ctx context.Context, steps []ratelimit.Step) []ratelimi
 // ResetFailures implements ratelimit.Backend. It clears both stores, so an
 // unlock made during an outage also holds once Redis is back.
 func (f *Failover) ResetFailures(ctx context.Context, key string) error {
-	_ = f.fallback.ResetFailures(ctx, key)
+	_ = f.mem.ResetFailures(ctx, key)
 	_, err := decide(f, ctx,
 		func(c context.Context) (struct{}, error) { return struct{}{}, f.redis.ResetFailures(c, key) },
 		func(c context.Context) (struct{}, error) { return struct{}{}, nil })

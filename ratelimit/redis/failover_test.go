@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/gatehouse-auth/gatehouse/ratelimit"
+	"github.com/gatehouse-auth/gatehouse/ratelimit/memory"
 	"github.com/gatehouse-auth/gatehouse/ratelimit/redis"
 	"github.com/gatehouse-auth/gatehouse/ratelimit/redis/redistest"
 )
@@ -73,7 +74,7 @@ func newFailover(t *testing.T, l *redis.Limiter) (*redis.Failover, *prometheus.R
 	f, err := redis.NewFailover(l, redis.FailoverOptions{
 		Logger:        slog.New(slog.NewJSONHandler(logs, nil)),
 		Registerer:    reg,
-		Timeout:       100 * time.Millisecond,
+		Timeout:       300 * time.Millisecond, // well above a loaded machine's answers, far below the tests' bounds
 		ProbeInterval: 20 * time.Millisecond,
 	})
 	if err != nil {
@@ -494,5 +495,94 @@ func TestFailoverBatchStalledRedis(t *testing.T) {
 	}
 	if v := metric(t, reg, "gatehouse_ratelimit_fallback_decisions_total", ""); v != 3 {
 		t.Fatalf("fallback decisions %v, want 3 (one per step)", v)
+	}
+}
+
+// The copies of Redis's refusals live apart from the fallback's own state:
+// however many accumulate while Redis is up, a block the fallback itself
+// keeps during an outage is not evicted for them (the fallback store is
+// bounded, and evicts the entry that expires first, which a copy of an
+// hourly refusal never is).
+func TestFailoverCopiesDoNotEvictFallbackBlocks(t *testing.T) {
+	direct, prefix := redistest.Open(t)
+	px := newProxy(t, direct.Options().Addr)
+	c, err := redis.Open("redis://" + px.addr + "/" + strconv.Itoa(direct.Options().DB))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	f, err := redis.NewFailover(redis.New(c, redis.Options{Prefix: prefix}), redis.FailoverOptions{
+		// A long deadline: the copies must be made while Redis is up, not
+		// decided in memory because a loaded machine answered late (the
+		// outage below is a cut connection, refused at once).
+		Logger: slog.New(slog.NewJSONHandler(io.Discard, nil)), Timeout: 5 * time.Second,
+		Fallback: memory.New(memory.Options{MaxKeys: 256}),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	hourly := ratelimit.Policy{Name: "hourly", Limit: 1, Window: time.Hour}
+	for i := 0; i < 600; i++ { // 600 refusals copied while Redis is up
+		k := "refused-" + strconv.Itoa(i)
+		f.Allow(ctx, k, hourly)
+		if d, err := f.Allow(ctx, k, hourly); err != nil || d.Allowed {
+			t.Fatalf("setup %d: %+v %v", i, d, err)
+		}
+	}
+	if f.Status().Degraded {
+		t.Fatal("setup: the copies were decided in memory, not in Redis")
+	}
+	px.cut()
+	ceiling := ratelimit.Policy{Name: "ceiling", Limit: 3, Window: 15 * time.Minute}
+	for i := 0; i < 3; i++ {
+		f.AddFailure(ctx, "victim", ceiling)
+	}
+	if v, _ := f.Failures(ctx, "victim", ceiling); !v.Blocked || !f.Status().Degraded {
+		t.Fatalf("setup: the outage's block %+v, degraded %v", v, f.Status().Degraded)
+	}
+	short := ratelimit.Policy{Name: "flood", Limit: 10, Window: time.Second}
+	for i := 0; i < 20_000; i++ {
+		f.Allow(ctx, "flood-"+strconv.Itoa(i), short)
+	}
+	if v, _ := f.Failures(ctx, "victim", ceiling); !v.Blocked {
+		t.Fatal("a block kept during the outage was evicted")
+	}
+	if d, _ := f.Allow(ctx, "refused-7", hourly); d.Allowed {
+		t.Fatal("a refusal copied from Redis was lost")
+	}
+}
+
+// An administrator's reset in Redis (`gatehouse limits reset`, which talks
+// to Redis from its own process) reaches an instance's copy of the block the
+// next time the instance reads that ceiling from Redis: a later outage does
+// not bring the block back.
+func TestFailoverResetInRedisDropsTheCopy(t *testing.T) {
+	direct, prefix := redistest.Open(t)
+	px := newProxy(t, direct.Options().Addr)
+	c, err := redis.Open("redis://" + px.addr + "/" + strconv.Itoa(direct.Options().DB))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	f, _, _ := newFailover(t, redis.New(c, redis.Options{Prefix: prefix}))
+	admin := redis.New(direct, redis.Options{Prefix: prefix})
+	ctx := context.Background()
+	ceiling := ratelimit.Policy{Name: "ceiling", Limit: 2, Window: 15 * time.Minute}
+	for i := 0; i < 2; i++ {
+		f.AddFailure(ctx, "acct", ceiling)
+	}
+	if v, _ := f.Failures(ctx, "acct", ceiling); !v.Blocked {
+		t.Fatal("setup: not blocked")
+	}
+	if err := admin.ResetFailures(ctx, "acct"); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := f.Failures(ctx, "acct", ceiling); err != nil || v.Blocked {
+		t.Fatalf("after the reset, through Redis: %+v %v", v, err)
+	}
+	px.cut()
+	if v, err := f.Failures(ctx, "acct", ceiling); err != nil || v.Blocked || !f.Status().Degraded {
+		t.Fatalf("after the reset, during an outage: %+v %v (degraded %v)", v, err, f.Status().Degraded)
 	}
 }
