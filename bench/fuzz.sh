@@ -8,6 +8,7 @@
 #   bench/fuzz.sh                     # FUZZTIME=10m per target
 #   FUZZTIME=90s bench/fuzz.sh        # shorter
 #   FUZZTIME=2m bench/fuzz.sh FuzzNormalizeEmail FuzzCheckReturnTo   # only these
+#   FUZZTIME=2m bench/fuzz.sh secret:FuzzParse   # PACKAGE:TARGET where names repeat
 #   FUZZJOBS=3 bench/fuzz.sh          # three targets at a time
 #   FUZZIDLE=1 bench/fuzz.sh          # under SCHED_IDLE: only the CPU nothing else wants
 #
@@ -35,6 +36,6 @@ export -f one
 export T log idle
 grep -rn --include='*_test.go' '^func Fuzz' . | sed -E 's#^\./(.*)/[^/]*_test\.go:[0-9]+:func (Fuzz[A-Za-z0-9_]+).*#\1 \2#; s#^\./[^/]*_test\.go:[0-9]+:func (Fuzz[A-Za-z0-9_]+).*#. \1#' | sort -u |
 while read -r pkg name; do
-	if [ $# -gt 0 ] && ! printf '%s\n' "$@" | grep -qx "$name"; then continue; fi
+	if [ $# -gt 0 ] && ! printf '%s\n' "$@" | grep -qx -e "$name" -e "$pkg:$name"; then continue; fi
 	printf '%s %s\n' "$pkg" "$name"
 done | xargs -P "${FUZZJOBS:-1}" -L 1 bash -c 'one "$0" "$1"'
