@@ -72,9 +72,17 @@ hydra_up() { # $1: the access token strategy
 		SERVE_PUBLIC_HOST=127.0.0.1 SERVE_ADMIN_HOST=127.0.0.1 \
 		"$HYDRA" serve all --dev --sqa-opt-out >"$tmp/hydra-$1.log" 2>&1 &
 	hpid=$!
-	for _ in $(seq 1 150); do curl -fs http://127.0.0.1:4444/health/ready >/dev/null && return; sleep 0.1; done
-	echo "Hydra did not start: $(tail -c 400 "$tmp/hydra-$1.log")" >&2
-	exit 1
+	for _ in $(seq 1 150); do curl -fs http://127.0.0.1:4444/health/ready >/dev/null && break; sleep 0.1; done
+	# One token first: Hydra makes its signing keys on first use (an RSA
+	# key for JWT access tokens takes seconds), which no phase should time.
+	local c
+	c=$(curl -fsS -X POST http://127.0.0.1:4445/admin/clients -H 'Content-Type: application/json' \
+		-d '{"grant_types":["client_credentials"],"token_endpoint_auth_method":"client_secret_basic"}')
+	curl -fsS -m 300 -u "$(python3 -c 'import json,sys; c=json.loads(sys.argv[1]); print(c["client_id"]+":"+c["client_secret"])' "$c")" \
+		-d grant_type=client_credentials http://127.0.0.1:4444/oauth2/token >/dev/null || {
+		echo "Hydra did not issue a token: $(tail -c 400 "$tmp/hydra-$1.log")" >&2
+		exit 1
+	}
 }
 for _ in $(seq 1 150); do curl -fs $gh/healthz >/dev/null && break; sleep 0.1; done
 
