@@ -10,7 +10,7 @@
 #   FUZZTIME=2m bench/fuzz.sh FuzzNormalizeEmail FuzzCheckReturnTo   # only these
 #   FUZZTIME=2m bench/fuzz.sh secret:FuzzParse   # PACKAGE:TARGET where names repeat
 #   FUZZJOBS=3 bench/fuzz.sh          # three targets at a time
-#   FUZZIDLE=1 bench/fuzz.sh          # under SCHED_IDLE: only the CPU nothing else wants
+#   FUZZIDLE=1 setsid bench/fuzz.sh   # under SCHED_IDLE: only the CPU nothing else wants
 #
 # Not part of CI (CI runs the seeds with plain `go test`).
 set -uo pipefail
@@ -19,7 +19,14 @@ T=${FUZZTIME:-10m}
 log=${FUZZLOG:-$(mktemp -d)}
 mkdir -p "$log"
 idle=
-[ -n "${FUZZIDLE:-}" ] && idle="chrt --idle 0"
+if [ -n "${FUZZIDLE:-}" ]; then
+	idle="chrt --idle 0"
+	# Where the kernel groups tasks by session (CONFIG_SCHED_AUTOGROUP), it
+	# shares the CPU between sessions first, and SCHED_IDLE only orders the
+	# tasks within one: lower this session's group too (run it under setsid,
+	# or it lowers the caller's session with it).
+	echo 19 >/proc/self/autogroup 2>/dev/null || true
+fi
 one() {
 	pkg=$1 name=$2
 	out="$log/${pkg//\//_}.$name.log"
