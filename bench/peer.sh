@@ -119,6 +119,9 @@ for what, target in (("cc", 5), ("introspect", 3)):
     print("%-10s gatehouse %7.0f/s  p99 %6.1f ms  CPU %4.0f us  non-2xx %d" % (what, g[0], g[2], g[1], g[3]))
     for strategy in ("opaque", "jwt"):
         h = agg("hydra-%s-%s" % (strategy, what))
+        if h[0] == 0:
+            print("%-10s Hydra %-6s no answer within the client's 30 s (errors: %d)" % ("", strategy, h[3]))
+            continue
         good = g[0] >= target * h[0]
         ok = ok and good
         print("%-10s Hydra %-6s %7.0f/s  p99 %6.1f ms  CPU %4.0f us  non-2xx %d   gatehouse = %.1f x (>= %d) %s" % (
