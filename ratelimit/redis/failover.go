@@ -54,12 +54,21 @@ type Failover struct {
 	fallbacks   prometheus.Counter
 }
 
+// DefaultTimeout is the deadline of one Redis call before the Failover
+// takes Redis for unreachable. A Redis answer takes well under a
+// millisecond, but on a machine whose cores are saturated the goroutine
+// waiting for it can wait tens of milliseconds to run: at 100 ms, three
+// instances under load on two cores (bench/three.sh) took slow answers for
+// an outage and, for half a minute, limits for per-instance ones. A Redis
+// that stalls costs the requests already waiting on it this long, once.
+const DefaultTimeout = 250 * time.Millisecond
+
 // FailoverOptions configure a Failover.
 type FailoverOptions struct {
 	Logger        *slog.Logger          // required
 	Registerer    prometheus.Registerer // nil: metrics are kept but not registered
 	Fallback      *memory.Store         // nil: memory.New with defaults
-	Timeout       time.Duration         // per Redis call; 0: 100ms
+	Timeout       time.Duration         // per Redis call; 0: DefaultTimeout
 	ProbeInterval time.Duration         // between probes while on memory; 0: 1s
 }
 
@@ -72,7 +81,7 @@ func NewFailover(r *Limiter, o FailoverOptions) (*Failover, error) {
 		o.Fallback = memory.New(memory.Options{})
 	}
 	if o.Timeout <= 0 {
-		o.Timeout = 100 * time.Millisecond
+		o.Timeout = DefaultTimeout
 	}
 	if o.ProbeInterval <= 0 {
 		o.ProbeInterval = time.Second
