@@ -37,16 +37,5 @@ func setupPeer(o *opts) (func() error, error) {
 	if err := cc(&at); err != nil {
 		return nil, err
 	}
-	return func() error {
-		var in struct {
-			Active bool `json:"active"`
-		}
-		if err := postForm(o.cl, o.peerAdmin+"/admin/oauth2/introspect", url.Values{"token": {at.AccessToken}}, c.ClientID, c.ClientSecret, &in); err != nil {
-			return err
-		}
-		if !in.Active {
-			return errors.New("peer introspection: the token is not active")
-		}
-		return nil
-	}, nil
+	return introspect(o.cl, o.peerAdmin+"/admin/oauth2/introspect", c.ClientID, c.ClientSecret, at.AccessToken), nil
 }

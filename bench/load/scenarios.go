@@ -125,18 +125,7 @@ func setup(o *opts, i int) (func() error, error) {
 		if err := cc(&at); err != nil {
 			return nil, err
 		}
-		return func() error {
-			var in struct {
-				Active bool `json:"active"`
-			}
-			if err := postForm(cl, base+"/v1/oauth/introspect", url.Values{"token": {at.AccessToken}}, c.ClientID, c.ClientSecret, &in); err != nil {
-				return err
-			}
-			if !in.Active {
-				return errors.New("introspection: the token is not active")
-			}
-			return nil
-		}, nil
+		return introspect(cl, base+"/v1/oauth/introspect", c.ClientID, c.ClientSecret, at.AccessToken), nil
 	}
 	return nil, fmt.Errorf("unknown mode %q", o.mode)
 }
@@ -251,4 +240,21 @@ func randomAddress() string {
 	var b [7]byte
 	rand.Read(b[:])
 	return fmt.Sprintf("fd%02x:%02x%02x:%02x%02x:%02x%02x::1", b[0], b[1], b[2], b[3], b[4], b[5], b[6])
+}
+
+// introspect is a request that asks endpoint u, as client id, whether tok is
+// active (RFC 7662), and fails unless it is.
+func introspect(cl *http.Client, u, id, secret, tok string) func() error {
+	return func() error {
+		var in struct {
+			Active bool `json:"active"`
+		}
+		if err := postForm(cl, u, url.Values{"token": {tok}}, id, secret, &in); err != nil {
+			return err
+		}
+		if !in.Active {
+			return errors.New("introspection: the token is not active")
+		}
+		return nil
+	}
 }

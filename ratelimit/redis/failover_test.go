@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/gatehouse-auth/gatehouse/ratelimit"
 	"github.com/gatehouse-auth/gatehouse/ratelimit/memory"
@@ -81,6 +82,21 @@ func newFailover(t *testing.T, l *redis.Limiter) (*redis.Failover, *prometheus.R
 		t.Fatal(err)
 	}
 	return f, reg, logs
+}
+
+// proxied returns a proxy the test can cut or stall in front of the test's
+// Redis, a client through it (closed at the end of the test), a client
+// straight to Redis, and the test's key prefix.
+func proxied(t *testing.T) (*proxy, *goredis.Client, *goredis.Client, string) {
+	t.Helper()
+	direct, prefix := redistest.Open(t)
+	px := newProxy(t, direct.Options().Addr)
+	c, err := redis.Open("redis://" + px.addr + "/" + strconv.Itoa(direct.Options().DB))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return px, c, direct, prefix
 }
 
 // refusingAddr returns an address on which nothing listens.
@@ -243,13 +259,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 
 // A real Redis becomes unreachable mid-test, then returns.
 func TestFailoverRedisGoesAwayAndReturns(t *testing.T) {
-	direct, prefix := redistest.Open(t)
-	px := newProxy(t, direct.Options().Addr)
-	c, err := redis.Open("redis://" + px.addr + "/" + strconv.Itoa(direct.Options().DB))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	px, c, direct, prefix := proxied(t)
 	f, reg, logs := newFailover(t, redis.New(c, redis.Options{Prefix: prefix}))
 	inRedis := redis.New(direct, redis.Options{Prefix: prefix}) // reads Redis past the proxy
 	ctx := context.Background()
@@ -310,13 +320,7 @@ func TestFailoverRedisGoesAwayAndReturns(t *testing.T) {
 
 // A Redis that accepts but never answers is caught by the per-call timeout.
 func TestFailoverStalledRedis(t *testing.T) {
-	direct, prefix := redistest.Open(t)
-	px := newProxy(t, direct.Options().Addr)
-	c, err := redis.Open("redis://" + px.addr + "/" + strconv.Itoa(direct.Options().DB))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	px, c, _, prefix := proxied(t)
 	f, _, logs := newFailover(t, redis.New(c, redis.Options{Prefix: prefix}))
 	ctx := context.Background()
 	p := ratelimit.Policy{Name: "stall", Limit: 2, Window: time.Hour}
@@ -357,13 +361,7 @@ func TestFailoverCallerCancelIsNotAnOutage(t *testing.T) {
 // fallback does not hand a key over its limit a fresh allowance. A key never
 // refused gets the per-instance allowance.
 func TestFailoverKeepsRedisRefusals(t *testing.T) {
-	direct, prefix := redistest.Open(t)
-	px := newProxy(t, direct.Options().Addr)
-	c, err := redis.Open("redis://" + px.addr + "/" + strconv.Itoa(direct.Options().DB))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	px, c, _, prefix := proxied(t)
 	f, _, _ := newFailover(t, redis.New(c, redis.Options{Prefix: prefix}))
 	ctx := context.Background()
 	p := ratelimit.Policy{Name: "carry", Limit: 2, Window: time.Hour}
@@ -455,13 +453,7 @@ func TestFailoverBatchFallsBackAsOneUnit(t *testing.T) {
 // A batch sent to a Redis that stopped answering is decided in memory, as
 // one unit, within the per-call timeout.
 func TestFailoverBatchStalledRedis(t *testing.T) {
-	direct, prefix := redistest.Open(t)
-	px := newProxy(t, direct.Options().Addr)
-	c, err := redis.Open("redis://" + px.addr + "/" + strconv.Itoa(direct.Options().DB))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	px, c, _, prefix := proxied(t)
 	f, reg, _ := newFailover(t, redis.New(c, redis.Options{Prefix: prefix}))
 	ctx := context.Background()
 	p := ratelimit.Policy{Name: "stallbatch", Limit: 1, Window: time.Hour}
@@ -504,13 +496,7 @@ func TestFailoverBatchStalledRedis(t *testing.T) {
 // bounded, and evicts the entry that expires first, which a copy of an
 // hourly refusal never is).
 func TestFailoverCopiesDoNotEvictFallbackBlocks(t *testing.T) {
-	direct, prefix := redistest.Open(t)
-	px := newProxy(t, direct.Options().Addr)
-	c, err := redis.Open("redis://" + px.addr + "/" + strconv.Itoa(direct.Options().DB))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	px, c, _, prefix := proxied(t)
 	f, err := redis.NewFailover(redis.New(c, redis.Options{Prefix: prefix}), redis.FailoverOptions{
 		// A long deadline: the copies must be made while Redis is up, not
 		// decided in memory because a loaded machine answered late (the
@@ -558,13 +544,7 @@ func TestFailoverCopiesDoNotEvictFallbackBlocks(t *testing.T) {
 // next time the instance reads that ceiling from Redis: a later outage does
 // not bring the block back.
 func TestFailoverResetInRedisDropsTheCopy(t *testing.T) {
-	direct, prefix := redistest.Open(t)
-	px := newProxy(t, direct.Options().Addr)
-	c, err := redis.Open("redis://" + px.addr + "/" + strconv.Itoa(direct.Options().DB))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	px, c, direct, prefix := proxied(t)
 	f, _, _ := newFailover(t, redis.New(c, redis.Options{Prefix: prefix}))
 	admin := redis.New(direct, redis.Options{Prefix: prefix})
 	ctx := context.Background()
