@@ -317,12 +317,15 @@ func (f *Failover) Failures(ctx context.Context, key string, p ratelimit.Policy)
 		func(c context.Context) (ratelimit.Failures, error) { return f.mem.Failures(c, key, p) })
 }
 
-// Batch implements ratelimit.Batcher: the steps are decided as one unit,
-// all in Redis (one round trip) or, when any of them fails there, all in
-// memory. The refusals and blocks Redis answered are mirrored into memory
-// first, as Allow and Failures do, so a batch that falls back halfway still
-// starts from them.
+// Batch implements ratelimit.Batcher: the steps go to Redis in one round
+// trip. The steps Redis answered keep its answers (with their FirstDenied
+// and Crossed, which the caller records once per window, and without
+// charging a request twice), as a series of single calls would; the steps
+// that failed there (the whole batch when Redis is unreachable) are decided
+// in memory, which the refusals and blocks Redis answered were copied into
+// first.
 func (f *Failover) Batch(ctx context.Context, steps []ratelimit.Step) []ratelimit.Outcome {
+	var answered []ratelimit.Outcome
 	out, _ := decide(f, ctx,
 		func(c context.Context) ([]ratelimit.Outcome, error) {
 			out := f.redis.Batch(c, steps)
@@ -337,13 +340,30 @@ func (f *Failover) Batch(ctx context.Context, steps []ratelimit.Step) []ratelimi
 					f.blocked(s.Key, o.Failures, nil)
 				}
 			}
+			answered = out
 			return out, first
 		},
 		func(c context.Context) ([]ratelimit.Outcome, error) {
-			if n := len(steps) - 1; n > 0 {
+			var redo []int
+			for i := range steps {
+				if answered == nil || answered[i].Err != nil {
+					redo = append(redo, i)
+				}
+			}
+			if n := len(redo) - 1; n > 0 {
 				f.fallbacks.Add(float64(n)) // decide counted one
 			}
-			return ratelimit.Batch(c, f.mem, steps), nil
+			rest := make([]ratelimit.Step, len(redo))
+			for j, i := range redo {
+				rest[j] = steps[i]
+			}
+			mem := ratelimit.Batch(c, f.mem, rest)
+			out := make([]ratelimit.Outcome, len(steps))
+			copy(out, answered)
+			for j, i := range redo {
+				out[i] = mem[j]
+			}
+			return out, nil
 		})
 	return out
 }

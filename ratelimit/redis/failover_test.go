@@ -397,12 +397,13 @@ func TestFailoverKeepsRedisRefusals(t *testing.T) {
 	}
 }
 
-// A batch is decided as one unit: when one of its steps fails in Redis
-// (here a counter key of the wrong type: Redis answers the other steps and
-// that one an error, as when Redis goes away between them), every step is
-// decided again in memory, after the refusals Redis did answer were
-// mirrored there. The steps Redis took stay taken in Redis.
-func TestFailoverBatchFallsBackAsOneUnit(t *testing.T) {
+// When one step of a batch fails in Redis (here a counter key of the wrong
+// type: Redis answers the other steps and that one an error, as when Redis
+// goes away between them), the failover falls back and that step is decided
+// in memory; the steps Redis answered keep its answers, FirstDenied
+// included (its rate_limit.exceeded is recorded once a window, and would be
+// lost otherwise), with no second charge in memory, as single calls would.
+func TestFailoverBatchKeepsRedisAnswers(t *testing.T) {
 	direct, prefix := redistest.Open(t)
 	f, _, logs := newFailover(t, redis.New(direct, redis.Options{Prefix: prefix}))
 	inRedis := redis.New(direct, redis.Options{Prefix: prefix})
@@ -436,17 +437,20 @@ func TestFailoverBatchFallsBackAsOneUnit(t *testing.T) {
 	if !f.Status().Degraded || logs.count(downLine) != 1 {
 		t.Fatalf("status %+v, %d log lines: a step failing in Redis must fall back", f.Status(), logs.count(downLine))
 	}
-	if d := out[0].Decision; d.Allowed {
-		t.Fatalf("a key Redis refused in the batch itself, decided in memory: %+v, want refused (mirrored)", d)
+	if d := out[0].Decision; d.Allowed || !d.FirstDenied {
+		t.Fatalf("a key Redis refused in the batch itself: %+v, want Redis's refusal, FirstDenied kept (the caller records it once a window)", d)
 	}
-	if d := out[1].Decision; !d.Allowed || d.Remaining != 2 {
-		t.Fatalf("a key Redis allowed, decided in memory: %+v, want the per-instance allowance (remaining 2), not Redis's answer (1)", d)
+	if d := out[1].Decision; !d.Allowed || d.Remaining != 1 {
+		t.Fatalf("a key Redis allowed in the batch: %+v, want Redis's answer (remaining 1), not a second charge in memory", d)
 	}
 	if f := out[2].Failures; f.Count != 0 || f.Blocked {
 		t.Fatalf("the broken counter, read in memory: %+v", f)
 	}
 	if d, err := inRedis.Peek(ctx, "under", p); err != nil || d.Remaining != 1 {
-		t.Fatalf("Redis holds %+v %v for the key it allowed in the batch, want remaining 1 (taken there too)", d, err)
+		t.Fatalf("Redis holds %+v %v for the key it allowed in the batch, want remaining 1", d, err)
+	}
+	if d, _ := f.Allow(ctx, "over", p); d.Allowed {
+		t.Fatalf("after the fallback, the key Redis refused: %+v, want refused (copied into memory)", d)
 	}
 }
 
