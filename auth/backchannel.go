@@ -114,20 +114,14 @@ const backchannelEvent = "http://schemas.openid.net/event/backchannel-logout"
 // with the algorithm the client registered for its id_tokens (alg: empty
 // for the default), valid two minutes.
 func (k *Keys) LogoutToken(n BackchannelNotice, alg string) (string, error) {
-	a := k.cfg.Alg
-	if alg != "" {
-		a = token.Alg(alg)
-	}
-	now := k.Now()
-	st := k.state.Load()
-	active, _ := k.classifyAlg(st.keys, now, a)
-	if active == nil || st.signers[active.KID] == nil {
-		return "", gatehouse.Errorf(gatehouse.EUnavailable, "no %s signing key is available", a)
+	signer, _, now, err := k.activeSigner(alg)
+	if err != nil {
+		return "", err
 	}
 	c := LogoutTokenClaims{Issuer: k.cfg.Issuer, Subject: n.Subject, Audience: token.Audience{n.ClientID},
 		IssuedAt: now.Unix(), ExpiresAt: now.Add(2 * time.Minute).Unix(), ID: gatehouse.NewID(now), SessionID: n.SessionID,
 		Events: map[string]map[string]any{backchannelEvent: {}}}
-	return st.signers[active.KID].Sign(token.LogoutTokenType, c)
+	return signer.Sign(token.LogoutTokenType, c)
 }
 
 // BackchannelRetry is the delay before attempt n+1 after n failed ones:

@@ -225,13 +225,7 @@ func (s *Clients) manage(ctx context.Context, p *gatehouse.Principal, id string,
 	if err := requireSession(p, "OAuth clients are managed"); err != nil {
 		return err
 	}
-	run := s.InTx
-	if write {
-		run = func(ctx context.Context, sc gatehouse.Scope, fn func(*Tx) error) error {
-			return s.WriteTx(ctx, p, sc, fn)
-		}
-	}
-	return run(ctx, gatehouse.Scope{WorkspaceID: id, UserID: p.UserID}, func(t *Tx) error {
+	return s.txFor(p, write)(ctx, gatehouse.Scope{WorkspaceID: id, UserID: p.UserID}, func(t *Tx) error {
 		me, err := membership(ctx, t, p, id)
 		if err != nil {
 			return err

@@ -795,7 +795,7 @@ func normalizeDomain(d string) (string, error) {
 // token to publish as `gatehouse-verify=<token>` at `_gatehouse.<domain>`.
 func (f *Federation) AddDomain(ctx context.Context, p *gatehouse.Principal, id, domain string) (*gatehouse.WorkspaceDomain, error) {
 	var d *gatehouse.WorkspaceDomain
-	err := f.asOwner(ctx, p, id, func(t *Tx) error {
+	err := f.asOwner(ctx, p, id, true, func(t *Tx) error {
 		nd, err := normalizeDomain(domain)
 		if err != nil {
 			return err
@@ -821,7 +821,7 @@ func (f *Federation) AddDomain(ctx context.Context, p *gatehouse.Principal, id, 
 // Domains lists workspace id's domains (owners only).
 func (f *Federation) Domains(ctx context.Context, p *gatehouse.Principal, id string) ([]*gatehouse.WorkspaceDomain, error) {
 	var out []*gatehouse.WorkspaceDomain
-	err := f.asOwner(ctx, p, id, func(t *Tx) error {
+	err := f.asOwner(ctx, p, id, true, func(t *Tx) error {
 		var err error
 		out, err = t.Domains(ctx, id)
 		return err
@@ -839,7 +839,7 @@ func (f *Federation) VerifyDomain(ctx context.Context, p *gatehouse.Principal, i
 		return nil, gatehouse.Errorf(gatehouse.EUnavailable, "domain verification is not configured")
 	}
 	var d *gatehouse.WorkspaceDomain
-	err := f.asOwnerRead(ctx, p, id, func(t *Tx) error {
+	err := f.asOwner(ctx, p, id, false, func(t *Tx) error {
 		var err error
 		if !gatehouse.ValidID(domainID) {
 			return gatehouse.ErrNotFound
@@ -869,7 +869,7 @@ func (f *Federation) VerifyDomain(ctx context.Context, p *gatehouse.Principal, i
 		return nil, errNotProven
 	}
 	now := f.now()
-	err = f.asOwner(ctx, p, id, func(t *Tx) error {
+	err = f.asOwner(ctx, p, id, true, func(t *Tx) error {
 		if err := t.MarkDomainVerified(ctx, id, domainID, now); err != nil {
 			if errors.Is(err, gatehouse.ErrConflict) {
 				return gatehouse.Errorf(gatehouse.EConflict, "another workspace has already proven this domain")
@@ -888,29 +888,14 @@ func (f *Federation) VerifyDomain(ctx context.Context, p *gatehouse.Principal, i
 
 var errOwnersOnly = gatehouse.Errorf(gatehouse.EForbidden, "only owners manage the workspace's domains")
 
-// asOwner runs fn in a write of workspace id for one of its owners (a
-// person's session); anyone else who is not a member gets not_found.
-func (f *Federation) asOwner(ctx context.Context, p *gatehouse.Principal, id string, fn func(*Tx) error) error {
+// asOwner runs fn in a transaction of workspace id (a write, which needs a
+// live session, when write is set) for one of its owners (a person's
+// session); anyone else who is not a member gets not_found.
+func (f *Federation) asOwner(ctx context.Context, p *gatehouse.Principal, id string, write bool, fn func(*Tx) error) error {
 	if err := requireSession(p, "domains are managed"); err != nil {
 		return err
 	}
-	return f.WriteTx(ctx, p, gatehouse.Scope{WorkspaceID: id, UserID: p.UserID}, func(t *Tx) error {
-		me, err := membership(ctx, t, p, id)
-		if err != nil {
-			return err
-		}
-		if me == nil || me.Role != gatehouse.RoleOwner {
-			return errOwnersOnly
-		}
-		return fn(t)
-	})
-}
-
-func (f *Federation) asOwnerRead(ctx context.Context, p *gatehouse.Principal, id string, fn func(*Tx) error) error {
-	if err := requireSession(p, "domains are managed"); err != nil {
-		return err
-	}
-	return f.InTx(ctx, gatehouse.Scope{WorkspaceID: id, UserID: p.UserID}, func(t *Tx) error {
+	return f.txFor(p, write)(ctx, gatehouse.Scope{WorkspaceID: id, UserID: p.UserID}, func(t *Tx) error {
 		me, err := membership(ctx, t, p, id)
 		if err != nil {
 			return err

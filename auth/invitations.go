@@ -174,8 +174,14 @@ func (s *SelfService) SearchUsers(ctx context.Context, p *gatehouse.Principal, q
 	if q.Limit <= 0 || q.Limit > 200 {
 		q.Limit = 50
 	}
+	return s.searchUsers(ctx, q, func(t *Tx) error { return RequireAdmin(ctx, t, p) })
+}
+
+// searchUsers is one page of q (its limit set) after allowed passes, in the
+// same transaction, with the cursor of the next page when it is full.
+func (s *SelfService) searchUsers(ctx context.Context, q gatehouse.UserPage, allowed func(*Tx) error) (users []*gatehouse.User, next string, err error) {
 	err = s.InTx(ctx, gatehouse.Scope{}, func(t *Tx) error {
-		if err := RequireAdmin(ctx, t, p); err != nil {
+		if err := allowed(t); err != nil {
 			return err
 		}
 		var err error

@@ -70,6 +70,17 @@ func (c *Core) WriteTx(ctx context.Context, p *gatehouse.Principal, scope gateho
 	})
 }
 
+// txFor is how a service runs a transaction for p: WriteTx (p's credential
+// must be live) when write is set, else InTx.
+func (c *Core) txFor(p *gatehouse.Principal, write bool) func(context.Context, gatehouse.Scope, func(*Tx) error) error {
+	if !write {
+		return c.InTx
+	}
+	return func(ctx context.Context, scope gatehouse.Scope, fn func(*Tx) error) error {
+		return c.WriteTx(ctx, p, scope, fn)
+	}
+}
+
 // writeAsOrSystem is WriteTx for a caller, and InTx for the CLI (p nil: an
 // operator, recorded as "system"), which holds no credential to check.
 func (c *Core) writeAsOrSystem(ctx context.Context, p *gatehouse.Principal, scope gatehouse.Scope, fn func(*Tx) error) error {

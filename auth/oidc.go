@@ -93,6 +93,23 @@ func (k *Keys) IDTokenAlgs() []string {
 // access-token family), typ JWT. It fills iss, iat and exp (the access
 // token's lifetime) and at_hash from accessToken when given.
 func (k *Keys) signIDToken(c *IDTokenClaims, alg, accessToken string) (string, error) {
+	signer, a, now, err := k.activeSigner(alg)
+	if err != nil {
+		return "", err
+	}
+	c.Issuer = k.cfg.Issuer
+	c.IssuedAt = now.Unix()
+	c.ExpiresAt = now.Add(k.cfg.AccessTTL).Unix()
+	if accessToken != "" {
+		c.AtHash = atHash(a, accessToken)
+	}
+	return signer.Sign(token.IDTokenType, c)
+}
+
+// activeSigner is the signer of the active key of alg's family (empty: the
+// access-token family), with the algorithm and the time it was chosen at;
+// unavailable while that family has no active key.
+func (k *Keys) activeSigner(alg string) (*token.Signer, token.Alg, time.Time, error) {
 	a := k.cfg.Alg
 	if alg != "" {
 		a = token.Alg(alg)
@@ -101,15 +118,9 @@ func (k *Keys) signIDToken(c *IDTokenClaims, alg, accessToken string) (string, e
 	st := k.state.Load()
 	active, _ := k.classifyAlg(st.keys, now, a)
 	if active == nil || st.signers[active.KID] == nil {
-		return "", gatehouse.Errorf(gatehouse.EUnavailable, "no %s signing key is available", a)
+		return nil, a, now, gatehouse.Errorf(gatehouse.EUnavailable, "no %s signing key is available", a)
 	}
-	c.Issuer = k.cfg.Issuer
-	c.IssuedAt = now.Unix()
-	c.ExpiresAt = now.Add(k.cfg.AccessTTL).Unix()
-	if accessToken != "" {
-		c.AtHash = atHash(a, accessToken)
-	}
-	return st.signers[active.KID].Sign(token.IDTokenType, c)
+	return st.signers[active.KID], a, now, nil
 }
 
 // atHash is the at_hash of accessToken (Core section 3.1.3.6): the

@@ -16,15 +16,7 @@ func (s *SelfService) ListUsersAsSystem(ctx context.Context, q gatehouse.UserPag
 	if q.Limit <= 0 || q.Limit > 200 {
 		q.Limit = 200
 	}
-	err = s.InTx(ctx, gatehouse.Scope{}, func(t *Tx) error {
-		var err error
-		users, err = t.SearchUsers(ctx, q)
-		return err
-	})
-	if err == nil && len(users) == q.Limit {
-		next = users[len(users)-1].ID
-	}
-	return users, next, err
+	return s.searchUsers(ctx, q, func(*Tx) error { return nil })
 }
 
 // CreateAsSystem creates a workspace for an operator; ownerEmail, when set,

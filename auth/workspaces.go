@@ -245,13 +245,7 @@ func (s *Workspaces) MembersPage(ctx context.Context, p *gatehouse.Principal, id
 // all, take turns: two owners demoting each other at once cannot both see
 // the other still an owner (PostgreSQL; SQLite runs one writer at a time).
 func (s *Workspaces) inWorkspace(ctx context.Context, p *gatehouse.Principal, id, scope string, manage bool, fn func(*Tx, *gatehouse.Member) error) error {
-	run := s.InTx
-	if manage {
-		run = func(ctx context.Context, sc gatehouse.Scope, fn func(*Tx) error) error {
-			return s.WriteTx(ctx, p, sc, fn)
-		}
-	}
-	return run(ctx, gatehouse.Scope{WorkspaceID: id, UserID: p.UserID}, func(t *Tx) error {
+	return s.txFor(p, manage)(ctx, gatehouse.Scope{WorkspaceID: id, UserID: p.UserID}, func(t *Tx) error {
 		if manage && gatehouse.ValidID(id) && canSee(p, id) {
 			// Before the caller's own membership is read, so that it is read
 			// after any change that committed while this one waited.

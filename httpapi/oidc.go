@@ -57,19 +57,12 @@ func logoutRequest(q url.Values) auth.LogoutRequest {
 // one, a person signed in here is asked to confirm (a form that POSTs
 // back); no one signed in: nothing to end.
 func (s *Server) oidcLogout(w http.ResponseWriter, r *http.Request) {
-	if s.oauth == nil || s.oauth.Sessions == nil || s.cookies == nil {
-		s.authorizePage(w, r, http.StatusServiceUnavailable, "Logout is not available here.")
+	if !s.logoutAvailable(w, r) {
 		return
 	}
 	req := logoutRequest(r.URL.Query())
-	plan, err := s.oauth.CheckLogout(r.Context(), req)
-	if err != nil {
-		s.authorizeFailed(w, r, err)
-		return
-	}
-	userID, sid, err := s.browserSession(r)
-	if err != nil {
-		s.authorizeFailed(w, r, err)
+	plan, userID, sid, ok := s.logoutPlan(w, r, req)
+	if !ok {
 		return
 	}
 	if plan.Hint != nil {
@@ -94,8 +87,7 @@ func (s *Server) oidcLogout(w http.ResponseWriter, r *http.Request) {
 // token is bound to the browser's session and the request; a missing or
 // wrong one is csrf_failed and ends nothing.
 func (s *Server) oidcLogoutConfirm(w http.ResponseWriter, r *http.Request) {
-	if s.oauth == nil || s.oauth.Sessions == nil || s.cookies == nil {
-		s.authorizePage(w, r, http.StatusServiceUnavailable, "Logout is not available here.")
+	if !s.logoutAvailable(w, r) {
 		return
 	}
 	form, err := decodeForm(r)
@@ -105,14 +97,8 @@ func (s *Server) oidcLogoutConfirm(w http.ResponseWriter, r *http.Request) {
 	}
 	req := logoutRequest(form)
 	req.IDTokenHint = "" // the form never carries one
-	plan, err := s.oauth.CheckLogout(r.Context(), req)
-	if err != nil {
-		s.authorizeFailed(w, r, err)
-		return
-	}
-	userID, sid, err := s.browserSession(r)
-	if err != nil {
-		s.authorizeFailed(w, r, err)
+	plan, userID, sid, ok := s.logoutPlan(w, r, req)
+	if !ok {
 		return
 	}
 	if userID == "" {
@@ -133,6 +119,30 @@ func (s *Server) oidcLogoutConfirm(w http.ResponseWriter, r *http.Request) {
 	}
 	s.cookies.ClearSessionCookies(w)
 	s.loggedOut(w, r, plan, req)
+}
+
+// logoutAvailable answers 503 when this server cannot end sessions for a
+// relying party (no OAuth or session service, no cookies).
+func (s *Server) logoutAvailable(w http.ResponseWriter, r *http.Request) bool {
+	if s.oauth == nil || s.oauth.Sessions == nil || s.cookies == nil {
+		s.authorizePage(w, r, http.StatusServiceUnavailable, "Logout is not available here.")
+		return false
+	}
+	return true
+}
+
+// logoutPlan checks a logout request and finds who is signed in in this
+// browser (empty: no one); on a refusal it has answered, and ok is false.
+func (s *Server) logoutPlan(w http.ResponseWriter, r *http.Request, req auth.LogoutRequest) (plan *auth.LogoutPlan, userID, sid string, ok bool) {
+	plan, err := s.oauth.CheckLogout(r.Context(), req)
+	if err == nil {
+		userID, sid, err = s.browserSession(r)
+	}
+	if err != nil {
+		s.authorizeFailed(w, r, err)
+		return nil, "", "", false
+	}
+	return plan, userID, sid, true
 }
 
 // browserSession returns the person and session of the portal refresh
