@@ -4,13 +4,9 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
-	"net"
-	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -46,27 +42,8 @@ func TestBrowserConnectedAppsAndSignInAgain(t *testing.T) {
 		t.Fatalf("workspace: %d %v", st, ws)
 	}
 
-	var mu sync.Mutex
-	var landed url.Values
-	app := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path != "/callback" {
-			http.NotFound(w, r)
-			return
-		}
-		mu.Lock()
-		landed = r.URL.Query()
-		mu.Unlock()
-		w.Header().Set("Content-Type", "text/html")
-		w.Write([]byte(`<!doctype html><title>app</title><p id="done">signed in</p>`))
-	}))
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	app.Listener = l
-	app.Start()
-	t.Cleanup(app.Close)
-	cb := app.URL + "/callback"
+	app := newCallbackApp(t)
+	cb := app.url
 	st, c := send("POST", "/v1/workspaces/"+ws["id"].(string)+"/clients", js, bearer,
 		`{"name":"Notes","public":true,"redirect_uris":["`+cb+`"]}`)
 	if st != 201 {
@@ -102,14 +79,10 @@ func TestBrowserConnectedAppsAndSignInAgain(t *testing.T) {
 	approve := func() map[string]any {
 		t.Helper()
 		pollAcross(t, b, `location.pathname === '/v1/oauth/authorize' && document.querySelector('button[name=decision][value=approve]') !== null`)
-		mu.Lock()
-		landed = nil
-		mu.Unlock()
+		app.forget()
 		b.do(t, chromedp.Click(chromedp.CSS(`button[name=decision][value=approve]`)))
 		pollAcross(t, b, `document.getElementById('done') !== null`)
-		mu.Lock()
-		got := landed
-		mu.Unlock()
+		got := app.landed()
 		form := url.Values{"grant_type": {"authorization_code"}, "client_id": {clientID}, "code": {got.Get("code")},
 			"redirect_uri": {cb}, "code_verifier": {verifier}}
 		st, tr := send("POST", "/v1/oauth/token", "application/x-www-form-urlencoded", "", form.Encode())

@@ -40,28 +40,8 @@ func TestBrowserAuthorizationCode(t *testing.T) {
 		t.Fatalf("workspace: %d %v", st, ws)
 	}
 
-	// The application's redirect URI: a loopback server that keeps the query.
-	var mu sync.Mutex
-	var landed url.Values
-	app := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path != "/callback" {
-			http.NotFound(w, r) // the browser also asks for /favicon.ico
-			return
-		}
-		mu.Lock()
-		landed = r.URL.Query()
-		mu.Unlock()
-		w.Header().Set("Content-Type", "text/html")
-		w.Write([]byte(`<!doctype html><title>app</title><p id="done">signed in</p>`))
-	}))
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	app.Listener = l
-	app.Start()
-	t.Cleanup(app.Close)
-	cb := app.URL + "/callback"
+	app := newCallbackApp(t)
+	cb := app.url
 
 	st, c := send("POST", "/v1/workspaces/"+ws["id"].(string)+"/clients", js, bearer,
 		`{"name":"Acme app","public":true,"redirect_uris":["`+cb+`"],"scopes":["profile:read"]}`)
@@ -91,9 +71,7 @@ func TestBrowserAuthorizationCode(t *testing.T) {
 	}
 	b.do(t, chromedp.Click(chromedp.CSS(`button[name=decision][value=approve]`)))
 	pollAcross(t, b, `document.getElementById('done') !== null`)
-	mu.Lock()
-	got := landed
-	mu.Unlock()
+	got := app.landed()
 	if got.Get("code") == "" || got.Get("state") != "xyz" || got.Get("iss") != gh.Origin {
 		t.Fatalf("the redirect URI got %v", got)
 	}
@@ -120,4 +98,51 @@ func pollAcross(t *testing.T, b *browser, cond string) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// callbackApp is an application's redirect URI for the browser tests: a
+// loopback server whose /callback keeps the query it was sent and shows a
+// page with #done.
+type callbackApp struct {
+	url string // the /callback URL
+	mu  sync.Mutex
+	q   url.Values
+}
+
+func newCallbackApp(t *testing.T) *callbackApp {
+	a := &callbackApp{}
+	app := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/callback" {
+			http.NotFound(w, r) // the browser also asks for /favicon.ico
+			return
+		}
+		a.mu.Lock()
+		a.q = r.URL.Query()
+		a.mu.Unlock()
+		w.Header().Set("Content-Type", "text/html")
+		w.Write([]byte(`<!doctype html><title>app</title><p id="done">signed in</p>`))
+	}))
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	app.Listener = l
+	app.Start()
+	t.Cleanup(app.Close)
+	a.url = app.URL + "/callback"
+	return a
+}
+
+// landed is the query of the last request to /callback (nil: none since
+// forget).
+func (a *callbackApp) landed() url.Values {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.q
+}
+
+func (a *callbackApp) forget() {
+	a.mu.Lock()
+	a.q = nil
+	a.mu.Unlock()
 }
