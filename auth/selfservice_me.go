@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"crypto/subtle"
 	"errors"
 	"strconv"
 	"time"
@@ -69,7 +70,7 @@ func (s *SelfService) ChangePassword(ctx context.Context, p *gatehouse.Principal
 		if err != nil {
 			return err
 		}
-		if cur.PasswordHash != u.PasswordHash {
+		if subtle.ConstantTimeCompare([]byte(cur.PasswordHash), []byte(u.PasswordHash)) != 1 {
 			return gatehouse.Errorf(gatehouse.EConflict, "the password changed meanwhile; try again")
 		}
 		if cur.PasswordHash == "" {
